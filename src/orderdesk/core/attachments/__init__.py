@@ -1,0 +1,1 @@
+"""Uploaded images (partner receipts): validation, re-encoding, storage, linking to orders."""

@@ -1,0 +1,1 @@
+"""What can be ordered: categories and products (partner items, restaurant products)."""

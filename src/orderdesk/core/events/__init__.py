@@ -1,0 +1,1 @@
+"""Order events on their way out: the transactional outbox and webhook delivery."""

@@ -1,0 +1,1 @@
+"""The one order model both dialects share, its lifecycle and its events."""

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from orderdesk.db.base import Base, Timestamped
+
+
+class Order(Timestamped, Base):
+    """An accepted order. Written in one transaction with its lines, booking and event.
+
+    ``id`` is the partner dialect's sequential ``_id``; ``uid`` the opaque public id; ``number``
+    the per-organization sequence; ``token`` the secret that lets its holder confirm or track it.
+    ``search_text`` (folded title, customer name and phone) backs the order-list query filter.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "number"),
+        Index("ix_orders_org_created", "organization_id", "id"),
+        Index("ix_orders_org_location_status", "organization_id", "location_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    token: Mapped[str] = mapped_column(String(64))
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    number: Mapped[int]
+    status: Mapped[str] = mapped_column(String(30))
+    substatus: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(400))
+    customer: Mapped[dict[str, Any]]
+    address: Mapped[dict[str, Any] | None]
+    payment_method: Mapped[str] = mapped_column(String(30))
+    ready: Mapped[bool]  # partner "instock": the goods are there, a master can be booked
+    preferences: Mapped[list[Any]]  # [{"date": "YYYY-MM-DD", "slot": "0712"}, ...]
+    booked_day: Mapped[date | None]
+    booked_slot: Mapped[str | None] = mapped_column(String(10))
+    subtotal: Mapped[int]
+    delivery_fee: Mapped[int] = mapped_column(default=0)
+    discount: Mapped[int] = mapped_column(default=0)
+    total: Mapped[int]
+    currency: Mapped[str] = mapped_column(String(3))
+    fulfilment: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    search_text: Mapped[str] = mapped_column(Text, default="")
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        lazy="raise", order_by="OrderLine.position", cascade="all, delete-orphan"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    quantity: Mapped[int]
+    unit_price: Mapped[int]
+    services: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "price"}]
+    options: Mapped[list[Any]] = mapped_column(default=list)
+    total: Mapped[int]
+
+
+class OrderEvent(Base):
+    """Every change of an order: who, when, from, to. Never updated, never deleted."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    from_status: Mapped[str | None] = mapped_column(String(30))
+    from_substatus: Mapped[str | None] = mapped_column(String(40))
+    to_status: Mapped[str] = mapped_column(String(30))
+    to_substatus: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

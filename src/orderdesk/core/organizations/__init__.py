@@ -1,0 +1,1 @@
+"""Organizations (partners, restaurants), their locations, users and access tokens."""

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from orderdesk.db.base import Base, Timestamped
+
+
+class Organization(Timestamped, Base):
+    """A partner of the marketplace or a restaurant: the unit of data isolation."""
+
+    __tablename__ = "organizations"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "partner" | "restaurant"
+    key: Mapped[str] = mapped_column(String(100))  # partner name / restaurant uid
+    title: Mapped[str] = mapped_column(String(200))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Per-organization order numbers are taken from this counter with a row-locking UPDATE.
+    order_seq: Mapped[int] = mapped_column(default=0)
+
+
+class Location(Timestamped, Base):
+    """A partner store or a restaurant sub-location; owns scheduling capacity.
+
+    ``key`` is the id clients use on the wire (``store_id``, ``subrestaurant_uid``) and is unique
+    across the server because some lookups (free slots) come without credentials.
+    """
+
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # Default capacity per timeslot, e.g. {"0712": 2, "1217": 2, "1721": 1}.
+    slot_capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ApiUser(Timestamped, Base):
+    """A login of an organization's integration (partner dialect: login + password)."""
+
+    __tablename__ = "api_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    login: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+
+
+class ApiToken(Base):
+    """An issued session token. Only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("api_users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed-login counter per login, shared by every worker through the database."""
+
+    __tablename__ = "login_throttle"
+
+    login: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+
+
+class WebhookSubscription(Timestamped, Base):
+    __tablename__ = "webhook_subscriptions"
+    __table_args__ = (Index("ix_webhook_subscriptions_org_url", "organization_id", "url",
+                            unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(default=True)

@@ -1,0 +1,182 @@
+"""Logins, tokens and the organization a request acts for.
+
+Guarantees: passwords are stored as argon2id hashes; tokens are 256-bit random strings of which
+only the SHA-256 is stored; a token resolves only while it is neither expired nor revoked; a login
+that failed ``max_failures`` times within the window is refused (``Throttled``) before its password
+is even checked, in every worker, because the counter lives in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orderdesk.core.errors import Throttled
+from orderdesk.core.organizations.models import (
+    ApiToken,
+    ApiUser,
+    LoginThrottle,
+    Location,
+    Organization,
+)
+from orderdesk.db.upsert import insert_for
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_DUMMY_HASH = _hasher.hash("orderdesk-timing-equaliser")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request acts for. Every data access is scoped by ``organization_id``."""
+
+    organization_id: int
+    organization_key: str
+    organization_title: str
+    user_id: int | None
+    login: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    principal: Principal
+    expires_at: datetime
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _check_throttle(
+    session: AsyncSession, login: str, now: datetime, max_failures: int, window: timedelta
+) -> None:
+    row = await session.get(LoginThrottle, login)
+    if row is None or row.failures < max_failures:
+        return
+    reopens = row.window_started_at + window
+    if reopens > now:
+        raise Throttled("Too many failed logins", retry_after=max(1, int((reopens - now).total_seconds())))
+
+
+async def _record_failure(session: AsyncSession, login: str, now: datetime, window: timedelta) -> None:
+    stmt = insert_for(session, LoginThrottle).values(login=login, failures=1, window_started_at=now)
+    expired = LoginThrottle.window_started_at < now - window
+
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[LoginThrottle.login],
+        set_={
+            "failures": case((expired, 1), else_=LoginThrottle.failures + 1),
+            "window_started_at": case((expired, now), else_=LoginThrottle.window_started_at),
+        },
+    )
+    await session.execute(stmt)
+
+
+async def authenticate(
+    session: AsyncSession,
+    login: str,
+    password: str,
+    *,
+    now: datetime,
+    token_ttl: timedelta,
+    max_failures: int,
+    window: timedelta,
+) -> IssuedToken | None:
+    """Check a login and issue a token; ``None`` when the credentials are wrong.
+
+    A failure is recorded in ``session``: the caller must commit it even though the login failed,
+    otherwise throttling would never engage.
+    """
+    await _check_throttle(session, login, now, max_failures, window)
+    row = (
+        await session.execute(
+            select(ApiUser, Organization)
+            .join(Organization, Organization.id == ApiUser.organization_id)
+            .where(ApiUser.login == login)
+        )
+    ).first()
+    stored = row[0].password_hash if row else _DUMMY_HASH
+    ok = await asyncio.to_thread(password_matches, stored, password)
+    if row is None or not ok:
+        await _record_failure(session, login, now, window)
+        return None
+    user, org = row
+    await session.execute(delete(LoginThrottle).where(LoginThrottle.login == login))
+    token = secrets.token_urlsafe(32)
+    expires = now + token_ttl
+    session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=now,
+                         expires_at=expires, revoked_at=None))
+    principal = Principal(org.id, org.key, org.title, user.id, user.login)
+    return IssuedToken(token, principal, expires)
+
+
+async def resolve_token(session: AsyncSession, token: str, *, now: datetime) -> Principal | None:
+    """The principal of a live token, in one indexed query."""
+    if not token or len(token) > 200:
+        return None
+    row = (
+        await session.execute(
+            select(ApiUser.id, ApiUser.login, Organization.id, Organization.key, Organization.title)
+            .select_from(ApiToken)
+            .join(ApiUser, ApiUser.id == ApiToken.user_id)
+            .join(Organization, Organization.id == ApiUser.organization_id)
+            .where(
+                ApiToken.token_hash == token_digest(token),
+                ApiToken.expires_at > now,
+                ApiToken.revoked_at.is_(None),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    user_id, login, org_id, org_key, org_title = row
+    return Principal(org_id, org_key, org_title, user_id, login)
+
+
+async def revoke_token(session: AsyncSession, token: str, *, now: datetime) -> bool:
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def revoke_user_tokens(session: AsyncSession, login: str, *, now: datetime) -> int:
+    user_ids = select(ApiUser.id).where(ApiUser.login == login).scalar_subquery()
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id.in_(user_ids), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def get_location_by_key(session: AsyncSession, key: str) -> Location | None:
+    return (await session.execute(select(Location).where(Location.key == key))).scalar_one_or_none()
+
+
+async def list_locations(session: AsyncSession, organization_id: int) -> list[Location]:
+    rows = await session.execute(
+        select(Location).where(Location.organization_id == organization_id).order_by(Location.key)
+    )
+    return list(rows.scalars())

@@ -1,0 +1,1 @@
+"""Capacity per location, day and slot, and its atomic reservation."""

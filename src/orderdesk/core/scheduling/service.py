@@ -1,0 +1,158 @@
+"""Booking masters (or any per-slot capacity) without ever overbooking.
+
+The one write that matters is a single statement::
+
+    INSERT INTO slot_usage (..., used) VALUES (..., 1)
+    ON CONFLICT DO UPDATE SET used = used + 1 WHERE slot_usage.used < :capacity
+
+PostgreSQL takes the row lock and re-checks the ``WHERE`` against the newest committed row, so of
+two transactions racing for the last unit exactly one sees a row count of 1; SQLite serialises
+writers outright. Releasing is the mirror ``UPDATE ... SET used = used - 1 WHERE used > 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orderdesk.core.organizations.models import Location
+from orderdesk.core.scheduling.models import CapacityOverride, SlotUsage
+from orderdesk.db.upsert import insert_for
+
+# The partner dialect's master timeslots, in the store's local time.
+MASTER_TIMESLOTS: dict[str, tuple[time, time]] = {
+    "0712": (time(7), time(12)),
+    "1217": (time(12), time(17)),
+    "1721": (time(17), time(21)),
+}
+BOOKING_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class SlotChoice:
+    day: date
+    slot: str
+
+
+def local_today(location: Location, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(location.timezone)).date()
+
+
+def booking_window(location: Location, now: datetime) -> tuple[date, date]:
+    """First and last day (inclusive) that can be booked, in the location's time zone."""
+    today = local_today(location, now)
+    return today, today + timedelta(days=BOOKING_WINDOW_DAYS)
+
+
+def slot_has_started(location: Location, choice: SlotChoice, now: datetime) -> bool:
+    start = MASTER_TIMESLOTS[choice.slot][0]
+    return datetime.combine(choice.day, start, ZoneInfo(location.timezone)) <= now
+
+
+async def _overrides(
+    session: AsyncSession, location_id: int, first: date, last: date
+) -> dict[tuple[date, str], int]:
+    rows = await session.execute(
+        select(CapacityOverride.day, CapacityOverride.slot, CapacityOverride.capacity).where(
+            CapacityOverride.location_id == location_id,
+            CapacityOverride.day >= first,
+            CapacityOverride.day <= last,
+        )
+    )
+    return {(d, s): c for d, s, c in rows}
+
+
+def _capacity(location: Location, overrides: dict[tuple[date, str], int], c: SlotChoice) -> int:
+    if (c.day, c.slot) in overrides:
+        return overrides[(c.day, c.slot)]
+    return int(location.slot_capacity.get(c.slot, 0))
+
+
+async def book_first_free(
+    session: AsyncSession, location: Location, choices: Sequence[SlotChoice], now: datetime
+) -> SlotChoice | None:
+    """Take one unit of the first choice that still has one; ``None`` when all are full.
+
+    Choices outside the booking window or already started are skipped, never booked.
+    """
+    if not choices:
+        return None
+    first, last = booking_window(location, now)
+    overrides = await _overrides(
+        session, location.id, min(c.day for c in choices), max(c.day for c in choices)
+    )
+    for choice in choices:
+        if not first <= choice.day <= last or slot_has_started(location, choice, now):
+            continue
+        capacity = _capacity(location, overrides, choice)
+        if capacity <= 0:
+            continue
+        stmt = insert_for(session, SlotUsage).values(
+            location_id=location.id, day=choice.day, slot=choice.slot, used=1
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[SlotUsage.location_id, SlotUsage.day, SlotUsage.slot],
+            set_={"used": SlotUsage.used + 1},
+            where=SlotUsage.used < capacity,
+        )
+        result = await session.execute(stmt)
+        if result.rowcount == 1:
+            return choice
+    return None
+
+
+async def release(session: AsyncSession, location_id: int, choice: SlotChoice) -> None:
+    await session.execute(
+        update(SlotUsage)
+        .where(
+            SlotUsage.location_id == location_id,
+            SlotUsage.day == choice.day,
+            SlotUsage.slot == choice.slot,
+            SlotUsage.used > 0,
+        )
+        .values(used=SlotUsage.used - 1)
+    )
+
+
+async def free_slots(
+    session: AsyncSession, location: Location, now: datetime
+) -> dict[date, dict[str, bool]]:
+    """Whether each slot of the booking window has a unit left (two indexed range queries)."""
+    first, last = booking_window(location, now)
+    overrides = await _overrides(session, location.id, first, last)
+    used_rows = await session.execute(
+        select(SlotUsage.day, SlotUsage.slot, SlotUsage.used).where(
+            SlotUsage.location_id == location.id, SlotUsage.day >= first, SlotUsage.day <= last
+        )
+    )
+    used = {(d, s): u for d, s, u in used_rows}
+    result: dict[date, dict[str, bool]] = {}
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        result[day] = {}
+        for slot in MASTER_TIMESLOTS:
+            choice = SlotChoice(day, slot)
+            free = _capacity(location, overrides, choice) - used.get((day, slot), 0)
+            result[day][slot] = free > 0 and not slot_has_started(location, choice, now)
+    return result
+
+
+async def set_overrides(
+    session: AsyncSession, location_id: int, overrides: Iterable[tuple[date, str, int]]
+) -> None:
+    for day, slot, capacity in overrides:
+        stmt = insert_for(session, CapacityOverride).values(
+            location_id=location_id, day=day, slot=slot, capacity=capacity
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[CapacityOverride.location_id, CapacityOverride.day,
+                                CapacityOverride.slot],
+                set_={"capacity": capacity},
+            )
+        )

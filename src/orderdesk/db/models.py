@@ -3,6 +3,7 @@
 from orderdesk.core.attachments.models import Image
 from orderdesk.core.catalog.models import Category, Product
 from orderdesk.core.events.models import OutboxEvent
+from orderdesk.core.fulfilment.models import Place
 from orderdesk.core.idempotency.models import IdempotencyRecord
 from orderdesk.core.orders.models import Order, OrderEvent, OrderLine
 from orderdesk.core.organizations.models import (
@@ -19,5 +20,5 @@ from orderdesk.db.base import Base
 __all__ = [
     "ApiToken", "ApiUser", "Base", "CapacityOverride", "Category", "IdempotencyRecord", "Image",
     "Location", "LoginThrottle", "Order", "OrderEvent", "OrderLine", "Organization", "OutboxEvent",
-    "Product", "SlotUsage", "WebhookSubscription",
+    "Place", "Product", "SlotUsage", "WebhookSubscription",
 ]

@@ -48,10 +48,10 @@ async def search_product_ids(
         else Product.organization_id == organization_id
     )
     stmt = stmt.where(scope, Product.hidden.is_(False)).limit(limit)
-    return [row[0] for row in await session.execute(stmt)]
+    return list(await session.scalars(stmt))
 
 
-def _sqlite_search(words: list[str]) -> Select[tuple[int]]:
+def _sqlite_search(words: list[str]) -> Select[int]:
     match = " AND ".join(f'"{w}"*' for w in words)
     return (
         select(Product.id)
@@ -61,7 +61,7 @@ def _sqlite_search(words: list[str]) -> Select[tuple[int]]:
     )
 
 
-def _postgres_search(words: list[str]) -> Select[tuple[int]]:
+def _postgres_search(words: list[str]) -> Select[int]:
     tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
     vector = func.to_tsvector(literal_column("'simple'::regconfig"), Product.search_text)
     return (

@@ -23,8 +23,8 @@ from orderdesk.core.errors import Throttled
 from orderdesk.core.organizations.models import (
     ApiToken,
     ApiUser,
-    LoginThrottle,
     Location,
+    LoginThrottle,
     Organization,
 )
 from orderdesk.db.upsert import insert_for
@@ -38,6 +38,7 @@ class Principal:
     """Who a request acts for. Every data access is scoped by ``organization_id``."""
 
     organization_id: int
+    organization_kind: str
     organization_key: str
     organization_title: str
     user_id: int | None
@@ -74,10 +75,13 @@ async def _check_throttle(
         return
     reopens = row.window_started_at + window
     if reopens > now:
-        raise Throttled("Too many failed logins", retry_after=max(1, int((reopens - now).total_seconds())))
+        wait = max(1, int((reopens - now).total_seconds()))
+        raise Throttled("Too many failed logins", retry_after=wait)
 
 
-async def _record_failure(session: AsyncSession, login: str, now: datetime, window: timedelta) -> None:
+async def _record_failure(
+    session: AsyncSession, login: str, now: datetime, window: timedelta
+) -> None:
     stmt = insert_for(session, LoginThrottle).values(login=login, failures=1, window_started_at=now)
     expired = LoginThrottle.window_started_at < now - window
 
@@ -125,7 +129,7 @@ async def authenticate(
     expires = now + token_ttl
     session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=now,
                          expires_at=expires, revoked_at=None))
-    principal = Principal(org.id, org.key, org.title, user.id, user.login)
+    principal = Principal(org.id, org.kind, org.key, org.title, user.id, user.login)
     return IssuedToken(token, principal, expires)
 
 
@@ -135,7 +139,8 @@ async def resolve_token(session: AsyncSession, token: str, *, now: datetime) -> 
         return None
     row = (
         await session.execute(
-            select(ApiUser.id, ApiUser.login, Organization.id, Organization.key, Organization.title)
+            select(ApiUser.id, ApiUser.login, Organization.id, Organization.kind, Organization.key,
+                   Organization.title)
             .select_from(ApiToken)
             .join(ApiUser, ApiUser.id == ApiToken.user_id)
             .join(Organization, Organization.id == ApiUser.organization_id)
@@ -148,8 +153,8 @@ async def resolve_token(session: AsyncSession, token: str, *, now: datetime) -> 
     ).first()
     if row is None:
         return None
-    user_id, login, org_id, org_key, org_title = row
-    return Principal(org_id, org_key, org_title, user_id, login)
+    user_id, login, org_id, org_kind, org_key, org_title = row
+    return Principal(org_id, org_kind, org_key, org_title, user_id, login)
 
 
 async def revoke_token(session: AsyncSession, token: str, *, now: datetime) -> bool:

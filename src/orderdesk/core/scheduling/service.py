@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.organizations.models import Location
@@ -100,7 +101,7 @@ async def book_first_free(
             set_={"used": SlotUsage.used + 1},
             where=SlotUsage.used < capacity,
         )
-        result = await session.execute(stmt)
+        result = cast(CursorResult[Any], await session.execute(stmt))
         if result.rowcount == 1:
             return choice
     return None

@@ -356,6 +356,23 @@ def upgrade() -> None:
     op.create_index(
         "ix_outbox_events_pending", "outbox_events", ["published_at", "id"], unique=False
     )
+    op.create_table(
+        "places",
+        sa.Column("place_id", sa.String(length=200), nullable=False),
+        sa.Column("street", sa.String(length=200), nullable=False),
+        sa.Column("number", sa.String(length=20), nullable=False),
+        sa.Column("city", sa.String(length=100), nullable=False),
+        sa.Column("province", sa.String(length=50), nullable=False),
+        sa.Column("zip", sa.String(length=20), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=False),
+        sa.Column("lat", sa.Float(), nullable=False),
+        sa.Column("lng", sa.Float(), nullable=False),
+        sa.Column("search_text", sa.String(length=500), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("place_id", name=op.f("pk_places")),
+    )
+    op.create_index("ix_places_search_text", "places", ["search_text"], unique=False)
     _create_product_search()
 
 
@@ -396,6 +413,8 @@ def downgrade() -> None:
         for trigger in ("products_search_ai", "products_search_ad", "products_search_au"):
             op.execute(f"DROP TRIGGER {trigger}")
         op.execute("DROP TABLE product_search")
+    op.drop_index("ix_places_search_text", table_name="places")
+    op.drop_table("places")
     op.drop_index("ix_outbox_events_pending", table_name="outbox_events")
     op.drop_index("ix_outbox_events_organization_id", table_name="outbox_events")
     op.drop_index("ix_outbox_events_order_id", table_name="outbox_events")

@@ -1,0 +1,33 @@
+# Two commands matter: `make demo` runs the server with demo data, `make test` runs every test.
+# Both create the virtual environment in .venv on first use; only Python 3.11+ is needed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/orderdesk serve --demo --database-url sqlite:///./orderdesk-demo.db
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/item_search.py
+
+clean:
+	rm -rf $(VENV) orderdesk-demo.db* media .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,146 @@
+"""Builds the ASGI application: both dialects' routers, errors in each dialect's shape, health."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orderdesk import __version__
+from orderdesk.core.attachments.storage import LocalImageStorage
+from orderdesk.core.errors import DomainError, ValidationFailed
+from orderdesk.db.base import utcnow
+from orderdesk.db.engine import create_engine, create_sessionmaker
+from orderdesk.dialects.partner import errors as partner_errors
+from orderdesk.dialects.partner.routes import router as partner_router
+from orderdesk.http.body import BodyTooLarge, extra_schemas
+from orderdesk.http.state import AppState
+from orderdesk.http.validation import field_errors
+from orderdesk.settings import Settings, get_settings
+
+log = logging.getLogger("orderdesk")
+
+# Which dialect answers errors for which path prefix; the first match wins.
+ErrorRenderer = Callable[[DomainError], JSONResponse]
+_DIALECT_ERRORS: list[tuple[str, ErrorRenderer]] = [
+    ("/partner", partner_errors.render_domain_error),
+]
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
+
+
+def _render(request: Request, exc: DomainError) -> JSONResponse:
+    for prefix, renderer in _DIALECT_ERRORS:
+        if request.url.path.startswith(prefix):
+            return renderer(exc)
+    return JSONResponse({"status": "error", "message": exc.message},
+                        status_code=404 if exc.message == "Not Found" else 400)
+
+
+class BodyLimit:
+    """Refuse request bodies over the configured size, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge(self.limit)
+            return message
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, limited, with_headers)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        app.state.orderdesk = AppState(
+            settings=settings, engine=engine, sessions=create_sessionmaker(engine),
+            storage=LocalImageStorage(settings.media_dir), clock=clock or utcnow,
+        )
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="orderdesk", version=__version__, lifespan=lifespan,
+                  description="Order intake for partner stores and restaurants.")
+    app.include_router(partner_router, prefix="/partner")
+    app.include_router(partner_router, prefix="/partner/v1", include_in_schema=False)
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.exception_handler(DomainError)
+    async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return _render(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _render(request, ValidationFailed(errors=field_errors(exc.errors())))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        for prefix, _ in _DIALECT_ERRORS:
+            if request.url.path.startswith(prefix) and prefix == "/partner":
+                return partner_errors.error_response(exc.status_code, str(exc.detail))
+        return JSONResponse({"status": "error", "message": str(exc.detail)},
+                            status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if request.url.path.startswith("/partner"):
+            return partner_errors.error_response(500, "Internal error")
+        return JSONResponse({"status": "error", "message": "Internal error"}, status_code=500)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version,
+                                 description=app.description, routes=app.routes)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(extra_schemas())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodyLimit, limit=settings.request_max_bytes)
+    return app

@@ -1,0 +1,183 @@
+"""The ``orderdesk`` command. Commands only parse options and call plain functions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from orderdesk.settings import Settings, SettingsError, load_settings
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="orderdesk: order intake for partner stores and restaurants.")
+
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="sqlite:///file.db or "
+                                                 "postgresql://user@host:port/db")]
+
+
+def _settings(database_url: str | None) -> Settings:
+    try:
+        settings = load_settings(database_url=database_url)
+    except SettingsError as exc:
+        typer.echo(f"orderdesk: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if database_url:
+        # Worker processes read their settings from the environment.
+        os.environ["ORDERDESK_DATABASE_URL"] = database_url
+    return settings
+
+
+async def run_migrations(database_url: str) -> None:
+    from orderdesk.db.engine import create_engine
+    from orderdesk.db.migrate import migrate
+
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+    finally:
+        await engine.dispose()
+
+
+@cli.command()
+def migrate(database_url: DatabaseUrl = None) -> None:
+    """Apply pending database migrations and exit."""
+    settings = _settings(database_url)
+    asyncio.run(run_migrations(settings.database_url))
+    typer.echo("database is up to date")
+
+
+@cli.command()
+def apply(
+    file: Annotated[Path, typer.Argument(help="setup document (JSON)")],
+    database_url: DatabaseUrl = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and report, change "
+                                          "nothing")] = False,
+) -> None:
+    """Apply a setup document: idempotent, all or nothing."""
+    from orderdesk.setup.apply import apply_file
+    from orderdesk.setup.schema import SetupInvalid
+
+    settings = _settings(database_url)
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        typer.echo(f"orderdesk: cannot read {file}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except json.JSONDecodeError as exc:
+        typer.echo(f"$: not valid JSON: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        report = asyncio.run(apply_file(settings.database_url, raw, dry_run=dry_run))
+    except SetupInvalid as exc:
+        for error in exc.errors:
+            typer.echo(f"{error.path}: {error.message}", err=True)
+        typer.echo(f"{len(exc.errors)} error(s); nothing was changed", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(report.render())
+    if dry_run:
+        typer.echo("dry run: nothing was changed")
+
+
+@cli.command("demo-setup")
+def demo_setup() -> None:
+    """Print the built-in demo setup document."""
+    from orderdesk.setup.demo import demo_document
+
+    typer.echo(json.dumps(demo_document(), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
+    database_url: DatabaseUrl = None,
+    demo: Annotated[bool, typer.Option("--demo", help="apply the demo setup first and print "
+                                       "how to call it")] = False,
+) -> None:
+    """Apply pending migrations, then serve both APIs, /docs and /health."""
+    import uvicorn
+
+    settings = _settings(database_url)
+    asyncio.run(run_migrations(settings.database_url))
+    if demo:
+        from orderdesk.setup.apply import apply_file
+        from orderdesk.setup.demo import demo_document
+
+        document = demo_document()
+        asyncio.run(apply_file(settings.database_url, document))
+        typer.echo(demo_instructions(settings.public_url or f"http://{host}:{port}", document))
+    uvicorn.run("orderdesk.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level=settings.log_level, timeout_graceful_shutdown=30,
+                proxy_headers=False)
+
+
+def demo_instructions(base: str, document: dict[str, Any]) -> str:
+    """Credentials and a ready-to-paste curl line for every partner endpoint."""
+    partner = document["partners"][0]
+    user = partner["users"][0]
+    store = partner["stores"][0]["id"]
+    item = document["items"][0]
+    login = json.dumps({"login": user["login"], "password": user["password"]})
+    order = json.dumps({
+        "customer": {"phone_number": "+37120000000", "first_name": "Anna", "last_name": "Ozola"},
+        "address": {"address": "Brivibas iela 1, Riga", "coordinates": {"lat": 56.95,
+                                                                         "lon": 24.11},
+                    "details": "3rd floor", "zip": "LV-1010"},
+        "partner_details": {"store_id": store, "items": [{"id": item["id"], "count": 1,
+                                                          "delivery": True}],
+                            "instock": True, "delivery_type": "to_door_by_lift"},
+        "datetime": [{"date": "$(date -d tomorrow +%F)", "timeslot": "1217"}],
+        "payment_method": "cash", "image_uuids": []})
+    p = f"{base}/partner"
+    lines = [
+        "",
+        f"orderdesk demo is running at {base}  (API docs: {base}/docs)",
+        "Demo partner logins:",
+        *[f"  {p_['name']}: {u['login']} / {u['password']}" for p_ in document["partners"]
+          for u in p_["users"]],
+        "",
+        "Log in and keep the token:",
+        f"  TOKEN=$(curl -s {p}/auth/authorize -H 'Content-Type: application/json' "
+        f"-d '{login}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"]"
+        "[\"token\"])')",
+        "Free master slots (no token needed):",
+        f"  curl -s '{p}/slots/free?store_id={store}'",
+        "Items, search and stores:",
+        f"  curl -s '{p}/item/list?limit=5' -H \"token: $TOKEN\"",
+        f"  curl -s '{p}/item/find?name=wardr' -H \"token: $TOKEN\"",
+        f"  curl -s {p}/store/list -H \"token: $TOKEN\"",
+        "Upload a receipt image:",
+        f"  curl -s {p}/image/upload -H \"token: $TOKEN\" -F file=@receipt.jpg",
+        "Create an order (books a master tomorrow 12-17):",
+        f"  curl -s {p}/order/create -H \"token: $TOKEN\" -H 'Content-Type: application/json' "
+        f"-H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\" "
+        f"-d \"{order.replace(chr(34), chr(92) + chr(34))}\"",
+        "List, read, mark in stock, change dates, cancel:",
+        f"  curl -s '{p}/order/list?filter[query]=Ozola' -H \"token: $TOKEN\"",
+        f"  curl -s {p}/order/1 -H \"token: $TOKEN\"",
+        f"  curl -s -X POST {p}/order/1/instock -H \"token: $TOKEN\"",
+        f"  curl -s {p}/order/1/datetime -H \"token: $TOKEN\" -H 'Content-Type: "
+        "application/json' -d \"{\\\"datetime\\\": [{\\\"date\\\": \\\"$(date -d '+2 days' +%F)"
+        "\\\", \\\"timeslot\\\": \\\"0712\\\"}]}\"",
+        f"  curl -s -X POST {p}/order/1/cancel -H \"token: $TOKEN\"",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    try:
+        cli()
+    except SettingsError as exc:
+        print(f"orderdesk: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

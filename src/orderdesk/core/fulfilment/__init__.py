@@ -1,0 +1,1 @@
+"""Where orders go: places (the built-in gazetteer), delivery zones and geocoding."""

@@ -1,0 +1,1 @@
+"""Totals in integer minor units: lines, services, options, delivery fee, discount."""

@@ -1,0 +1,1 @@
+"""Wire dialects: each translates one public API onto the core and nothing more."""

@@ -1,0 +1,1 @@
+"""The partner API (AnyMaster-compatible) under ``/partner``."""

@@ -1,0 +1,314 @@
+"""Partner API endpoints. Each one authenticates, translates the wire shape to a core call inside
+one transaction, and renders the result; no business rule lives here."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from orderdesk.core.attachments import service as attachments
+from orderdesk.core.catalog import service as catalog
+from orderdesk.core.errors import FieldError, NotFound, Unauthorized, ValidationFailed
+from orderdesk.core.events.service import register_renderer
+from orderdesk.core.idempotency import service as idempotency
+from orderdesk.core.orders import service as orders
+from orderdesk.core.orders.schemas import LineDraft, OrderDraft, OrderFilter, SlotPreference
+from orderdesk.core.organizations import service as organizations
+from orderdesk.core.scheduling import service as scheduling
+from orderdesk.core.scheduling.service import SlotChoice
+from orderdesk.dialects.partner import wire
+from orderdesk.dialects.partner.auth import Partner
+from orderdesk.http.body import documented_body, read_body
+from orderdesk.http.state import State
+from orderdesk.http.validation import parse_data, parse_json
+
+router = APIRouter(tags=["partner"])
+register_renderer("partner", wire.render_event)
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+def _ok(data: Any) -> JSONResponse:
+    return JSONResponse(wire.ok(data))
+
+
+# ---------------------------------------------------------------------------------------------
+# Authentication
+
+
+@router.post("/auth/authorize", openapi_extra=documented_body(wire.LoginIn),
+             summary="Log in and get a token")
+async def authorize(request: Request, state: State) -> JSONResponse:
+    body = parse_json(wire.LoginIn, await read_body(request, 64 * 1024))
+    settings = state.settings
+    async with state.transaction() as session:
+        issued = await organizations.authenticate(
+            session, body.login, body.password, now=state.now(), token_ttl=settings.token_ttl,
+            max_failures=settings.login_max_failures,
+            window=timedelta(seconds=settings.login_window_seconds),
+        )
+    if issued is None or issued.principal.organization_kind != "partner":
+        raise Unauthorized("Unauthorized")
+    user = {"login": issued.principal.login, "partner": issued.principal.organization_key,
+            "partner_title": issued.principal.organization_title}
+    return _ok({"token": issued.token, "user": user})
+
+
+@router.post("/auth/revoke", summary="Revoke the token of this request")
+async def revoke(
+    partner: Partner, state: State, token: Annotated[str, Header(alias="token")]
+) -> JSONResponse:
+    async with state.transaction() as session:
+        await organizations.revoke_token(session, token, now=state.now())
+    return _ok({"revoked": True})
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog and stores
+
+
+@router.get("/slots/free", summary="Free master slots of a store for the next 31 days")
+async def free_slots(state: State, store_id: Annotated[str | None, Query()] = None) -> JSONResponse:
+    if not store_id:
+        raise ValidationFailed(errors=[FieldError("store_id", "required", "is required")])
+    async with state.sessions() as session:
+        location = await organizations.get_location_by_key(session, store_id)
+        if location is None or location.slot_capacity is None:
+            raise ValidationFailed(errors=[FieldError("store_id", "not_found", "unknown store")])
+        slots = await scheduling.free_slots(session, location, state.now())
+    return _ok({day.isoformat(): free for day, free in slots.items()})
+
+
+@router.get("/item/list", summary="Items that can be ordered, by id")
+async def item_list(
+    partner: Partner, state: State,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    skip: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> JSONResponse:
+    async with state.sessions() as session:
+        rows = await catalog.list_products(session, organization_id=None, limit=limit, skip=skip)
+    return _ok([wire.render_item(p, c) for p, c in rows])
+
+
+@router.get("/item/find", summary="Items whose title words start with the query words")
+async def item_find(
+    partner: Partner, state: State,
+    name: Annotated[str, Query(min_length=1, max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> JSONResponse:
+    async with state.sessions() as session:
+        rows = await catalog.find_products(session, name, organization_id=None, limit=limit)
+    return _ok([wire.render_item(p, c) for p, c in rows])
+
+
+@router.get("/store/list", summary="The caller's stores")
+async def store_list(partner: Partner, state: State) -> JSONResponse:
+    async with state.sessions() as session:
+        locations = await organizations.list_locations(session, partner.organization_id)
+    return _ok([wire.render_store(loc) for loc in locations])
+
+
+# ---------------------------------------------------------------------------------------------
+# Images
+
+
+def _image_url(request: Request, state: State, image_id: str) -> str:
+    base = state.settings.public_url or str(request.base_url).rstrip("/")
+    return f"{base}/partner/images/{image_id}.webp"
+
+
+@router.post("/image/upload", summary="Upload a receipt image (multipart, one file)",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "multipart/form-data": {"schema": {
+                     "type": "object", "properties": {"file": {"type": "string",
+                                                               "format": "binary"}}}}}}})
+async def image_upload(request: Request, partner: Partner, state: State) -> JSONResponse:
+    settings = state.settings
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise ValidationFailed(errors=[FieldError(
+            "file", "required", "send the image as multipart/form-data with one file part")])
+    async with request.form(max_files=1, max_fields=20) as form:
+        upload = next((v for _, v in form.multi_items() if not isinstance(v, str)), None)
+        if upload is None:
+            raise ValidationFailed(errors=[FieldError("file", "required", "no file part")])
+        data = await upload.read(settings.upload_max_bytes + 1)
+    limits = attachments.ImageLimits(settings.upload_max_bytes, settings.upload_max_pixels,
+                                     settings.image_max_side)
+    async with state.transaction() as session:
+        image = await attachments.upload_image(
+            session, state.storage, organization_id=partner.organization_id, data=data,
+            limits=limits, now=state.now())
+    return _ok([{"id": image.id, "url": _image_url(request, state, image.id),
+                 "mimetype": image.mimetype}])
+
+
+@router.get("/images/{name}", summary="An uploaded image, by its URL",
+            response_class=Response)
+async def image_get(name: str, state: State) -> Response:
+    image_id = name.removesuffix(".webp")
+    async with state.sessions() as session:
+        image = await attachments.get_image(session, image_id)
+    data = await state.storage.load(image.storage_key) if image else None
+    if image is None or data is None:
+        raise NotFound("image not found")
+    return Response(data, media_type=image.mimetype, headers={
+        "Cache-Control": "private, max-age=31536000, immutable",
+        "X-Content-Type-Options": "nosniff"})
+
+
+# ---------------------------------------------------------------------------------------------
+# Orders
+
+
+def _preferences(entries: list[wire.DateTimeIn], path: str) -> list[SlotPreference]:
+    return [SlotPreference(SlotChoice(e.date, e.timeslot), f"{path}.{i}")
+            for i, e in enumerate(entries)]
+
+
+def _draft(body: wire.CreateOrderIn) -> OrderDraft:
+    details = body.partner_details
+    address = None
+    if body.address is not None:
+        address = body.address.model_dump()
+    lines = [
+        LineDraft(
+            product_id=item.id, quantity=item.count,
+            services=tuple(s for s in ("delivery", "assembly") if getattr(item, s)),
+            product_path=f"partner_details.items.{i}.id",
+            service_paths={s: f"partner_details.items.{i}.{s}" for s in ("delivery", "assembly")},
+        )
+        for i, item in enumerate(details.items)
+    ]
+    return OrderDraft(
+        location_key=details.store_id, location_path="partner_details.store_id",
+        customer={"first_name": body.customer.first_name, "last_name": body.customer.last_name,
+                  "phone": body.customer.phone_number},
+        phone_path="customer.phone_number", address=address,
+        payment_method=body.payment_method, ready=details.instock,
+        preferences=_preferences(body.datetime, "datetime"), preferences_path="datetime",
+        lines=lines, image_ids=body.image_uuids, image_path="image_uuids",
+        fulfilment={"delivery_type": details.delivery_type},
+    )
+
+
+def _actor(partner: Partner) -> str:
+    return f"partner:{partner.organization_key}/{partner.login}"
+
+
+@router.post("/order/create", summary="Create an order (books a master when in stock)",
+             openapi_extra=documented_body(wire.CreateOrderIn))
+async def order_create(
+    request: Request, partner: Partner, state: State, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    raw = await read_body(request, 256 * 1024)
+    body = parse_json(wire.CreateOrderIn, raw)
+    now = state.now()
+    async with state.transaction() as session:
+        if idempotency_key is None:
+            view = await orders.create_order(session, partner, _draft(body), actor=_actor(partner),
+                                             now=now)
+            return _ok(wire.render_created(view))
+        async with idempotency.keyed_request(
+            session, scope=f"partner:{partner.organization_id}", key=idempotency_key,
+            request_hash=idempotency.fingerprint(json.loads(raw)), now=now,
+            ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
+        ) as keyed:
+            if keyed.replay is not None:
+                status, stored = keyed.replay
+                return JSONResponse(stored, status_code=status,
+                                    headers={"Idempotent-Replayed": "true"})
+            view = await orders.create_order(session, partner, _draft(body), actor=_actor(partner),
+                                             now=now)
+            response = wire.ok(wire.render_created(view))
+            keyed.store(200, response)
+    return JSONResponse(response)
+
+
+def _filter_from_query(request: Request) -> OrderFilter:
+    """Both encodings clients use: ``filter=<json>`` or ``filter[query]=..&filter[x][]=..``."""
+    params = request.query_params
+    raw: dict[str, Any] = {}
+    if "filter" in params:
+        try:
+            decoded = json.loads(params["filter"])
+        except ValueError:
+            raise ValidationFailed(errors=[FieldError(
+                "filter", "format", "filter must be a JSON object or bracket parameters")]) \
+                from None
+        if not isinstance(decoded, dict):
+            raise ValidationFailed(errors=[FieldError("filter", "type",
+                                                      "filter must be an object")])
+        raw = decoded
+    for name, value in params.multi_items():
+        if not name.startswith("filter["):
+            continue
+        parts = name[len("filter["):].replace("]", "").split("[")
+        key = parts[0]
+        if len(parts) == 1:
+            raw[key] = value
+        else:
+            raw.setdefault(key, [])
+            if isinstance(raw[key], list):
+                raw[key].append(value)
+    parsed = parse_data(wire.OrderFilterIn, raw, prefix=("filter",))
+    return OrderFilter(query=parsed.query or None, location_keys=tuple(parsed.store_ids),
+                       statuses=tuple(parsed.filter))
+
+
+@router.get("/order/list", summary="The caller's orders, newest first")
+async def order_list(
+    request: Request, partner: Partner, state: State,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    skip: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> JSONResponse:
+    flt = _filter_from_query(request)
+    async with state.sessions() as session:
+        views = await orders.list_orders(session, partner, flt, limit=limit, skip=skip)
+    return _ok([wire.render_order(v) for v in views])
+
+
+def _order_id(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 12:
+        raise NotFound(f"order {raw} not found")
+    return int(raw)
+
+
+@router.get("/order/{order_id}", summary="One order")
+async def order_get(order_id: str, partner: Partner, state: State) -> JSONResponse:
+    async with state.sessions() as session:
+        view = await orders.get_order(session, partner, _order_id(order_id))
+    return _ok(wire.render_order(view))
+
+
+@router.post("/order/{order_id}/instock", summary="Mark the goods in stock and book a master")
+async def order_instock(order_id: str, partner: Partner, state: State) -> JSONResponse:
+    async with state.transaction() as session:
+        view = await orders.mark_ready(session, partner, _order_id(order_id),
+                                       actor=_actor(partner), now=state.now())
+        return _ok(wire.render_order(view))
+
+
+@router.post("/order/{order_id}/datetime", summary="Change the preferred dates and rebook",
+             openapi_extra=documented_body(wire.ChangeDatesIn))
+async def order_datetime(
+    order_id: str, request: Request, partner: Partner, state: State
+) -> JSONResponse:
+    body = parse_json(wire.ChangeDatesIn, await read_body(request, 64 * 1024))
+    async with state.transaction() as session:
+        view = await orders.change_dates(
+            session, partner, _order_id(order_id), _preferences(body.datetime, "datetime"),
+            "datetime", actor=_actor(partner), now=state.now())
+        return _ok(wire.render_order(view))
+
+
+@router.post("/order/{order_id}/cancel", summary="Cancel an open order and free its master")
+async def order_cancel(order_id: str, partner: Partner, state: State) -> JSONResponse:
+    async with state.transaction() as session:
+        view = await orders.cancel_order(session, partner, _order_id(order_id),
+                                         actor=_actor(partner), now=state.now())
+        return _ok(wire.render_order(view))

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every dialect: application state, transactions, request bodies."""

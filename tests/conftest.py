@@ -1,0 +1,133 @@
+"""Shared fixtures: every test that takes ``state``/``client`` runs on SQLite and on PostgreSQL.
+
+Each pytest run builds its own databases by running the migrations (a SQLite file in a temporary
+directory, and a freshly created PostgreSQL database that is dropped at the end). Tests stay
+independent by creating their own partners, stores and items with unique ids (``factories``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from orderdesk.app import create_app
+from orderdesk.db.engine import create_engine
+from orderdesk.db.migrate import migrate
+from orderdesk.http.state import AppState
+from orderdesk.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("ORDERDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+async def _pg_reachable() -> str | None:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+    except (OSError, asyncpg.PostgresError) as exc:
+        return f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({exc.__class__.__name__}: {exc})"
+    await conn.close()
+    return None
+
+
+async def create_pg_database() -> str:
+    """A fresh, empty PostgreSQL database; returns its URL (skips when there is no server)."""
+    import asyncpg
+
+    reason = await _pg_reachable()
+    if reason:
+        pytest.skip(reason)
+    name = f"orderdesk_test_{secrets.token_hex(6)}"
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+async def drop_pg_database(url: str) -> None:
+    import asyncpg
+
+    name = url.rsplit("/", 1)[1]
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'orderdesk.db'}"
+    else:
+        url = await create_pg_database()
+    engine = create_engine(url)
+    await migrate(engine)
+    await engine.dispose()
+    yield url
+    if request.param == "postgresql":
+        await drop_pg_database(url)
+
+
+class FakeClock:
+    """A clock tests move by hand; starts at the real time so booking windows make sense."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+    def set(self, value: datetime) -> None:
+        self.current = value
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+    settings = Settings(database_url=database_url, media_dir=tmp_path_factory.mktemp("media"),
+                        login_max_failures=5)
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+def state(app: FastAPI) -> AppState:
+    result: AppState = app.state.orderdesk
+    return result
+
+
+@pytest.fixture
+def clock(state: AppState) -> AsyncIterator[FakeClock]:
+    fake = FakeClock()
+    previous = state.clock
+    state.clock = fake
+    yield fake  # type: ignore[misc]
+    state.clock = previous
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def media_dir(state: AppState) -> Path:
+    return state.settings.media_dir

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,10 +30,29 @@ from orderdesk.settings import Settings, get_settings
 
 log = logging.getLogger("orderdesk")
 
-# Which dialect answers errors for which path prefix; the first match wins.
-ErrorRenderer = Callable[[DomainError], JSONResponse]
-_DIALECT_ERRORS: list[tuple[str, ErrorRenderer]] = [
-    ("/partner", partner_errors.render_domain_error),
+
+
+@dataclass(frozen=True)
+class DialectErrors:
+    """How one dialect words its failures: domain errors, and bare HTTP ones (404, 405, 500)."""
+
+    prefix: str
+    domain: Callable[[DomainError], JSONResponse]
+    http: Callable[[int, str], JSONResponse]
+
+
+def _plain_domain(exc: DomainError) -> JSONResponse:
+    return JSONResponse({"status": "error", "message": exc.message}, status_code=400)
+
+
+def _plain_http(code: int, message: str) -> JSONResponse:
+    return JSONResponse({"status": "error", "message": message}, status_code=code)
+
+
+# Which dialect answers for which path prefix; the first match wins, the last is the fallback.
+DIALECTS: list[DialectErrors] = [
+    DialectErrors("/partner", partner_errors.render_domain_error, partner_errors.error_response),
+    DialectErrors("/", _plain_domain, _plain_http),
 ]
 
 SECURITY_HEADERS = [
@@ -43,12 +63,8 @@ SECURITY_HEADERS = [
 ]
 
 
-def _render(request: Request, exc: DomainError) -> JSONResponse:
-    for prefix, renderer in _DIALECT_ERRORS:
-        if request.url.path.startswith(prefix):
-            return renderer(exc)
-    return JSONResponse({"status": "error", "message": exc.message},
-                        status_code=404 if exc.message == "Not Found" else 400)
+def dialect_for(path: str) -> DialectErrors:
+    return next(d for d in DIALECTS if path.startswith(d.prefix))
 
 
 class BodyLimit:
@@ -112,26 +128,21 @@ def create_app(
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return _render(request, exc)
+        return dialect_for(request.url.path).domain(exc)
 
     @app.exception_handler(RequestValidationError)
     async def on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _render(request, ValidationFailed(errors=field_errors(exc.errors())))
+        failed = ValidationFailed(errors=field_errors(exc.errors()))
+        return dialect_for(request.url.path).domain(failed)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        for prefix, _ in _DIALECT_ERRORS:
-            if request.url.path.startswith(prefix) and prefix == "/partner":
-                return partner_errors.error_response(exc.status_code, str(exc.detail))
-        return JSONResponse({"status": "error", "message": str(exc.detail)},
-                            status_code=exc.status_code)
+        return dialect_for(request.url.path).http(exc.status_code, str(exc.detail))
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        if request.url.path.startswith("/partner"):
-            return partner_errors.error_response(500, "Internal error")
-        return JSONResponse({"status": "error", "message": "Internal error"}, status_code=500)
+        return dialect_for(request.url.path).http(500, "Internal error")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

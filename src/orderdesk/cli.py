@@ -159,7 +159,7 @@ def demo_instructions(base: str, document: dict[str, Any]) -> str:
         f"-H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\" "
         f"-d \"{order.replace(chr(34), chr(92) + chr(34))}\"",
         "List, read, mark in stock, change dates, cancel:",
-        f"  curl -s '{p}/order/list?filter[query]=Ozola' -H \"token: $TOKEN\"",
+        f"  curl -s -g '{p}/order/list?filter[query]=Ozola' -H \"token: $TOKEN\"",
         f"  curl -s {p}/order/1 -H \"token: $TOKEN\"",
         f"  curl -s -X POST {p}/order/1/instock -H \"token: $TOKEN\"",
         f"  curl -s {p}/order/1/datetime -H \"token: $TOKEN\" -H 'Content-Type: "

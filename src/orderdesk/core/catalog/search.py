@@ -2,7 +2,8 @@
 
 Titles are folded once on write (:func:`fold`: accents removed, case folded, punctuation to
 spaces) into ``products.search_text``; each query word must be the prefix of some word of it.
-SQLite answers from an FTS5 index, PostgreSQL from a GIN index on ``to_tsvector('simple', ...)``:
+SQLite answers from an FTS5 index, PostgreSQL from a GIN index on a stored
+``to_tsvector('simple', search_text)`` column (``products.search_vector``):
 neither needs an extension, and both rank the best matches first.
 """
 
@@ -62,8 +63,9 @@ def _sqlite_search(words: list[str]) -> Select[int]:
 
 
 def _postgres_search(words: list[str]) -> Select[int]:
-    tsquery = func.to_tsquery("simple", " & ".join(f"{w}:*" for w in words))
-    vector = func.to_tsvector(literal_column("'simple'::regconfig"), Product.search_text)
+    tsquery = func.to_tsquery(literal_column("'simple'::regconfig"),
+                              " & ".join(f"{w}:*" for w in words))
+    vector = literal_column("products.search_vector")
     return (
         select(Product.id)
         .where(vector.op("@@")(tsquery))

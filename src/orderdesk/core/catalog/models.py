@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderdesk.db.base import Base, Timestamped
@@ -12,7 +12,10 @@ class Category(Timestamped, Base):
     """A group of products. ``organization_id`` is NULL for the marketplace-wide catalog."""
 
     __tablename__ = "categories"
-    __table_args__ = (UniqueConstraint("organization_id", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "uid"),
+        Index("ix_categories_ext_id", "organization_id", "ext_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
@@ -20,6 +23,11 @@ class Category(Timestamped, Base):
     name: Mapped[str] = mapped_column(String(200))
     position: Mapped[int] = mapped_column(default=0)
     hidden: Mapped[bool] = mapped_column(default=False)
+    description: Mapped[str] = mapped_column(Text, default="")
+    image: Mapped[str | None] = mapped_column(String(1000))
+    ext_id: Mapped[str | None] = mapped_column(String(100))
+    # Keys of the locations that sell it; empty means every location.
+    location_keys: Mapped[list[Any]] = mapped_column(default=list)
 
 
 class Product(Timestamped, Base):
@@ -35,6 +43,7 @@ class Product(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "uid"),
         Index("ix_products_org_id", "organization_id", "id"),
+        Index("ix_products_ext_id", "organization_id", "ext_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,3 +58,62 @@ class Product(Timestamped, Base):
     available: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
     search_text: Mapped[str] = mapped_column(String(600), default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # restaurant "ingredients"
+    image: Mapped[str | None] = mapped_column(String(1000))
+    ext_id: Mapped[str | None] = mapped_column(String(100))
+    # Keys of the locations that sell it; empty means every location.
+    location_keys: Mapped[list[Any]] = mapped_column(default=list)
+
+
+class ProductOption(Timestamped, Base):
+    """A choice offered with a product (or with every product of a category).
+
+    Selection rules: at least ``min_selectable`` and at most ``max_selectable`` distinct values,
+    each at most ``max_quantity`` times; a ``single`` option allows one value only.
+    """
+
+    __tablename__ = "product_options"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "uid"),
+        Index("ix_product_options_product", "product_id", "position"),
+        Index("ix_product_options_category", "category_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(100))
+    ext_id: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(100), default="")
+    type: Mapped[str] = mapped_column(String(10), default="multiple")  # "single" | "multiple"
+    min_selectable: Mapped[int] = mapped_column(default=0)
+    max_selectable: Mapped[int] = mapped_column(default=1)
+    max_quantity: Mapped[int] = mapped_column(default=1)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class OptionValue(Timestamped, Base):
+    """One selectable value; its price applies per unit of quantity with ``price_operator``:
+    ``+`` adds, ``-`` subtracts, ``=`` replaces the product's unit price."""
+
+    __tablename__ = "option_values"
+    __table_args__ = (
+        UniqueConstraint("option_id", "uid"),
+        Index("ix_option_values_option", "option_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    option_id: Mapped[int] = mapped_column(ForeignKey("product_options.id", ondelete="CASCADE"))
+    uid: Mapped[str] = mapped_column(String(100))
+    ext_id: Mapped[str | None] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(100), default="")
+    price_operator: Mapped[str] = mapped_column(String(1), default="+")
+    price_operand: Mapped[int] = mapped_column(default=0)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    position: Mapped[int] = mapped_column(default=0)
+    checked_default: Mapped[bool] = mapped_column(default=False)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orderdesk.db.base import Base, Timestamped
@@ -22,6 +22,10 @@ class Order(Timestamped, Base):
         UniqueConstraint("organization_id", "number"),
         Index("ix_orders_org_created", "organization_id", "id"),
         Index("ix_orders_org_location_status", "organization_id", "location_id", "status"),
+        Index("ix_orders_countdown", "countdown_ends_at", postgresql_where=text(
+            "confirmed_at IS NULL AND timed_out_at IS NULL AND countdown_ends_at IS NOT NULL"),
+            sqlite_where=text("confirmed_at IS NULL AND timed_out_at IS NULL AND "
+                              "countdown_ends_at IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +52,16 @@ class Order(Timestamped, Base):
     fulfilment: Mapped[dict[str, Any]] = mapped_column(default=dict)
     notes: Mapped[str] = mapped_column(Text, default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # When the customer wants it (restaurant pickup / delivery time), in UTC.
+    scheduled_at: Mapped[datetime | None]
+    coupon_code: Mapped[str | None] = mapped_column(String(100))
+    paid: Mapped[bool] = mapped_column(default=False)
+    # Confirmation countdown (restaurant orders created by customers).
+    countdown_started_at: Mapped[datetime | None]
+    countdown_ends_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    timed_out_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
 
     lines: Mapped[list[OrderLine]] = relationship(
         lazy="raise", order_by="OrderLine.position", cascade="all, delete-orphan"
@@ -64,6 +78,8 @@ class OrderLine(Base):
     name: Mapped[str] = mapped_column(String(300))
     quantity: Mapped[int]
     unit_price: Mapped[int]
+    options_price: Mapped[int] = mapped_column(default=0)  # per unit, may be negative
+    notes: Mapped[str] = mapped_column(Text, default="")
     services: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "price"}]
     options: Mapped[list[Any]] = mapped_column(default=list)
     total: Mapped[int]

@@ -87,3 +87,45 @@ class WebhookSubscription(Timestamped, Base):
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class ApiKey(Base):
+    """A restaurant API key (``X-Api-Key``); only its SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ApiClient(Timestamped, Base):
+    """A restaurant API client: id + secret (stored as argon2id) with scopes.
+
+    Verified secrets are remembered in process memory (keyed by the stored hash), so a client
+    sending ``X-Client-Secret`` on every request pays for argon2 once per process.
+    """
+
+    __tablename__ = "api_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(200), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ClientToken(Base):
+    """An OAuth 2.0 client-credentials access token; only its SHA-256 is stored."""
+
+    __tablename__ = "client_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

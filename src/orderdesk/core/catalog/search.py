@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
-from sqlalchemy import Select, column, func, literal_column, select, table
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.catalog.models import Product
@@ -65,7 +66,7 @@ def _sqlite_search(words: list[str]) -> Select[int]:
 def _postgres_search(words: list[str]) -> Select[int]:
     tsquery = func.to_tsquery(literal_column("'simple'::regconfig"),
                               " & ".join(f"{w}:*" for w in words))
-    vector = literal_column("products.search_vector")
+    vector: ColumnElement[Any] = literal_column("products.search_vector")
     return (
         select(Product.id)
         .where(vector.op("@@")(tsquery))

@@ -17,9 +17,13 @@ ErrorType = Literal[
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
+    """One invalid input. ``reason`` is a finer, dialect-neutral cause (``"option_not_found"``,
+    ``"coupon_invalid"``, ...) for dialects whose error codes are more specific than ``type``."""
+
     path: str
     type: ErrorType
     message: str
+    reason: str | None = None
 
 
 class DomainError(Exception):
@@ -72,8 +76,8 @@ class ErrorCollector:
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
-    def add(self, path: str, type_: ErrorType, message: str) -> None:
-        self.errors.append(FieldError(path, type_, message))
+    def add(self, path: str, type_: ErrorType, message: str, reason: str | None = None) -> None:
+        self.errors.append(FieldError(path, type_, message, reason))
 
     def __bool__(self) -> bool:
         return bool(self.errors)

@@ -80,6 +80,8 @@ class OrderLine(Base):
     unit_price: Mapped[int]
     options_price: Mapped[int] = mapped_column(default=0)  # per unit, may be negative
     notes: Mapped[str] = mapped_column(Text, default="")
+    # The product as it was when ordered (uid, category, ext_id...): menus change, orders don't.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
     services: Mapped[list[Any]] = mapped_column(default=list)  # [{"name", "price"}]
     options: Mapped[list[Any]] = mapped_column(default=list)
     total: Mapped[int]

@@ -326,6 +326,7 @@ def upgrade() -> None:
         "order_lines", sa.Column("options_price", sa.Integer(), nullable=False, server_default="0")
     )
     op.add_column("order_lines", sa.Column("notes", sa.Text(), nullable=False, server_default=""))
+    op.add_column("order_lines", sa.Column("snapshot", JSON, nullable=False, server_default="{}"))
     op.add_column("orders", sa.Column("scheduled_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("orders", sa.Column("coupon_code", sa.String(length=100), nullable=True))
     op.add_column(
@@ -369,6 +370,7 @@ def downgrade() -> None:
         "scheduled_at",
     ):
         op.drop_column("orders", column)
+    op.drop_column("order_lines", "snapshot")
     op.drop_column("order_lines", "notes")
     op.drop_column("order_lines", "options_price")
     for table in ("products", "categories"):

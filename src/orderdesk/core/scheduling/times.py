@@ -1,0 +1,108 @@
+"""Restaurant pickup and delivery times: opening hours, lead time, slots with order capacity.
+
+A location's settings hold ``opening_hours`` (``{"mon": [["11:30", "14:30"], ...]}``, a missing
+day is closed), ``lead_minutes`` (how long the kitchen needs), ``slot_minutes`` and
+``orders_per_slot``. A time is offered when it is a slot start inside opening hours, at least
+the lead time from now, and its slot still has capacity; booking it takes a unit of that
+capacity through :mod:`orderdesk.core.scheduling.capacity`, atomically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from orderdesk.core.organizations.models import Location
+from orderdesk.core.scheduling.capacity import give_back_unit, take_unit, used_units
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HORIZON_DAYS = 7
+DEFAULT_LEAD_MINUTES = 20
+DEFAULT_SLOT_MINUTES = 15
+DEFAULT_ORDERS_PER_SLOT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRules:
+    zone: ZoneInfo
+    opening_hours: dict[str, list[tuple[time, time | None]]]  # None end = midnight
+    lead: timedelta
+    slot: timedelta
+    capacity: int
+
+    @classmethod
+    def of(cls, location: Location) -> SlotRules:
+        settings: dict[str, Any] = location.settings or {}
+        hours: dict[str, list[tuple[time, time | None]]] = {}
+        for day, ranges in (settings.get("opening_hours") or {}).items():
+            hours[day] = [
+                (time.fromisoformat(start), None if end == "24:00" else time.fromisoformat(end))
+                for start, end in ranges
+            ]
+        return cls(
+            zone=ZoneInfo(location.timezone),
+            opening_hours=hours,
+            lead=timedelta(minutes=int(settings.get("lead_minutes", DEFAULT_LEAD_MINUTES))),
+            slot=timedelta(minutes=int(settings.get("slot_minutes", DEFAULT_SLOT_MINUTES))),
+            capacity=int(settings.get("orders_per_slot", DEFAULT_ORDERS_PER_SLOT)),
+        )
+
+
+def slot_key(local: datetime) -> str:
+    return local.strftime("%H:%M")
+
+
+def slot_starts(rules: SlotRules, day: date) -> list[datetime]:
+    """Every slot start of ``day`` inside opening hours, as aware local datetimes."""
+    starts: list[datetime] = []
+    for start, end in rules.opening_hours.get(WEEKDAYS[day.weekday()], []):
+        current = datetime.combine(day, start, rules.zone)
+        stop = (datetime.combine(day + timedelta(days=1), time(0), rules.zone) if end is None
+                else datetime.combine(day, end, rules.zone))
+        while current < stop:
+            starts.append(current)
+            current += rules.slot
+    return starts
+
+
+async def free_times(
+    session: AsyncSession, location: Location, now: datetime, *, days: int = HORIZON_DAYS
+) -> list[datetime]:
+    """Bookable slot starts from now on (aware, in the location's zone), earliest first."""
+    rules = SlotRules.of(location)
+    today = now.astimezone(rules.zone).date()
+    last = today + timedelta(days=days - 1)
+    used = await used_units(session, location.id, today, last)
+    earliest = now + rules.lead
+    result = []
+    for offset in range(days):
+        day = today + timedelta(days=offset)
+        for start in slot_starts(rules, day):
+            if start >= earliest and used.get((day, slot_key(start)), 0) < rules.capacity:
+                result.append(start)
+    return result
+
+
+def is_slot_start(location: Location, when: datetime, now: datetime) -> bool:
+    """Whether ``when`` is an offered slot start (ignoring capacity)."""
+    rules = SlotRules.of(location)
+    local = when.astimezone(rules.zone).replace(second=0, microsecond=0)
+    if local < now + rules.lead or local.date() > now.astimezone(rules.zone).date() + timedelta(
+            days=HORIZON_DAYS - 1):
+        return False
+    return local in slot_starts(rules, local.date())
+
+
+async def book_time(session: AsyncSession, location: Location, when: datetime) -> bool:
+    rules = SlotRules.of(location)
+    local = when.astimezone(rules.zone)
+    return await take_unit(session, location.id, local.date(), slot_key(local), rules.capacity)
+
+
+async def release_time(session: AsyncSession, location: Location, when: datetime) -> None:
+    local = when.astimezone(ZoneInfo(location.timezone))
+    await give_back_unit(session, location.id, local.date(), slot_key(local))

@@ -1,0 +1,1 @@
+"""The restaurant API (xMenu-compatible) under ``/api``."""

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
+from tests.factories import login, make_partner, order_body
 
 from orderdesk.http.state import AppState
-from tests.factories import login, make_partner, order_body
 
 
 async def test_create_and_read_order(client: httpx.AsyncClient, state: AppState) -> None:

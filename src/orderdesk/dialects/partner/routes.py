@@ -9,10 +9,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderdesk.core.attachments import service as attachments
 from orderdesk.core.catalog import service as catalog
-from orderdesk.core.errors import FieldError, NotFound, Unauthorized, ValidationFailed
+from orderdesk.core.errors import (
+    ErrorType,
+    FieldError,
+    NotFound,
+    Unauthorized,
+    ValidationFailed,
+)
 from orderdesk.core.events.service import register_renderer
 from orderdesk.core.idempotency import service as idempotency
 from orderdesk.core.orders import service as orders
@@ -129,14 +136,21 @@ def _image_url(request: Request, state: State, image_id: str) -> str:
 async def image_upload(request: Request, partner: Partner, state: State) -> JSONResponse:
     settings = state.settings
     content_type = request.headers.get("content-type", "")
-    if not content_type.startswith("multipart/form-data"):
+    if not content_type.lower().startswith("multipart/form-data"):
         raise ValidationFailed(errors=[FieldError(
             "file", "required", "send the image as multipart/form-data with one file part")])
-    async with request.form(max_files=1, max_fields=20) as form:
+    try:
+        form = await request.form(max_files=1, max_fields=20)
+    except StarletteHTTPException as exc:  # Starlette words multipart problems as a bare 400
+        kind: ErrorType = "max" if str(exc.detail).startswith("Too many") else "format"
+        raise ValidationFailed(errors=[FieldError("file", kind, str(exc.detail))]) from None
+    try:
         upload = next((v for _, v in form.multi_items() if not isinstance(v, str)), None)
         if upload is None:
             raise ValidationFailed(errors=[FieldError("file", "required", "no file part")])
         data = await upload.read(settings.upload_max_bytes + 1)
+    finally:
+        await form.close()
     limits = attachments.ImageLimits(settings.upload_max_bytes, settings.upload_max_pixels,
                                      settings.image_max_side)
     async with state.transaction() as session:

@@ -25,7 +25,7 @@ from orderdesk.dialects.partner import errors as partner_errors
 from orderdesk.dialects.partner.routes import router as partner_router
 from orderdesk.http.body import BodyTooLarge, extra_schemas
 from orderdesk.http.state import AppState
-from orderdesk.http.validation import field_errors
+from orderdesk.http.validation import request_field_errors
 from orderdesk.settings import Settings, get_settings
 
 log = logging.getLogger("orderdesk")
@@ -132,7 +132,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        failed = ValidationFailed(errors=field_errors(exc.errors()))
+        failed = ValidationFailed(errors=request_field_errors(exc.errors()))
         return dialect_for(request.url.path).domain(failed)
 
     @app.exception_handler(StarletteHTTPException)

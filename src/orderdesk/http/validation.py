@@ -41,14 +41,26 @@ def field_errors(errors: Iterable[Any], prefix: Sequence[str] = ()) -> list[Fiel
         if error["type"] == "json_invalid":
             found.append(FieldError("body", "format", f"malformed JSON: {error['msg']}"))
             continue
-        loc = [p for p in error["loc"] if p not in ("body", "query")]
-        path = dotted([*prefix, *loc]) or "body"
+        path = dotted([*prefix, *error["loc"]]) or "body"
         if path in seen:
             continue  # a union reports one failure per branch; one per field is enough
         seen.add(path)
         kind = _TYPES.get(error["type"], "type")
         found.append(FieldError(path, kind, _message(error)))
     return found
+
+
+_REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def request_field_errors(errors: Iterable[Any]) -> list[FieldError]:
+    """Errors of the framework's own parameter checks, whose locations start with the part of
+    the request (``("header", "Idempotency-Key")``); clients know a parameter by its name."""
+    return field_errors(
+        {**error, "loc": error["loc"][1:]} if error["loc"] and error["loc"][0] in _REQUEST_PARTS
+        else error
+        for error in errors
+    )
 
 
 def parse_json(model: type[M], raw: bytes) -> M:

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orderdesk.core.catalog.models import Category, Product
 from orderdesk.core.catalog.search import search_product_ids
 
+MAX_PRODUCT_ID = 2**31 - 1
+
 
 def _scope(organization_id: int | None):  # type: ignore[no-untyped-def]
     if organization_id is None:
@@ -51,7 +53,8 @@ async def find_products(
 async def products_by_id(
     session: AsyncSession, ids: Iterable[int], *, organization_id: int | None
 ) -> dict[int, Product]:
-    wanted: Sequence[int] = sorted(set(ids))
+    # Ids outside the 32-bit key column cannot exist, and the database would refuse them.
+    wanted: Sequence[int] = sorted({i for i in ids if 0 < i <= MAX_PRODUCT_ID})
     if not wanted:
         return {}
     rows = await session.execute(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import Select, and_, or_, select, update
@@ -22,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from orderdesk.core.attachments.models import Image
 from orderdesk.core.attachments.service import find_unlinkable_images, link_images
+from orderdesk.core.catalog.models import Product
 from orderdesk.core.catalog.search import fold
 from orderdesk.core.catalog.service import products_by_id
 from orderdesk.core.errors import Conflict, ErrorCollector, FieldError, NotFound, ValidationFailed
@@ -81,10 +83,19 @@ def _search_text(title: str, customer: dict[str, str]) -> str:
                           customer.get("phone", ""), customer.get("email", "")]))
 
 
-async def create_order(
-    session: AsyncSession, principal: Principal, draft: OrderDraft, *, actor: str, now: datetime
-) -> OrderView:
-    errors = ErrorCollector()
+@dataclass
+class _CheckedDraft:
+    location: Location | None
+    products: dict[int, Product]
+    priced: list[PricedLine]
+    customer: dict[str, str]
+
+
+async def _check_draft(
+    session: AsyncSession, principal: Principal, draft: OrderDraft, errors: ErrorCollector,
+    now: datetime,
+) -> _CheckedDraft:
+    """Apply every rule that needs the database to ``draft``, adding what fails to ``errors``."""
     location = await _location_for(session, principal, draft.location_key)
     if location is None:
         errors.add(draft.location_path, "not_found", "store not found")
@@ -124,7 +135,30 @@ async def create_order(
                        "image is already linked to another order")
         elif reason is not None:
             errors.add(f"{draft.image_path}.{index}", "not_found", "image not found")
+    return _CheckedDraft(location, products, priced, customer)
+
+
+async def draft_errors(
+    session: AsyncSession, principal: Principal, draft: OrderDraft, *, now: datetime
+) -> list[FieldError]:
+    """What the database-backed rules find wrong in ``draft``, without writing anything.
+
+    For dialects whose request failed its shape checks: they pass what they could read, so the
+    client gets every problem in one answer instead of one round trip per kind of check.
+    """
+    errors = ErrorCollector()
+    await _check_draft(session, principal, draft, errors, now)
+    return errors.errors
+
+
+async def create_order(
+    session: AsyncSession, principal: Principal, draft: OrderDraft, *, actor: str, now: datetime
+) -> OrderView:
+    errors = ErrorCollector()
+    checked = await _check_draft(session, principal, draft, errors, now)
     errors.raise_if_any()
+    location, products, priced, customer = (checked.location, checked.products, checked.priced,
+                                            checked.customer)
     assert location is not None
 
     booked: SlotChoice | None = None

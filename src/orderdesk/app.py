@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -17,12 +17,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderdesk import __version__
+from orderdesk.background import Background
 from orderdesk.core.attachments.storage import LocalImageStorage
 from orderdesk.core.errors import DomainError, ValidationFailed
 from orderdesk.db.base import utcnow
 from orderdesk.db.engine import create_engine, create_sessionmaker
+from orderdesk.dialects import register_event_renderers
 from orderdesk.dialects.partner import errors as partner_errors
 from orderdesk.dialects.partner.routes import router as partner_router
+from orderdesk.dialects.restaurant import errors as restaurant_errors
+from orderdesk.dialects.restaurant.routes import router as restaurant_router
 from orderdesk.http.body import BodyTooLarge, extra_schemas
 from orderdesk.http.state import AppState
 from orderdesk.http.validation import request_field_errors
@@ -52,6 +56,7 @@ def _plain_http(code: int, message: str) -> JSONResponse:
 # Which dialect answers for which path prefix; the first match wins, the last is the fallback.
 DIALECTS: list[DialectErrors] = [
     DialectErrors("/partner", partner_errors.render_domain_error, partner_errors.error_response),
+    DialectErrors("/api", restaurant_errors.render_domain_error, restaurant_errors.http_error),
     DialectErrors("/", _plain_domain, _plain_http),
 ]
 
@@ -101,26 +106,39 @@ class BodyLimit:
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None,
+    background: bool = True,
 ) -> FastAPI:
+    """The application. ``background=False`` leaves webhook delivery and countdown timeouts to
+    the caller (tests drive them step by step with their own clock)."""
     settings = settings or get_settings()
+    register_event_renderers()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-        app.state.orderdesk = AppState(
+        state = AppState(
             settings=settings, engine=engine, sessions=create_sessionmaker(engine),
             storage=LocalImageStorage(settings.media_dir), clock=clock or utcnow,
         )
+        app.state.orderdesk = state
+        loops = Background(state.sessions, lambda: state.clock(),
+                           idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours))
+        if background:
+            loops.start()
         try:
             yield
         finally:
+            if background:
+                await loops.stop()
             await engine.dispose()
 
     app = FastAPI(title="orderdesk", version=__version__, lifespan=lifespan,
-                  description="Order intake for partner stores and restaurants.")
+                  description="Order intake for partner stores (`/partner`) and restaurants "
+                  "(`/api`).")
     app.include_router(partner_router, prefix="/partner")
     app.include_router(partner_router, prefix="/partner/v1", include_in_schema=False)
+    app.include_router(restaurant_router, prefix="/api")
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:

@@ -117,6 +117,86 @@ def serve(
                 proxy_headers=False)
 
 
+@cli.command()
+def worker(database_url: DatabaseUrl = None) -> None:
+    """Run webhook delivery and countdown timeouts without serving HTTP (stop with Ctrl+C)."""
+    import signal
+
+    from orderdesk.background import run_worker
+
+    settings = _settings(database_url)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings.database_url, stop)
+
+    asyncio.run(main())
+
+
+webhooks = typer.Typer(help="Inspect and replay webhook deliveries.", no_args_is_help=True)
+cli.add_typer(webhooks, name="webhooks")
+
+
+async def _with_session(database_url: str, work: Any) -> Any:
+    from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
+    from orderdesk.db.migrate import migrate
+
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine)
+        async with transaction(create_sessionmaker(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@webhooks.command("list")
+def webhooks_list(
+    state: Annotated[str | None, typer.Option(help="pending, delivered or dead")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """List deliveries, newest first."""
+    from orderdesk.core.events.admin import list_deliveries
+
+    settings = _settings(database_url)
+    try:
+        rows = asyncio.run(_with_session(
+            settings.database_url,
+            lambda session: list_deliveries(session, state=state, limit=limit)))
+    except ValueError as exc:
+        typer.echo(f"orderdesk: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for row in rows:
+        typer.echo(f"{row.id}\t{row.state}\t{row.event}\torder={row.order_id}\t"
+                   f"attempts={row.attempts}\tlast={row.last_status_code or row.last_error or '-'}"
+                   f"\t{row.url}")
+    typer.echo(f"{len(rows)} deliveries")
+
+
+@webhooks.command("replay")
+def webhooks_replay(
+    ids: Annotated[list[int] | None, typer.Argument(help="delivery ids")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="every dead delivery")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Queue deliveries again (dead ones by default) for a fresh 24 h of retries."""
+    from orderdesk.core.events.admin import replay
+    from orderdesk.db.base import utcnow
+
+    settings = _settings(database_url)
+    if not ids and not all_dead:
+        typer.echo("orderdesk: name delivery ids or pass --all-dead", err=True)
+        raise typer.Exit(2)
+    count = asyncio.run(_with_session(
+        settings.database_url,
+        lambda session: replay(session, ids or None, dead_only=all_dead, now=utcnow())))
+    typer.echo(f"{count} deliveries queued again")
+
+
 def demo_instructions(base: str, document: dict[str, Any]) -> str:
     """Credentials and a ready-to-paste curl line for every partner endpoint."""
     partner = document["partners"][0]

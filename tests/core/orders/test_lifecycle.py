@@ -22,6 +22,8 @@ SPEC_SUBSTATUSES: dict[str, set[str]] = {
 }
 SPEC_STATUSES = {"open", "in_work", "completed", "done", "cancelled"}
 NEW_ORDER_SUBSTATUSES = {"awaiting_master_request", "not_in_stock"}
+# Restaurant orders start confirmed (by the restaurant) or awaiting confirmation (customers).
+NEW_RESTAURANT_SUBSTATUSES = {"awaiting_confirmation", "confirmed"}
 
 
 def _reachable(start: set[str]) -> set[str]:
@@ -57,7 +59,22 @@ def test_new_orders_start_open() -> None:
 
 
 def test_every_substatus_is_reachable_from_a_new_order() -> None:
-    assert _reachable(NEW_ORDER_SUBSTATUSES | {"open"}) == set(STATUS_OF)
+    starts = NEW_ORDER_SUBSTATUSES | NEW_RESTAURANT_SUBSTATUSES | {"open"}
+    assert _reachable(starts) == set(STATUS_OF)
+
+
+def test_restaurant_orders_confirm_then_close_or_time_out() -> None:
+    check_move("awaiting_confirmation", "confirmed")
+    check_move("confirmed", "closed")
+    check_move("awaiting_confirmation", "timed_out")
+    assert status_of("closed") == "done"
+    assert status_of("timed_out") == "cancelled"
+    for terminal in ("closed", "timed_out"):
+        for target in STATUS_OF:
+            with pytest.raises(Conflict):
+                check_move(terminal, target)
+    with pytest.raises(Conflict):
+        check_move("timed_out", "confirmed")
 
 
 def test_started_work_can_lead_to_done() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -48,16 +46,3 @@ async def find_products(
     )
     by_id = {p.id: (p, c or "") for p, c in rows}
     return [by_id[i] for i in ids if i in by_id]
-
-
-async def products_by_id(
-    session: AsyncSession, ids: Iterable[int], *, organization_id: int | None
-) -> dict[int, Product]:
-    # Ids outside the 32-bit key column cannot exist, and the database would refuse them.
-    wanted: Sequence[int] = sorted({i for i in ids if 0 < i <= MAX_PRODUCT_ID})
-    if not wanted:
-        return {}
-    rows = await session.execute(
-        select(Product).where(Product.id.in_(wanted), _scope(organization_id))
-    )
-    return {p.id: p for p in rows.scalars()}

@@ -31,10 +31,16 @@ STATUS_OF: dict[str, str] = {
     "fee_requires_action": "completed",
     "done": "done",
     "cancelled": "cancelled",
+    # Restaurant orders: a customer's order waits for the restaurant's confirmation, is then
+    # prepared (in work) and closed when handed over; unconfirmed in time, it times out.
+    "awaiting_confirmation": "open",
+    "confirmed": "in_work",
+    "closed": "done",
+    "timed_out": "cancelled",
 }
 
 _OPEN = {"open", "awaiting_master_request", "awaiting_master_accept", "not_in_stock",
-         "in_stock_awaiting_date"}
+         "in_stock_awaiting_date", "awaiting_confirmation"}
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "open": frozenset({"awaiting_master_request", "not_in_stock", "in_stock_awaiting_date"}),
@@ -59,6 +65,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "fee_captured": frozenset({"done"}),
     "done": frozenset(),
     "cancelled": frozenset(),
+    "awaiting_confirmation": frozenset({"confirmed", "timed_out"}),
+    "confirmed": frozenset({"closed"}),
+    "closed": frozenset(),
+    "timed_out": frozenset(),
 }
 # Any order whose work has not started can be cancelled.
 TRANSITIONS = {

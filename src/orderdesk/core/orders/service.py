@@ -14,29 +14,39 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from orderdesk.core.attachments.models import Image
-from orderdesk.core.attachments.service import find_unlinkable_images, link_images
-from orderdesk.core.catalog.models import Product
+from orderdesk.core.attachments.service import link_images
 from orderdesk.core.catalog.search import fold
-from orderdesk.core.catalog.service import products_by_id
-from orderdesk.core.errors import Conflict, ErrorCollector, FieldError, NotFound, ValidationFailed
+from orderdesk.core.errors import Conflict, ErrorCollector, FieldError, ValidationFailed
 from orderdesk.core.events.service import publish_order_event
 from orderdesk.core.orders import lifecycle
-from orderdesk.core.orders.contact import normalize_phone
+from orderdesk.core.orders.checks import check_draft, check_preferences, location_for
 from orderdesk.core.orders.models import Order, OrderEvent, OrderLine
-from orderdesk.core.orders.schemas import OrderDraft, OrderFilter, OrderView, SlotPreference
-from orderdesk.core.organizations.models import Location, Organization
+from orderdesk.core.orders.queries import (
+    get_order,
+    get_order_by_uid,
+    list_orders,
+    page_orders,
+    views_for,
+)
+from orderdesk.core.orders.schemas import OrderDraft, OrderView, SlotPreference
+from orderdesk.core.organizations.models import Organization
 from orderdesk.core.organizations.service import Principal
-from orderdesk.core.pricing.service import PricedLine, PricedService, price_order
+from orderdesk.core.pricing.coupons import take_coupon_use
+from orderdesk.core.pricing.service import price_order
 from orderdesk.core.scheduling import service as scheduling
+from orderdesk.core.scheduling import times
 from orderdesk.core.scheduling.service import SlotChoice
+
+__all__ = [
+    "cancel_order", "change_dates", "change_state", "create_order", "draft_errors",
+    "get_order", "get_order_by_uid", "list_orders", "location_for", "mark_ready", "move_order",
+    "next_order_number", "page_orders", "views_for",
+]
 
 
 async def next_order_number(session: AsyncSession, organization_id: int) -> int:
@@ -51,29 +61,6 @@ async def next_order_number(session: AsyncSession, organization_id: int) -> int:
     return int(number)
 
 
-def _check_preferences(
-    errors: ErrorCollector, location: Location, prefs: Sequence[SlotPreference], path: str,
-    now: datetime,
-) -> None:
-    if not prefs:
-        errors.add(path, "required", "at least one date and timeslot is required")
-    first, last = scheduling.booking_window(location, now)
-    for pref in prefs:
-        if pref.choice.day < first:
-            errors.add(f"{pref.path}.date", "min", f"date is in the past (today is {first})")
-        elif pref.choice.day > last:
-            errors.add(f"{pref.path}.date", "max", f"date is after the booking window ({last})")
-
-
-async def _location_for(
-    session: AsyncSession, principal: Principal, key: str
-) -> Location | None:
-    location = await session.scalar(select(Location).where(Location.key == key))
-    if location is None or location.organization_id != principal.organization_id:
-        return None
-    return location
-
-
 def _title(names: Sequence[str]) -> str:
     return names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")
 
@@ -81,61 +68,6 @@ def _title(names: Sequence[str]) -> str:
 def _search_text(title: str, customer: dict[str, str]) -> str:
     return fold(" ".join([title, customer.get("first_name", ""), customer.get("last_name", ""),
                           customer.get("phone", ""), customer.get("email", "")]))
-
-
-@dataclass
-class _CheckedDraft:
-    location: Location | None
-    products: dict[int, Product]
-    priced: list[PricedLine]
-    customer: dict[str, str]
-
-
-async def _check_draft(
-    session: AsyncSession, principal: Principal, draft: OrderDraft, errors: ErrorCollector,
-    now: datetime,
-) -> _CheckedDraft:
-    """Apply every rule that needs the database to ``draft``, adding what fails to ``errors``."""
-    location = await _location_for(session, principal, draft.location_key)
-    if location is None:
-        errors.add(draft.location_path, "not_found", "store not found")
-    products = await products_by_id(
-        session, (line.product_id for line in draft.lines), organization_id=None
-        if principal.organization_kind == "partner" else principal.organization_id,
-    )
-    priced: list[PricedLine] = []
-    for line in draft.lines:
-        product = products.get(line.product_id)
-        if product is None or product.hidden:
-            errors.add(line.product_path, "not_found", f"item {line.product_id} does not exist")
-            continue
-        if not product.available:
-            errors.add(line.product_path, "unavailable", f"item {line.product_id} is unavailable")
-        services = []
-        for name in line.services:
-            if name not in product.services:
-                errors.add(line.service_paths.get(name, line.product_path), "unavailable",
-                           f"{name} is not offered for item {product.id}")
-            else:
-                services.append(PricedService(name, int(product.services[name])))
-        priced.append(PricedLine(product.price, line.quantity, tuple(services)))
-    customer = dict(draft.customer)
-    if location is not None:
-        _check_preferences(errors, location, draft.preferences, draft.preferences_path, now)
-        phone = normalize_phone(customer.get("phone", ""), timezone=location.timezone)
-        if phone is None:
-            errors.add(draft.phone_path, "format", "not a valid phone number")
-        else:
-            customer["phone"] = phone
-    unlinkable = await find_unlinkable_images(session, principal.organization_id, draft.image_ids)
-    for index, image_id in enumerate(draft.image_ids):
-        reason = unlinkable.get(image_id)
-        if reason == "conflict":
-            errors.add(f"{draft.image_path}.{index}", "conflict",
-                       "image is already linked to another order")
-        elif reason is not None:
-            errors.add(f"{draft.image_path}.{index}", "not_found", "image not found")
-    return _CheckedDraft(location, products, priced, customer)
 
 
 async def draft_errors(
@@ -147,22 +79,27 @@ async def draft_errors(
     client gets every problem in one answer instead of one round trip per kind of check.
     """
     errors = ErrorCollector()
-    await _check_draft(session, principal, draft, errors, now)
+    await check_draft(session, principal, draft, errors, now)
     return errors.errors
+
+
+def _initial_substatus(draft: OrderDraft) -> str:
+    if draft.confirmation is not None:
+        return "confirmed" if draft.confirmation.confirmed_now else "awaiting_confirmation"
+    return "awaiting_master_request" if draft.ready else "not_in_stock"
 
 
 async def create_order(
     session: AsyncSession, principal: Principal, draft: OrderDraft, *, actor: str, now: datetime
 ) -> OrderView:
     errors = ErrorCollector()
-    checked = await _check_draft(session, principal, draft, errors, now)
+    checked = await check_draft(session, principal, draft, errors, now)
     errors.raise_if_any()
-    location, products, priced, customer = (checked.location, checked.products, checked.priced,
-                                            checked.customer)
+    location = checked.location
     assert location is not None
 
     booked: SlotChoice | None = None
-    if draft.ready:
+    if draft.booking is None and draft.ready:
         booked = await scheduling.book_first_free(
             session, location, [p.choice for p in draft.preferences], now
         )
@@ -170,31 +107,45 @@ async def create_order(
             raise ValidationFailed(errors=[FieldError(
                 draft.preferences_path, "unavailable",
                 "no master is free in any of the requested dates and timeslots")])
-    substatus = "awaiting_master_request" if draft.ready else "not_in_stock"
-    totals = price_order(priced)
-    names = [products[line.product_id].name for line in draft.lines]
-    title = _title(names)
+    scheduled_at = draft.booking.at if draft.booking else None
+    if draft.booking is not None and scheduled_at is not None and not await times.book_time(
+            session, location, scheduled_at):
+        raise ValidationFailed(errors=[FieldError(
+            draft.booking.path, "unavailable", "this time slot is full", "slot_full")])
+    substatus = _initial_substatus(draft)
+    totals = price_order([line.priced for line in checked.lines],
+                         delivery_fee=checked.delivery_fee, discount=checked.discount)
+    title = _title([line.product.name for line in checked.lines])
+    confirmation = draft.confirmation
+    countdown = (timedelta(seconds=confirmation.countdown_seconds)
+                 if confirmation and not confirmation.confirmed_now else None)
     order = Order(
         uid=secrets.token_hex(12), token=secrets.token_urlsafe(24),
         organization_id=principal.organization_id, location_id=location.id,
         number=await next_order_number(session, principal.organization_id),
         status=lifecycle.status_of(substatus), substatus=substatus, title=title,
-        customer=customer, address=draft.address, payment_method=draft.payment_method,
-        ready=draft.ready,
+        customer=checked.customer, address=checked.address or draft.address,
+        payment_method=draft.payment_method, ready=draft.ready,
         preferences=[{"date": p.choice.day.isoformat(), "slot": p.choice.slot}
                      for p in draft.preferences],
         booked_day=booked.day if booked else None, booked_slot=booked.slot if booked else None,
         subtotal=totals.subtotal, delivery_fee=totals.delivery_fee, discount=totals.discount,
-        total=totals.total, currency=products[draft.lines[0].product_id].currency,
-        fulfilment=draft.fulfilment, notes="", search_text=_search_text(title, customer),
+        total=totals.total, currency=checked.lines[0].product.currency,
+        fulfilment={**draft.fulfilment, "slot_booked": scheduled_at is not None},
+        notes=draft.notes, search_text=_search_text(title, checked.customer),
+        scheduled_at=scheduled_at, coupon_code=checked.coupon.code if checked.coupon else None,
+        countdown_started_at=now if countdown else None,
+        countdown_ends_at=now + countdown if countdown else None,
+        confirmed_at=now if confirmation and confirmation.confirmed_now else None,
         created_at=now, updated_at=now,
         lines=[
-            OrderLine(position=i, product_id=line.product_id,
-                      name=products[line.product_id].name, quantity=line.quantity,
-                      unit_price=p.unit_price,
-                      services=[{"name": s.name, "price": s.price} for s in p.services],
-                      options=[], total=p.total)
-            for i, (line, p) in enumerate(zip(draft.lines, priced, strict=True))
+            OrderLine(position=i, product_id=line.product.id, name=line.product.name,
+                      quantity=line.priced.quantity, unit_price=line.priced.unit_price,
+                      options_price=line.priced.options_price,
+                      services=[{"name": s.name, "price": s.price} for s in line.priced.services],
+                      options=line.options, notes=draft_line.notes, snapshot=line.snapshot,
+                      total=line.priced.total)
+            for i, (draft_line, line) in enumerate(zip(draft.lines, checked.lines, strict=True))
         ],
     )
     session.add(order)
@@ -204,10 +155,16 @@ async def create_order(
     ):
         raise ValidationFailed(errors=[FieldError(
             draft.image_path, "conflict", "an image was linked to another order meanwhile")])
+    if checked.coupon is not None and draft.coupon is not None and not await take_coupon_use(
+            session, checked.coupon, order_id=order.id, discount=totals.discount, now=now):
+        raise ValidationFailed(errors=[FieldError(
+            draft.coupon.path, "unavailable", "coupon cannot be used: no uses left",
+            "coupon_invalid")])
     view = OrderView(order, principal.organization_key, principal.organization_kind, location,
                      list(dict.fromkeys(draft.image_ids)))
     _record(session, view, actor=actor, kind="created", previous=None, now=now,
-            data={"booked": _booking(booked)})
+            data={"booked": _booking(booked), "scheduled_at": scheduled_at.isoformat()
+                  if scheduled_at else None})
     return view
 
 
@@ -226,8 +183,22 @@ def _record(
         from_substatus=previous[1] if previous else None,
         to_status=order.status, to_substatus=order.substatus, data=data or {},
     ))
-    event = "created" if kind == "created" else "status_changed"
-    publish_order_event(session, event, view, now)
+    publish_order_event(session, kind if kind in _PUBLISHED_KINDS else "status_changed", view,
+                        now)
+
+
+# Core event kinds that dialects may word differently; every other change is "status_changed".
+_PUBLISHED_KINDS = {"created", "confirmed", "closed", "timed_out"}
+
+
+def change_state(
+    session: AsyncSession, view: OrderView, target: str, *, actor: str, kind: str,
+    now: datetime,
+) -> None:
+    """Move ``view``'s order to substatus ``target`` through the transition table and record it."""
+    previous = _move(view.order, target)
+    view.order.updated_at = now
+    _record(session, view, actor=actor, kind=kind, previous=previous, now=now)
 
 
 def _move(order: Order, target: str) -> tuple[str, str]:
@@ -236,78 +207,6 @@ def _move(order: Order, target: str) -> tuple[str, str]:
     order.substatus = target
     order.status = lifecycle.status_of(target)
     return previous
-
-
-# ---------------------------------------------------------------------------------------------
-# Reading
-
-
-def _scoped(principal: Principal) -> Select[Order]:
-    return (
-        select(Order)
-        .where(Order.organization_id == principal.organization_id)
-        .options(selectinload(Order.lines))
-    )
-
-
-async def _views(
-    session: AsyncSession, principal: Principal, orders: Sequence[Order]
-) -> list[OrderView]:
-    if not orders:
-        return []
-    location_ids = {o.location_id for o in orders}
-    locations = {
-        loc.id: loc
-        for loc in (await session.scalars(select(Location).where(Location.id.in_(location_ids))))
-    }
-    images: dict[int, list[str]] = {o.id: [] for o in orders}
-    rows = await session.execute(
-        select(Image.order_id, Image.id)
-        .where(Image.order_id.in_(images.keys()))
-        .order_by(Image.created_at, Image.id)
-    )
-    for order_id, image_id in rows:
-        if order_id is not None:
-            images[order_id].append(image_id)
-    return [
-        OrderView(o, principal.organization_key, principal.organization_kind,
-                  locations[o.location_id], images[o.id])
-        for o in orders
-    ]
-
-
-async def get_order(
-    session: AsyncSession, principal: Principal, order_id: int, *, for_update: bool = False
-) -> OrderView:
-    """One of the principal's orders; another organization's order is indistinguishable from
-    a missing one."""
-    stmt = _scoped(principal).where(Order.id == order_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Order)
-    order = await session.scalar(stmt)
-    if order is None:
-        raise NotFound(f"order {order_id} not found")
-    return (await _views(session, principal, [order]))[0]
-
-
-async def list_orders(
-    session: AsyncSession, principal: Principal, flt: OrderFilter, *, limit: int, skip: int
-) -> list[OrderView]:
-    """Newest first. ``query`` words must each occur in the title, customer name or phone."""
-    stmt = _scoped(principal)
-    if flt.location_keys:
-        stmt = stmt.where(Order.location_id.in_(
-            select(Location.id).where(Location.organization_id == principal.organization_id,
-                                      Location.key.in_(flt.location_keys))))
-    if flt.statuses:
-        stmt = stmt.where(or_(Order.status.in_(flt.statuses), Order.substatus.in_(flt.statuses)))
-    if flt.query:
-        words = fold(flt.query).split()[:8]
-        if words:
-            stmt = stmt.where(and_(*(Order.search_text.contains(w, autoescape=True)
-                                     for w in words)))
-    orders = list(await session.scalars(stmt.order_by(Order.id.desc()).limit(limit).offset(skip)))
-    return await _views(session, principal, orders)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,7 +245,7 @@ async def change_dates(
     if order.status != "open":
         raise Conflict(f"order is {order.status}; dates can only change while it is open")
     errors = ErrorCollector()
-    _check_preferences(errors, view.location, preferences, preferences_path, now)
+    check_preferences(errors, view.location, preferences, preferences_path, now)
     errors.raise_if_any()
     old = SlotChoice(order.booked_day, order.booked_slot) if order.booked_day and \
         order.booked_slot else None

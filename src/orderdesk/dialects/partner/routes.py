@@ -21,7 +21,6 @@ from orderdesk.core.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from orderdesk.core.events.service import register_renderer
 from orderdesk.core.idempotency import service as idempotency
 from orderdesk.core.orders import service as orders
 from orderdesk.core.orders.schemas import LineDraft, OrderDraft, OrderFilter, SlotPreference
@@ -35,7 +34,6 @@ from orderdesk.http.state import State
 from orderdesk.http.validation import parse_data, parse_json
 
 router = APIRouter(tags=["partner"])
-register_renderer("partner", wire.render_event)
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 

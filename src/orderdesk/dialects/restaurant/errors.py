@@ -18,7 +18,9 @@ from orderdesk.core.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from orderdesk.core.fulfilment.geocoder import GeocoderUnavailable
 from orderdesk.core.idempotency.service import IdempotencyInProgress, IdempotencyMismatch
+from orderdesk.core.orders.confirmation import InvalidToken, OrderTimedOut
 from orderdesk.http.body import BodyTooLarge
 
 # A core field error's reason, as this dialect's error code.
@@ -66,6 +68,12 @@ def _validation(exc: ValidationFailed) -> JSONResponse:
 def render_domain_error(exc: DomainError) -> JSONResponse:
     if isinstance(exc, WireError):
         return failure(exc.code, exc.message, exc.status_code)
+    if isinstance(exc, InvalidToken):
+        return failure("INVALID_TOKEN", exc.message)
+    if isinstance(exc, OrderTimedOut):
+        return failure("TIMEOUT", exc.message)
+    if isinstance(exc, GeocoderUnavailable):
+        return failure("INTERNAL_ERROR", f"address: {exc.message}")
     if isinstance(exc, ValidationFailed):
         return _validation(exc)
     if isinstance(exc, IdempotencyMismatch):

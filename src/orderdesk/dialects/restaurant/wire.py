@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 from babel.numbers import get_currency_precision
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from orderdesk.core.catalog.menu import MenuCategory, MenuProduct
+from orderdesk.core.catalog.models import OptionValue
+from orderdesk.core.catalog.options import OptionWithValues
+from orderdesk.core.fulfilment.models import Place
 from orderdesk.core.orders.schemas import OrderView
+from orderdesk.core.organizations.models import Location
+from orderdesk.core.pricing.models import Coupon
 
 Uid = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -110,6 +116,69 @@ class TimesIn(Wire):
     subrestaurant_uid: Uid | None = None
     place_id: Uid | None = None
     language: Language | None = None
+
+
+ExtId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Money = Annotated[float, Field(ge=0, le=1_000_000)]
+Position = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class ImportValueIn(Wire):
+    ext_id: ExtId
+    name: Text
+    short_name: Annotated[str, StringConstraints(max_length=100)] = ""
+    price_operator: Literal["+", "-", "="] = "+"
+    price_operand: Money = 0
+    hidden: bool = False
+    position: Position | None = None
+    checked_default: bool = False
+
+
+class ImportOptionIn(Wire):
+    ext_id: ExtId
+    name: Text
+    short_name: Annotated[str, StringConstraints(max_length=100)] = ""
+    type: Literal["single", "multiple"] = "multiple"
+    min_selectable: Annotated[int, Field(ge=0, le=100)] = 0
+    max_selectable: Annotated[int, Field(ge=0, le=100)] = 1
+    max_quantity: Annotated[int, Field(ge=1, le=99)] = 1
+    hidden: bool = False
+    position: Position | None = None
+    option_values: Annotated[list[ImportValueIn], Field(max_length=200)] = []
+
+
+class ImportCategoryIn(Wire):
+    ext_id: ExtId
+    name: Text
+    description: Annotated[str, StringConstraints(max_length=2000)] = ""
+    image: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    hidden: bool = False
+    position: Position | None = None
+    subrestaurant_uids: Annotated[list[Uid], Field(max_length=100)] = []
+    options: Annotated[list[ImportOptionIn], Field(max_length=100)] = []
+
+
+class ImportProductIn(Wire):
+    ext_id: ExtId
+    category_ext_id: ExtId | None = None
+    name: Text
+    ingredients: Annotated[str, StringConstraints(max_length=2000)] = ""
+    price: Money
+    hidden: bool = False
+    available: bool = True
+    position: Position | None = None
+    image: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    subrestaurant_uids: Annotated[list[Uid], Field(max_length=100)] = []
+    options: Annotated[list[ImportOptionIn], Field(max_length=100)] = []
+
+
+class MenuImportIn(Wire):
+    """Body of ``POST /api/menu/import``: a POS menu keyed by ``ext_id``."""
+
+    pos_uid: Annotated[str, StringConstraints(max_length=100)] | None = None
+    update_mode: Literal["replace", "update"]
+    categories: Annotated[list[ImportCategoryIn], Field(max_length=2000)] = []
+    products: Annotated[list[ImportProductIn], Field(max_length=20000)] = []
 
 
 # --------------------------------------------------------------------------------------------
@@ -267,3 +336,69 @@ def render_event(kind: str, view: OrderView, now: dt.datetime) -> list[tuple[str
     if name is not None:
         events.append((name, {"event": name, "order": render_order(view)}))
     return events
+
+
+# --------------------------------------------------------------------------------------------
+# Menu, locations, coupons
+
+
+def render_value(value: OptionValue, currency: str) -> dict[str, Any]:
+    return {"uid": value.uid, "name": value.name, "short_name": value.short_name,
+            "price_operator": value.price_operator,
+            "price_operand": money(value.price_operand, currency), "hidden": value.hidden,
+            "position": value.position, "checked_default": value.checked_default,
+            "ext_id": value.ext_id}
+
+
+def render_option(entry: OptionWithValues, currency: str) -> dict[str, Any]:
+    option = entry.option
+    return {"uid": option.uid, "name": option.name, "short_name": option.short_name,
+            "type": option.type, "min_selectable": option.min_selectable,
+            "max_selectable": option.max_selectable, "max_quantity": option.max_quantity,
+            "hidden": option.hidden, "position": option.position, "ext_id": option.ext_id,
+            "option_values": [render_value(v, currency) for v in entry.values]}
+
+
+def render_category(item: MenuCategory, currency: str) -> dict[str, Any]:
+    category = item.category
+    return {"uid": category.uid, "name": category.name, "description": category.description,
+            "image": category.image, "products_count": item.products_count,
+            "hidden": category.hidden, "position": category.position,
+            "subrestaurant_uids": list(category.location_keys), "ext_id": category.ext_id,
+            "options": [render_option(o, currency) for o in item.options]}
+
+
+def render_product(item: MenuProduct) -> dict[str, Any]:
+    product = item.product
+    return {"uid": product.uid, "category_uid": item.category_uid, "name": product.name,
+            "ingredients": product.description, "price": money(product.price, product.currency),
+            "image": product.image, "hidden": product.hidden, "position": product.position,
+            "subrestaurant_uids": list(product.location_keys), "ext_id": product.ext_id,
+            "options": [render_option(o, product.currency) for o in item.options]}
+
+
+def render_subrestaurant(location: Location) -> dict[str, Any]:
+    s = location.settings
+    return {"uid": location.key, "name": location.title, "code": s.get("code"),
+            "address": s.get("address"), "city": s.get("city"), "province": s.get("province"),
+            "zip": s.get("zip"), "country": s.get("country"), "phone": s.get("phone"),
+            "email": s.get("email")}
+
+
+def render_coupon(coupon: Coupon) -> dict[str, Any]:
+    return {"code": coupon.code, "discount_perc": coupon.discount_perc,
+            "quantity": coupon.quantity, "order_min": coupon.order_min,
+            "valid_from": coupon.valid_from.isoformat() if coupon.valid_from else None,
+            "valid_to": coupon.valid_to.isoformat() if coupon.valid_to else None,
+            "valid_weekdays": list(coupon.valid_weekdays), "valid_email": coupon.valid_email}
+
+
+def render_place(place: Place) -> dict[str, Any]:
+    return {"place_id": place.place_id, "street": place.street, "number": place.number,
+            "city": place.city, "province": place.province, "zip": place.zip,
+            "country": place.country, "lat": place.lat, "lng": place.lng}
+
+
+def minor_units(amount: float, currency: str) -> int:
+    """A major-unit amount from the wire (``17.5``) as exact minor units (``1750``)."""
+    return int((Decimal(str(amount)).scaleb(get_currency_precision(currency))).to_integral_value())

@@ -1,0 +1,111 @@
+"""Reading orders: one organization's orders only, with everything a dialect renders, in a
+fixed few queries however many orders a page holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from orderdesk.core.attachments.models import Image
+from orderdesk.core.catalog.search import fold
+from orderdesk.core.errors import NotFound
+from orderdesk.core.orders.models import Order
+from orderdesk.core.orders.schemas import OrderFilter, OrderView
+from orderdesk.core.organizations.models import Location, Organization
+from orderdesk.core.organizations.service import Principal
+
+
+def scoped(principal: Principal) -> Select[Order]:
+    return (
+        select(Order)
+        .where(Order.organization_id == principal.organization_id)
+        .options(selectinload(Order.lines))
+    )
+
+
+async def views_for(session: AsyncSession, orders: Sequence[Order]) -> list[OrderView]:
+    """Views of orders of any organizations (lines must be loaded)."""
+    if not orders:
+        return []
+    location_ids = {o.location_id for o in orders}
+    locations = {loc.id: loc for loc in await session.scalars(
+        select(Location).where(Location.id.in_(location_ids)))}
+    org_ids = {o.organization_id for o in orders}
+    orgs = {oid: (key, kind) for oid, key, kind in await session.execute(
+        select(Organization.id, Organization.key, Organization.kind)
+        .where(Organization.id.in_(org_ids)))}
+    images: dict[int, list[str]] = {o.id: [] for o in orders}
+    rows = await session.execute(
+        select(Image.order_id, Image.id)
+        .where(Image.order_id.in_(images.keys()))
+        .order_by(Image.created_at, Image.id)
+    )
+    for order_id, image_id in rows:
+        if order_id is not None:
+            images[order_id].append(image_id)
+    return [
+        OrderView(o, orgs[o.organization_id][0], orgs[o.organization_id][1],
+                  locations[o.location_id], images[o.id])
+        for o in orders
+    ]
+
+
+async def get_order(
+    session: AsyncSession, principal: Principal, order_id: int, *, for_update: bool = False
+) -> OrderView:
+    """One of the principal's orders; another organization's order is indistinguishable from
+    a missing one."""
+    stmt = scoped(principal).where(Order.id == order_id)
+    if for_update:
+        stmt = stmt.with_for_update(of=Order)
+    order = await session.scalar(stmt)
+    if order is None:
+        raise NotFound(f"order {order_id} not found")
+    return (await views_for(session, [order]))[0]
+
+
+async def get_order_by_uid(
+    session: AsyncSession, principal: Principal, uid: str, *, for_update: bool = False
+) -> OrderView:
+    stmt = scoped(principal).where(Order.uid == uid)
+    if for_update:
+        stmt = stmt.with_for_update(of=Order)
+    order = await session.scalar(stmt)
+    if order is None:
+        raise NotFound(f"uid: order {uid} not found")
+    return (await views_for(session, [order]))[0]
+
+
+async def list_orders(
+    session: AsyncSession, principal: Principal, flt: OrderFilter, *, limit: int, skip: int
+) -> list[OrderView]:
+    """Newest first. ``query`` words must each occur in the title, customer name or phone."""
+    stmt = scoped(principal)
+    if flt.location_keys:
+        stmt = stmt.where(Order.location_id.in_(
+            select(Location.id).where(Location.organization_id == principal.organization_id,
+                                      Location.key.in_(flt.location_keys))))
+    if flt.statuses:
+        stmt = stmt.where(or_(Order.status.in_(flt.statuses), Order.substatus.in_(flt.statuses)))
+    if flt.query:
+        words = fold(flt.query).split()[:8]
+        if words:
+            stmt = stmt.where(and_(*(Order.search_text.contains(w, autoescape=True)
+                                     for w in words)))
+    orders = list(await session.scalars(stmt.order_by(Order.id.desc()).limit(limit).offset(skip)))
+    return await views_for(session, orders)
+
+
+async def page_orders(
+    session: AsyncSession, principal: Principal, *, page: int, pagesize: int
+) -> tuple[list[OrderView], int]:
+    """Page ``page`` (from 1) of the principal's orders, newest first, and the total count."""
+    total = await session.scalar(select(func.count()).select_from(Order).where(
+        Order.organization_id == principal.organization_id)) or 0
+    orders = list(await session.scalars(
+        scoped(principal).order_by(Order.id.desc()).limit(pagesize)
+        .offset((page - 1) * pagesize)))
+    return await views_for(session, orders), int(total)

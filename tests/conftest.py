@@ -15,13 +15,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 
 from orderdesk.app import create_app
+from orderdesk.core.organizations.service import use_password_hasher
 from orderdesk.db.engine import create_engine
 from orderdesk.db.migrate import migrate
 from orderdesk.http.state import AppState
 from orderdesk.settings import Settings
+
+# Logins are hashed with argon2id's cheapest parameters in tests: same algorithm and format,
+# a thousandth of the cost (production uses the library's recommended parameters).
+use_password_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
 
 PG_ADMIN_URL = os.environ.get("ORDERDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -98,7 +104,9 @@ class FakeClock:
 
 
 @pytest.fixture(scope="session")
-async def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+async def app(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[FastAPI]:
     settings = Settings(database_url=database_url, media_dir=tmp_path_factory.mktemp("media"),
                         login_max_failures=5)
     application = create_app(settings, background=False)

@@ -88,7 +88,9 @@ async def login(client: httpx.AsyncClient, partner: PartnerSetup) -> dict[str, s
     return {"token": response.json()["data"]["token"]}
 
 
-def order_body(partner: PartnerSetup, dates: list[tuple[str, str]], **overrides: Any) -> dict[str, Any]:
+def order_body(
+    partner: PartnerSetup, dates: list[tuple[str, str]], **overrides: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "customer": {"phone_number": "+371 20 000 000", "first_name": "Anna",
                      "last_name": "Ozola"},

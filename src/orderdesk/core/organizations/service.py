@@ -33,6 +33,17 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 _DUMMY_HASH = _hasher.hash("orderdesk-timing-equaliser")
 
 
+def use_password_hasher(hasher: PasswordHasher) -> None:
+    """Replace the hasher for new hashes (existing hashes carry their own parameters).
+
+    For test suites only, which create thousands of logins: ``argon2.profiles.CHEAPEST`` keeps
+    the algorithm and format and drops the cost.
+    """
+    global _hasher, _DUMMY_HASH
+    _hasher = hasher
+    _DUMMY_HASH = hasher.hash("orderdesk-timing-equaliser")
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request acts for. Every data access is scoped by ``organization_id``."""

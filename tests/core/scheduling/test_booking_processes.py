@@ -11,7 +11,6 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-
 from tests.conftest import create_pg_database, drop_pg_database
 from tests.servers import running_server
 

@@ -8,7 +8,7 @@ import pytest
 
 from orderdesk.core.scheduling.service import MASTER_TIMESLOTS
 from orderdesk.setup import DEMO_LOGINS, SetupError, SetupInvalid, demo_document, parse_setup
-from orderdesk.setup.schema import RESTAURANTS_UNSUPPORTED, json_path
+from orderdesk.setup.schema import json_path
 
 
 def valid_document() -> dict[str, Any]:
@@ -173,17 +173,6 @@ def test_missing_keys_are_required() -> None:
         "$.version": "required",
         "$.partners[0].stores[0].timezone": "required",
         "$.items[0].currency": "required",
-    }
-
-
-def test_restaurant_sections_are_rejected() -> None:
-    raw = valid_document()
-    raw["restaurants"] = [{"uid": "bella", "name": "Pizzeria Bella"}]
-    raw["items"][0]["id"] = -1
-
-    assert paths_of(raw) == {
-        "$.restaurants": RESTAURANTS_UNSUPPORTED,
-        "$.items[0].id": "Input should be greater than 0",
     }
 
 

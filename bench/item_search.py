@@ -58,7 +58,7 @@ async def _measure(url: str, items: int) -> dict[str, float]:
     inserted = 0
     for target in (1_000, items):
         async with sessions() as session, session.begin():
-            rows = [{"id": i + 1, "uid": str(i + 1), "name": _title(i), "search_text":
+            rows = [{"item_id": i + 1, "uid": str(i + 1), "name": _title(i), "search_text":
                      fold(_title(i)), "currency": "EUR", "services": {"delivery": 1000}}
                     for i in range(inserted, target)]
             for start in range(0, len(rows), 5_000):

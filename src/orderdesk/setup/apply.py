@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.catalog.models import Category, Product
@@ -46,7 +46,6 @@ from orderdesk.core.scheduling.service import set_overrides
 from orderdesk.db.base import utcnow
 from orderdesk.db.engine import create_engine, create_sessionmaker
 from orderdesk.db.migrate import migrate
-from orderdesk.db.upsert import is_postgres
 from orderdesk.setup.restaurants import (
     apply_restaurants,
     load_restaurants,
@@ -162,7 +161,7 @@ async def apply_setup(session: AsyncSession, doc: SetupDocument) -> ApplyReport:
                                 + [s.uid for r in doc.restaurants for s in r.subrestaurants])
     products = await _load_products(session, [item.id for item in doc.items])
     restaurants = await load_restaurants(session, doc.restaurants)
-    conflicts = _ownership_errors(doc, users, stores, products)
+    conflicts = _ownership_errors(doc, users, stores)
     conflicts += ownership_errors(doc.restaurants, restaurants, stores)
     if conflicts:
         raise SetupInvalid(conflicts)
@@ -247,18 +246,16 @@ _PRODUCT_COLUMNS = ("uid", "category_id", "name", "price", "currency", "services
 
 
 async def _load_products(session: AsyncSession, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Existing products with these ids, as plain dicts (no ORM objects: catalogs are large)."""
+    """Existing marketplace items by item id, as plain dicts (no ORM objects: catalogs are
+    large)."""
     found: dict[int, dict[str, Any]] = {}
     columns = [getattr(Product, name) for name in _PRODUCT_COLUMNS]
     for chunk in _chunks(ids):
         rows = await session.execute(
-            select(Product.id, Product.organization_id, Organization.kind, Organization.key,
-                   *columns)
-            .outerjoin(Organization, Organization.id == Product.organization_id)
-            .where(Product.id.in_(chunk))
+            select(Product.id, Product.item_id, *columns).where(Product.item_id.in_(chunk))
         )
         for row in rows.mappings():
-            found[row["id"]] = dict(row)
+            found[row["item_id"]] = dict(row)
     return found
 
 
@@ -266,7 +263,6 @@ def _ownership_errors(
     doc: SetupDocument,
     users: dict[str, _Owned],
     stores: dict[str, _Owned],
-    products: dict[int, dict[str, Any]],
 ) -> list[SetupError]:
     errors: list[SetupError] = []
     for p_index, partner in enumerate(doc.partners):
@@ -283,13 +279,6 @@ def _ownership_errors(
                 if (kind, key) != (PARTNER, partner.name):
                     errors.append(SetupError(f"{base}.stores[{index}].id",
                                              f"store id already belongs to {_owner(kind, key)}"))
-    for index, item in enumerate(doc.items):
-        row = products.get(item.id)
-        if row is not None and row["organization_id"] is not None:
-            errors.append(SetupError(
-                f"$.items[{index}].id",
-                f"id is already used by a product of {_owner(row['kind'], row['key'])}",
-            ))
     return errors
 
 
@@ -448,38 +437,17 @@ async def _apply_items(
         values = _product_values(item, categories[item.category])
         current = products.get(item.id)
         if current is None:
-            inserts.append({"id": item.id, "organization_id": None, **values})
+            inserts.append({"item_id": item.id, "organization_id": None, **values})
             report.record(f"item {item.id}", created=True)
         else:
             changed = any(current[name] != value for name, value in values.items())
             if changed:
-                updates.append({"id": item.id, "updated_at": now, **values})
+                updates.append({"id": current["id"], "updated_at": now, **values})
             report.record(f"item {item.id}", changed=changed)
     for chunk in _chunks(inserts):
         await session.execute(insert(Product), list(chunk))
     for chunk in _chunks(updates):
         await session.execute(update(Product), list(chunk))
-    if inserts:
-        await _advance_product_ids(session, max(row["id"] for row in inserts))
-
-
-async def _advance_product_ids(session: AsyncSession, highest: int) -> None:
-    """Move PostgreSQL's id sequence past explicitly inserted item ids.
-
-    Partner items carry their own ids; without this, a product inserted later without an id
-    (a restaurant's menu) would be handed one of them by the sequence and fail. ``setval`` is
-    not rolled back with a dry run; a sequence that skips some values is harmless.
-    """
-    if not is_postgres(session):
-        return  # SQLite picks max(rowid) + 1 by itself
-    await session.execute(
-        text(
-            "SELECT setval(s.seq, :highest) FROM "
-            "(SELECT CAST(pg_get_serial_sequence('products', 'id') AS regclass) AS seq) AS s "
-            "WHERE s.seq IS NOT NULL AND COALESCE(pg_sequence_last_value(s.seq), 0) < :highest"
-        ),
-        {"highest": highest},
-    )
 
 
 _PLACE_COLUMNS = ("street", "number", "city", "province", "zip", "country", "lat", "lng",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from orderdesk.db.base import Base, Timestamped
@@ -44,6 +44,7 @@ class Product(Timestamped, Base):
         UniqueConstraint("organization_id", "uid"),
         Index("ix_products_org_id", "organization_id", "id"),
         Index("ix_products_ext_id", "organization_id", "ext_id"),
+        Index("uq_products_item_id", "item_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +58,9 @@ class Product(Timestamped, Base):
     hidden: Mapped[bool] = mapped_column(default=False)
     available: Mapped[bool] = mapped_column(default=True)
     position: Mapped[int] = mapped_column(default=0)
+    # The marketplace item number partners order by (their wire ``id``), chosen by the operator;
+    # kept apart from the primary key so it never collides with restaurants' products.
+    item_id: Mapped[int | None] = mapped_column(BigInteger)
     search_text: Mapped[str] = mapped_column(String(600), default="")
     description: Mapped[str] = mapped_column(Text, default="")  # restaurant "ingredients"
     image: Mapped[str | None] = mapped_column(String(1000))

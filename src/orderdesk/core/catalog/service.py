@@ -25,7 +25,7 @@ async def list_products(
         select(Product, Category.name)
         .outerjoin(Category, Category.id == Product.category_id)
         .where(_scope(organization_id), Product.hidden.is_(False))
-        .order_by(Product.id)
+        .order_by(Product.item_id, Product.id)
         .limit(limit)
         .offset(skip)
     )

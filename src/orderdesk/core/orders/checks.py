@@ -98,14 +98,15 @@ async def _products(
     uids = {line.product_uid for line in lines if line.product_uid is not None}
     scope = (Product.organization_id.is_(None) if principal.organization_kind == "partner"
              else Product.organization_id == principal.organization_id)
-    by_id: dict[int, Product] = {}
+    by_item: dict[int, Product] = {}
     by_uid: dict[str, Product] = {}
     if ids or uids:
-        wanted = or_(Product.id.in_(ids), Product.uid.in_(uids))
+        wanted = or_(Product.item_id.in_(ids), Product.uid.in_(uids))
         for product in await session.scalars(select(Product).where(scope, wanted)):
-            by_id[product.id] = product
+            if product.item_id is not None:
+                by_item[product.item_id] = product
             by_uid[product.uid] = product
-    return by_id, by_uid
+    return by_item, by_uid
 
 
 async def _category_names(
@@ -123,10 +124,10 @@ async def _check_lines(
     session: AsyncSession, principal: Principal, draft: OrderDraft, location: Location | None,
     errors: ErrorCollector,
 ) -> list[CheckedLine]:
-    by_id, by_uid = await _products(session, principal, draft.lines)
+    by_item, by_uid = await _products(session, principal, draft.lines)
     found: list[tuple[LineDraft, Product]] = []
     for line in draft.lines:
-        product = by_id.get(line.product_id) if line.product_id is not None else \
+        product = by_item.get(line.product_id) if line.product_id is not None else \
             by_uid.get(line.product_uid or "")
         label = f"item {line.product_id}" if line.product_id is not None else \
             f"product {line.product_uid}"
@@ -150,7 +151,7 @@ async def _check_lines(
         for name in line.services:
             if name not in product.services:
                 errors.add(line.service_paths.get(name, line.product_path), "unavailable",
-                           f"{name} is not offered for product {product.id}")
+                           f"{name} is not offered for item {line.product_id}")
             else:
                 services.append(PricedService(name, int(product.services[name])))
         options_price, chosen = price_options(
@@ -159,7 +160,7 @@ async def _check_lines(
         category = categories.get(product.category_id or -1)
         checked.append(CheckedLine(
             product, PricedLine(product.price, line.quantity, tuple(services), options_price),
-            chosen, {"uid": product.uid, "ext_id": product.ext_id,
+            chosen, {"uid": product.uid, "ext_id": product.ext_id, "item_id": product.item_id,
                      "category_uid": category[0] if category else None,
                      "category": category[1] if category else None}))
     return checked

@@ -18,7 +18,8 @@ from orderdesk.core.scheduling.service import SlotChoice
 
 @dataclass(frozen=True, slots=True)
 class LineDraft:
-    """One line: a product by numeric id (partner items) or by uid (restaurant products)."""
+    """One line: a marketplace item by its number (``product_id``, partner items) or a product
+    by uid (restaurant products)."""
 
     product_id: int | None
     quantity: int

@@ -102,7 +102,7 @@ def ok(data: Any) -> dict[str, Any]:
 def render_item(product: Product, category: str) -> dict[str, Any]:
     services = product.services
     return {
-        "id": product.id,
+        "id": product.item_id,
         "title": product.name,
         "category": category,
         "delivery": "delivery" in services,
@@ -158,7 +158,7 @@ def render_order(view: OrderView) -> dict[str, Any]:
                      "last_name": customer.get("last_name", "")},
         "address": order.address,
         "items": [
-            {"id": line.product_id, "count": line.quantity,
+            {"id": line.snapshot.get("item_id", line.product_id), "count": line.quantity,
              "delivery": "delivery" in services_of[line.position],
              "assembly": "assembly" in services_of[line.position]}
             for line in order.lines

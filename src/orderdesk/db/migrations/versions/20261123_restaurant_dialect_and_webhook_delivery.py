@@ -352,11 +352,18 @@ def upgrade() -> None:
         sqlite_where=pending,
     )
     op.create_index("ix_products_ext_id", "products", ["organization_id", "ext_id"])
+    # Marketplace item numbers get their own column: restaurants' products share the table and
+    # its primary key, so operator-chosen item ids must not live in it.
+    op.add_column("products", sa.Column("item_id", sa.BigInteger(), nullable=True))
+    op.create_index("uq_products_item_id", "products", ["item_id"], unique=True)
+    op.execute("UPDATE products SET item_id = id WHERE organization_id IS NULL")
     op.create_index("ix_categories_ext_id", "categories", ["organization_id", "ext_id"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_categories_ext_id", table_name="categories")
+    op.drop_index("uq_products_item_id", table_name="products")
+    op.drop_column("products", "item_id")
     op.drop_index("ix_products_ext_id", table_name="products")
     op.drop_index("ix_orders_countdown", table_name="orders")
     for column in (

@@ -40,13 +40,19 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def documented_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` that documents ``model`` as the JSON request body."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    """``openapi_extra`` that documents ``model`` as the JSON request body.
+
+    Schema names are prefixed with the dialect (``partner.CreateOrderIn`` becomes
+    ``PartnerCreateOrderIn``) because both dialects have models of the same name.
+    """
+    prefix = model.__module__.split(".")[-2].title()
+    schema = model.model_json_schema(ref_template=f"#/components/schemas/{prefix}{{model}}")
     for name, definition in schema.pop("$defs", {}).items():
-        _schemas[name] = definition
-    _schemas[model.__name__] = schema
-    return {"requestBody": {"required": True, "content": {
-        "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}}
+        _schemas[f"{prefix}{name}"] = definition
+    _schemas[f"{prefix}{model.__name__}"] = schema
+    ref = f"#/components/schemas/{prefix}{model.__name__}"
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": {"$ref": ref}}}}}
 
 
 def extra_schemas() -> dict[str, dict[str, Any]]:

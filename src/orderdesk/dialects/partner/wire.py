@@ -26,6 +26,9 @@ class Wire(BaseModel):
 
 
 class LoginIn(Wire):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"login": "api@nordhaus.example", "password": "nordhaus-demo-password"}]})
+
     login: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
@@ -71,6 +74,22 @@ class DateTimeIn(Wire):
 
 class CreateOrderIn(Wire):
     """Body of ``POST /order/create`` as on the original create-order page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "customer": {"phone_number": "+37120000000", "first_name": "Anna",
+                     "last_name": "Ozola"},
+        "address": {"address": "Brivibas iela 1, Riga", "coordinates": {"lat": 56.95,
+                                                                         "lon": 24.11},
+                    "details": "3rd floor, door code 1234", "zip": "LV-1010"},
+        "partner_details": {"store_id": "nordhaus-riga",
+                            "items": [{"id": 1001, "count": 1, "delivery": True,
+                                       "assembly": True}],
+                            "instock": True, "delivery_type": "to_door_by_lift"},
+        "datetime": [{"date": "2026-12-01", "timeslot": "1217"},
+                     {"date": "2026-12-02", "timeslot": "0712"}],
+        "payment_method": "stripe",
+        "image_uuids": ["5f1d7c2a9b3e4d6f8a0b1c2d"],
+    }]})
 
     customer: CustomerIn
     address: AddressIn | None = None

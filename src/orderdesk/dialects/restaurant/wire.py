@@ -14,7 +14,14 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from babel.numbers import get_currency_precision
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from orderdesk.core.catalog.menu import MenuCategory, MenuProduct
 from orderdesk.core.catalog.models import OptionValue
@@ -86,6 +93,20 @@ class CouponIn(Wire):
 class CreateOrderIn(Wire):
     """Body of ``POST /api/order/create`` as on the original order-create page."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": {"first_name": "Giulia", "last_name": "Rossi",
+                   "email": "giulia@example.com", "phone": "+39 02 1234567"},
+        "dmethod": "1", "payment_method": "cash", "payment_method_sub": "pos",
+        "subrestaurant_uid": "bella-centro", "language": "it",
+        "delivery": {"date": "2026-12-01T19:30:00+01:00",
+                     "address": {"place_id": "via-roma-1-milano", "doorbell": "Rossi",
+                                 "floor": "3"}},
+        "details": [{"product": {"uid": "margherita"}, "quantity": 2, "notes": "well done",
+                     "options": [{"uid": "margherita-formato",
+                                  "values": [{"uid": "maxi", "quantity": 1}]}]}],
+        "coupon": {"code": "WELCOME10"}, "notes": "", "creator": "customer",
+    }]})
+
     client: ClientIn
     dmethod: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     payment_method: Literal["cash", "invoice", "external"]
@@ -145,6 +166,17 @@ class ImportOptionIn(Wire):
     hidden: bool = False
     position: Position | None = None
     option_values: Annotated[list[ImportValueIn], Field(max_length=200)] = []
+
+    @field_validator("max_selectable")
+    @classmethod
+    def _selectable_range(cls, value: int, info: ValidationInfo) -> int:
+        """The setup document's rules; the importer leaves them to the edge."""
+        if info.data.get("type") == "single" and value != 1:
+            raise ValueError("must be 1 for a single option")
+        minimum = info.data.get("min_selectable")
+        if minimum is not None and value < minimum:
+            raise ValueError(f"must be at least min_selectable ({minimum})")
+        return value
 
 
 class ImportCategoryIn(Wire):
@@ -385,9 +417,9 @@ def render_subrestaurant(location: Location) -> dict[str, Any]:
             "email": s.get("email")}
 
 
-def render_coupon(coupon: Coupon) -> dict[str, Any]:
+def render_coupon(coupon: Coupon, currency: str) -> dict[str, Any]:
     return {"code": coupon.code, "discount_perc": coupon.discount_perc,
-            "quantity": coupon.quantity, "order_min": coupon.order_min,
+            "quantity": coupon.quantity, "order_min": money(coupon.order_min, currency),
             "valid_from": coupon.valid_from.isoformat() if coupon.valid_from else None,
             "valid_to": coupon.valid_to.isoformat() if coupon.valid_to else None,
             "valid_weekdays": list(coupon.valid_weekdays), "valid_email": coupon.valid_email}

@@ -53,30 +53,31 @@ async def views_for(session: AsyncSession, orders: Sequence[Order]) -> list[Orde
     ]
 
 
+async def _one(
+    session: AsyncSession, stmt: Select[Order], *, for_update: bool, missing: str
+) -> OrderView:
+    if for_update:
+        stmt = stmt.with_for_update(of=Order)
+    order = await session.scalar(stmt)
+    if order is None:
+        raise NotFound(missing)
+    return (await views_for(session, [order]))[0]
+
+
 async def get_order(
     session: AsyncSession, principal: Principal, order_id: int, *, for_update: bool = False
 ) -> OrderView:
     """One of the principal's orders; another organization's order is indistinguishable from
     a missing one."""
-    stmt = scoped(principal).where(Order.id == order_id)
-    if for_update:
-        stmt = stmt.with_for_update(of=Order)
-    order = await session.scalar(stmt)
-    if order is None:
-        raise NotFound(f"order {order_id} not found")
-    return (await views_for(session, [order]))[0]
+    return await _one(session, scoped(principal).where(Order.id == order_id),
+                      for_update=for_update, missing=f"order {order_id} not found")
 
 
 async def get_order_by_uid(
     session: AsyncSession, principal: Principal, uid: str, *, for_update: bool = False
 ) -> OrderView:
-    stmt = scoped(principal).where(Order.uid == uid)
-    if for_update:
-        stmt = stmt.with_for_update(of=Order)
-    order = await session.scalar(stmt)
-    if order is None:
-        raise NotFound(f"uid: order {uid} not found")
-    return (await views_for(session, [order]))[0]
+    return await _one(session, scoped(principal).where(Order.uid == uid),
+                      for_update=for_update, missing=f"uid: order {uid} not found")
 
 
 async def list_orders(

@@ -94,14 +94,16 @@ async def list_categories(
 
 
 async def get_category(
-    session: AsyncSession, organization_id: int, uid: str
+    session: AsyncSession, organization_id: int, uid: str, *, visible_only: bool
 ) -> MenuCategory | None:
+    """The category with its ``products_count`` counted as :func:`list_categories` does."""
     category = await session.scalar(select(Category).where(
         Category.organization_id == organization_id, Category.uid == uid))
     if category is None:
         return None
     count = await session.scalar(select(func.count()).select_from(Product).where(
-        Product.category_id == category.id)) or 0
+        Product.category_id == category.id,
+        *([Product.hidden.is_(False)] if visible_only else []))) or 0
     options = await _category_options(session, [category.id])
     return MenuCategory(category, int(count), options.get(category.id, []))
 
@@ -129,7 +131,7 @@ async def list_products(
             Category.organization_id == organization_id, Category.uid == category_uid)))
     if query:
         ids = await search_product_ids(session, query, organization_id=organization_id,
-                                       limit=1000)
+                                       limit=1000, include_hidden=not visible_only)
         where.append(Product.id.in_(ids) if ids else Product.id.is_(None))
     total = await session.scalar(select(func.count()).select_from(Product).where(*where)) or 0
     products = list(await session.scalars(

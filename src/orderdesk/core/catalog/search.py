@@ -35,9 +35,11 @@ def query_words(query: str) -> list[str]:
 
 
 async def search_product_ids(
-    session: AsyncSession, query: str, *, organization_id: int | None, limit: int
+    session: AsyncSession, query: str, *, organization_id: int | None, limit: int,
+    include_hidden: bool = False,
 ) -> list[int]:
-    """Ids of matching products, best match first; empty for a query with no words."""
+    """Ids of matching products, best match first; empty for a query with no words. Hidden
+    products only with ``include_hidden`` (a restaurant's ``visible=0`` menu read)."""
     words = query_words(query)
     if not words:
         return []
@@ -49,7 +51,8 @@ async def search_product_ids(
         Product.organization_id.is_(None) if organization_id is None
         else Product.organization_id == organization_id
     )
-    stmt = stmt.where(scope, Product.hidden.is_(False)).limit(limit)
+    visible = [] if include_hidden else [Product.hidden.is_(False)]
+    stmt = stmt.where(scope, *visible).limit(limit)
     return list(await session.scalars(stmt))
 
 

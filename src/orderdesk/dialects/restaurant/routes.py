@@ -3,6 +3,7 @@ one transaction, and renders the result; the rules live in the core."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -95,6 +96,10 @@ def _oauth_error(error: str, description: str, status: int) -> JSONResponse:
 
 @router.post("/oauth/token", summary="OAuth 2.0 client credentials: get a bearer token")
 async def oauth_token(request: Request, state: State) -> JSONResponse:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":  # RFC 6749 section 4.4.2
+        return _oauth_error("invalid_request", "send an application/x-www-form-urlencoded body",
+                            400)
     try:
         form = await request.form(max_files=0, max_fields=10)
     except Exception:  # any unparsable body is an invalid_request
@@ -340,7 +345,8 @@ async def menu_category(
     visible: Visible = 1,
 ) -> JSONResponse:
     async with state.sessions() as session:
-        found = await menu.get_category(session, caller.organization_id, uid)
+        found = await menu.get_category(session, caller.organization_id, uid,
+                                        visible_only=bool(visible))
     if found is None or (visible and found.category.hidden):
         raise WireError("CATEGORY_NOT_FOUND", f"uid: no category {uid!r}")
     return _ok(category=wire.render_category(_seen(found, visible), _currency(caller)))
@@ -386,15 +392,15 @@ def _import_option(o: wire.ImportOptionIn, cur: str) -> OptionInput:
                 for v in o.option_values])
 
 
-_IMPORT_PATHS = (("products[", "products."), ("categories[", "categories."),
-                 ("options[", "options."), ("values[", "option_values."), ("]", ""),
-                 (".category", ".category_ext_id"))
+# The importer's names for fields this wire names otherwise.
+_IMPORT_NAMES = {"values": "option_values", "location_keys": "subrestaurant_uids",
+                 "category": "category_ext_id"}
 
 
 def _wire_path(path: str) -> str:
-    for old, new in _IMPORT_PATHS:
-        path = path.replace(old, new)
-    return path
+    """``products[3].location_keys[0]`` -> ``products.3.subrestaurant_uids.0``."""
+    parts = re.sub(r"\[(\d+)\]", r".\1", path).split(".")
+    return ".".join(_IMPORT_NAMES.get(part, part) for part in parts)
 
 
 @router.post("/menu/import", summary="Import a POS menu by ext_id (replace or update)",
@@ -450,7 +456,7 @@ async def coupon_apply(
     if reason is not None:
         raise WireError("CANNOT_APPLY", f"code: {reason}")
     discount = coupons.coupon_discount(coupon, minor)
-    return _ok(coupon=wire.render_coupon(coupon),
+    return _ok(coupon=wire.render_coupon(coupon, cur),
                order={"discount": wire.money(discount, cur),
                       "total": wire.money(minor - discount, cur)})
 
@@ -465,4 +471,4 @@ async def coupon_generate(
     async with state.transaction() as session:
         coupon = await coupons.generate_coupon(session, caller.organization_id, gencode,
                                                valid_email=valid_email, today=today)
-        return _ok(coupon=wire.render_coupon(coupon))
+        return _ok(coupon=wire.render_coupon(coupon, _currency(caller)))

@@ -629,6 +629,9 @@ class RestaurantSpec(_Section):
     currency: Annotated[str, AfterValidator(_currency)]
     auto_confirm: bool = False
     countdown_seconds: Annotated[int, Field(ge=30, le=86400)] = 300
+    # An extension: false switches the restaurant's API off (every call answers API_DISABLED
+    # 403) without deleting its credentials.
+    api_enabled: bool = True
     api_keys: list[Secret] = []
     clients: list[ClientSpec] = []
     webhooks: list[WebhookSpec] = []
@@ -648,6 +651,7 @@ class RestaurantSpec(_Section):
             "timezone": self.timezone, "language": self.language, "currency": self.currency,
             "auto_confirm": self.auto_confirm, "countdown_seconds": self.countdown_seconds,
             "dmethods": list(self.dmethods), "cash_subs": list(self.cash_subs),
+            "api_enabled": self.api_enabled,
         }
 
 

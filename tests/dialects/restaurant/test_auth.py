@@ -409,3 +409,14 @@ async def test_another_restaurants_order_cannot_be_confirmed(client: httpx.Async
     confirmation = ok(got, "order")["order"]["confirmation"]
     assert confirmation["confirmed"] is False
     assert confirmation["closed"] is False
+
+
+async def test_api_disabled_restaurant_answers_api_disabled_403(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    restaurant = await make_restaurant(state, api_enabled=False)
+    for headers in (restaurant.key_headers, restaurant.client_headers):
+        answer = await client.get("/api/menu/categories", headers=headers, params={"page": 1})
+        assert answer.status_code == 403
+        assert answer.json()["success"] is False
+        assert answer.json()["error"] == "API_DISABLED"

@@ -126,7 +126,7 @@ def test_spec_example_parses_with_its_defaults() -> None:
 
     assert restaurant.settings() == {
         "timezone": "Europe/Rome", "language": "it", "currency": "EUR", "auto_confirm": False,
-        "countdown_seconds": 300, "dmethods": ["0"], "cash_subs": [],
+        "countdown_seconds": 300, "dmethods": ["0"], "cash_subs": [], "api_enabled": True,
     }
     navigli = restaurant.subrestaurants[1].settings()
     assert (navigli["code"], navigli["province"], navigli["zip"], navigli["phone"]) == (

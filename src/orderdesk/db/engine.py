@@ -40,8 +40,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(full, pool_size=pool_size, max_overflow=0)
         _configure_sqlite(engine)
         return engine
+    # No overflow: a burst waits for a pooled connection instead of opening more, so the total a
+    # deployment uses is exactly workers x pool size (sized against max_connections).
     return create_async_engine(
-        full, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+        full, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "orderdesk"}},
     )
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from orderdesk.core.errors import Conflict, DomainError
 from orderdesk.core.orders import service
@@ -88,6 +89,7 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 100) 
                Order.timed_out_at.is_(None), Order.countdown_ends_at.is_not(None))
         .order_by(Order.countdown_ends_at)
         .limit(limit)
+        .options(selectinload(Order.lines))  # the order.timeout event carries the full order
     )
     if is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True)

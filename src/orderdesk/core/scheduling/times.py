@@ -90,7 +90,9 @@ async def free_times(
 def is_slot_start(location: Location, when: datetime, now: datetime) -> bool:
     """Whether ``when`` is an offered slot start (ignoring capacity)."""
     rules = SlotRules.of(location)
-    local = when.astimezone(rules.zone).replace(second=0, microsecond=0)
+    local = when.astimezone(rules.zone)
+    if local.second or local.microsecond:
+        return False  # 11:00:30 is not the 11:00 slot start, and would be stored as asked
     if local < now + rules.lead or local.date() > now.astimezone(rules.zone).date() + timedelta(
             days=HORIZON_DAYS - 1):
         return False

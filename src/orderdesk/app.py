@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -29,6 +29,7 @@ from orderdesk.dialects.partner.routes import router as partner_router
 from orderdesk.dialects.restaurant import errors as restaurant_errors
 from orderdesk.dialects.restaurant.routes import router as restaurant_router
 from orderdesk.http.body import BodyTooLarge, extra_schemas
+from orderdesk.http.ratelimit import RateLimiter, rate_limited
 from orderdesk.http.state import AppState
 from orderdesk.http.validation import request_field_errors
 from orderdesk.settings import Settings, get_settings
@@ -122,6 +123,8 @@ def create_app(
             settings=settings, engine=engine, sessions=create_sessionmaker(engine),
             storage=LocalImageStorage(settings.media_dir), clock=clock or utcnow,
             geocoder=HttpGeocoder(settings.geocoder_url) if settings.geocoder_url else None,
+            rate_limiter=(RateLimiter.from_settings(settings)
+                          if settings.rate_limit_enabled else None),
         )
         app.state.orderdesk = state
         loops = Background(state.sessions, lambda: state.clock(),
@@ -135,14 +138,20 @@ def create_app(
                 await loops.stop()
             if state.geocoder is not None:
                 await state.geocoder.aclose()
+            if state.rate_limiter is not None:
+                await state.rate_limiter.aclose()
             await engine.dispose()
 
     app = FastAPI(title="orderdesk", version=__version__, lifespan=lifespan,
                   description="Order intake for partner stores (`/partner`) and restaurants "
                   "(`/api`).")
-    app.include_router(partner_router, prefix="/partner")
-    app.include_router(partner_router, prefix="/partner/v1", include_in_schema=False)
-    app.include_router(restaurant_router, prefix="/api")
+    # Router-level dependencies run before each route's own, so budgets are spent before
+    # authentication and a flood of bad credentials is throttled too.
+    limited = [Depends(rate_limited)]
+    app.include_router(partner_router, prefix="/partner", dependencies=limited)
+    app.include_router(partner_router, prefix="/partner/v1", include_in_schema=False,
+                       dependencies=limited)
+    app.include_router(restaurant_router, prefix="/api", dependencies=limited)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:

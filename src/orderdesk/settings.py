@@ -11,12 +11,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+from limits import parse_many
+from limits.errors import ConfigurationError
+from limits.storage import storage_from_string
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one line naming it."""
+
+
+def async_storage_url(url: str) -> str:
+    """``limits`` names its asyncio storages ``async+<scheme>``; operators write the plain URL."""
+    return url if url.startswith("async+") else f"async+{url}"
 
 
 class Settings(BaseSettings):
@@ -41,6 +49,19 @@ class Settings(BaseSettings):
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
     log_level: str = "info"
 
+    # Request budgets (``limits`` notation, several joined by ";": "20/second;600/minute"),
+    # per client IP and per API credential; see orderdesk.http.ratelimit.
+    rate_limit_enabled: bool = True
+    rate_limit_ip: str = "600/minute"
+    rate_limit_client: str = "300/minute"
+    # memory:// counts per process; redis://host:6379/0 (any URL ``limits`` knows) is shared
+    # by every worker, so N workers enforce one budget together.
+    rate_limit_storage: str = "memory://"
+    rate_limit_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "orderdesk"
+    # How many reverse proxies in front append to X-Forwarded-For; 0 ignores the header, which
+    # any client can forge.
+    rate_limit_trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
@@ -57,6 +78,26 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("rate_limit_ip", "rate_limit_client")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            items = parse_many(value)
+        except ValueError:
+            items = []
+        if not items or any(item.amount < 1 for item in items):
+            raise ValueError(f"must be a rate limit such as 600/minute, not {value!r}")
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        try:
+            storage_from_string(async_storage_url(value))
+        except ConfigurationError as exc:
+            raise ValueError(f"must be a storage URL that limits supports ({exc})") from None
+        return value
 
     @property
     def token_ttl(self) -> timedelta:

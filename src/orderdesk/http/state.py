@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -15,6 +15,9 @@ from orderdesk.core.attachments.storage import ImageStorage
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
 from orderdesk.settings import Settings
+
+if TYPE_CHECKING:
+    from orderdesk.http.ratelimit import RateLimiter
 
 Clock = Callable[[], datetime]
 
@@ -27,6 +30,7 @@ class AppState:
     storage: ImageStorage
     clock: Clock = utcnow
     geocoder: HttpGeocoder | None = None  # set when ORDERDESK_GEOCODER_URL is configured
+    rate_limiter: RateLimiter | None = None  # None when ORDERDESK_RATE_LIMIT_ENABLED is false
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -703,7 +703,7 @@ async def test_first_apply_creates_the_restaurant_and_everything_in_it(db: Datab
     assert org.settings == {
         "timezone": "Europe/Rome", "language": "it", "currency": "EUR", "auto_confirm": False,
         "countdown_seconds": 300, "dmethods": ["0", "1", "0t", "20", "0e-7", "dcf-3"],
-        "cash_subs": ["cash", "pos"],
+        "cash_subs": ["cash", "pos"], "api_enabled": True,
         "applied_coupon_quantities": {"WELCOME10": 100, "ESTATE": None},
     }
     key = await db.one(select(ApiKey))
@@ -862,7 +862,7 @@ async def test_settings_and_columns_written_by_others_are_kept(db: Database) -> 
     await apply_file(db.url, document())
     org = await db.one(select(Organization))
     await db.execute(update(Organization).values(settings={**org.settings,
-                                                           "api_enabled": False}))
+                                                           "console_note": "VIP"}))
     centro_row = await db.one(select(Location).where(Location.key == "bella-centro"))
     await db.execute(update(Location).where(Location.id == centro_row.id).values(
         settings={**centro_row.settings, "paused": True}))
@@ -872,7 +872,7 @@ async def test_settings_and_columns_written_by_others_are_kept(db: Database) -> 
 
     assert report.updated == []
     assert await db.snapshot() == before
-    assert (await db.one(select(Organization))).settings["api_enabled"] is False
+    assert (await db.one(select(Organization))).settings["console_note"] == "VIP"
 
 
 async def test_a_revoked_api_key_declared_again_is_reinstated(db: Database) -> None:

@@ -30,6 +30,7 @@ from orderdesk.dialects.restaurant import errors as restaurant_errors
 from orderdesk.dialects.restaurant.routes import router as restaurant_router
 from orderdesk.http.body import BodyTooLarge, extra_schemas
 from orderdesk.http.ratelimit import RateLimiter, rate_limited
+from orderdesk.http.redaction import install_log_redaction
 from orderdesk.http.state import AppState
 from orderdesk.http.validation import request_field_errors
 from orderdesk.settings import Settings, get_settings
@@ -115,6 +116,7 @@ def create_app(
     the caller (tests drive them step by step with their own clock)."""
     settings = settings or get_settings()
     register_event_renderers()
+    install_log_redaction()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -173,7 +175,10 @@ def create_app(
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return dialect_for(request.url.path).http(500, "Internal error")
+        response = dialect_for(request.url.path).http(500, "Internal error")
+        # Starlette sends this answer from outside every middleware, BodyLimit's headers too.
+        response.headers.update({k.decode(): v.decode() for k, v in SECURITY_HEADERS})
+        return response
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

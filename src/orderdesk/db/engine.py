@@ -5,10 +5,16 @@ the same SQL: concurrency-critical writes are conditional ``UPDATE``s or ``INSER
 which are correct on either. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` so that
 two writers never both hold a read snapshot and then fail to upgrade ("database is locked"); the
 busy timeout makes the second writer wait instead.
+
+Statements carry secrets (order tokens, webhook secrets) as parameters and in result rows, so an
+engine never lets them reach a log: parameters are hidden from SQL logging and from the text of
+database exceptions (``hide_parameters``), and result rows logged at DEBUG are replaced by a
+placeholder. Statements themselves are still logged when an operator turns SQL logging on.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,10 +40,19 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database URL: {url}")
 
 
+def _hide_result_rows(record: logging.LogRecord) -> bool:
+    """SQLAlchemy logs every fetched row at DEBUG ("Row %r"); keep the line, drop the values."""
+    if record.msg == "Row %r":
+        record.args = ("<hidden>",)
+    return True
+
+
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    logging.getLogger("sqlalchemy.engine.Engine").addFilter(_hide_result_rows)  # idempotent
     full = async_url(url)
     if full.startswith("sqlite"):
-        engine = create_async_engine(full, pool_size=pool_size, max_overflow=0)
+        engine = create_async_engine(full, pool_size=pool_size, max_overflow=0,
+                                     hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     # No overflow: a burst waits for a pooled connection instead of opening more, so the total a
@@ -45,6 +60,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(
         full, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "orderdesk"}},
+        hide_parameters=True,
     )
 
 

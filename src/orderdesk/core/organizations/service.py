@@ -187,8 +187,16 @@ async def revoke_user_tokens(session: AsyncSession, login: str, *, now: datetime
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def get_location_by_key(session: AsyncSession, key: str) -> Location | None:
-    return (await session.execute(select(Location).where(Location.key == key))).scalar_one_or_none()
+async def get_location_by_key(
+    session: AsyncSession, key: str, *, kind: str | None = None
+) -> Location | None:
+    """The location ``key``; with ``kind``, only if its organization is of that kind (lookups
+    without credentials must not answer for the other dialect's locations)."""
+    stmt = select(Location).where(Location.key == key)
+    if kind is not None:
+        stmt = stmt.join(Organization, Organization.id == Location.organization_id).where(
+            Organization.kind == kind)
+    return (await session.execute(stmt)).scalar_one_or_none()
 
 
 async def list_locations(session: AsyncSession, organization_id: int) -> list[Location]:

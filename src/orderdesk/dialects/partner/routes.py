@@ -81,8 +81,8 @@ async def free_slots(state: State, store_id: Annotated[str | None, Query()] = No
     if not store_id:
         raise ValidationFailed(errors=[FieldError("store_id", "required", "is required")])
     async with state.sessions() as session:
-        location = await organizations.get_location_by_key(session, store_id)
-        if location is None or location.slot_capacity is None:
+        location = await organizations.get_location_by_key(session, store_id, kind="partner")
+        if location is None:
             raise ValidationFailed(errors=[FieldError("store_id", "not_found", "unknown store")])
         slots = await scheduling.free_slots(session, location, state.now())
     return _ok({day.isoformat(): free for day, free in slots.items()})

@@ -51,7 +51,7 @@ from orderdesk.dialects.restaurant.auth import (
     WriteOrders,
 )
 from orderdesk.dialects.restaurant.errors import WireError
-from orderdesk.http.body import documented_body, read_body
+from orderdesk.http.body import BodyTooLarge, documented_body, read_body
 from orderdesk.http.idempotent import IdempotencyKey, create_once
 from orderdesk.http.state import State
 from orderdesk.http.validation import parse_json
@@ -102,6 +102,8 @@ async def oauth_token(request: Request, state: State) -> JSONResponse:
                             400)
     try:
         form = await request.form(max_files=0, max_fields=10)
+    except BodyTooLarge:
+        raise
     except Exception:  # any unparsable body is an invalid_request
         return _oauth_error("invalid_request", "send an application/x-www-form-urlencoded body",
                             400)

@@ -25,12 +25,19 @@ from orderdesk.db.base import utcnow
 from orderdesk.db.engine import create_engine, create_sessionmaker
 from orderdesk.dialects import register_event_renderers
 from orderdesk.dialects.partner import errors as partner_errors
+from orderdesk.dialects.partner import responses as partner_responses
 from orderdesk.dialects.partner.routes import router as partner_router
 from orderdesk.dialects.restaurant import errors as restaurant_errors
+from orderdesk.dialects.restaurant import responses as restaurant_responses
 from orderdesk.dialects.restaurant.routes import router as restaurant_router
 from orderdesk.http.body import BodyTooLarge, extra_schemas
 from orderdesk.http.ratelimit import RateLimiter, rate_limited
 from orderdesk.http.redaction import install_log_redaction
+from orderdesk.http.responses import (
+    FASTAPI_ERROR_SCHEMAS,
+    document_responses,
+    drop_unreferenced,
+)
 from orderdesk.http.state import AppState
 from orderdesk.http.validation import request_field_errors
 from orderdesk.settings import Settings, get_settings
@@ -184,7 +191,11 @@ def create_app(
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version,
                                  description=app.description, routes=app.routes)
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(extra_schemas())
+            document_responses(schema, "/partner", partner_responses.RESPONSES)
+            document_responses(schema, "/api", restaurant_responses.RESPONSES)
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(extra_schemas())
+            drop_unreferenced(schema, FASTAPI_ERROR_SCHEMAS)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -112,9 +112,14 @@ def serve(
         document = demo_document()
         asyncio.run(apply_file(settings.database_url, document))
         typer.echo(demo_instructions(settings.public_url or f"http://{host}:{port}", document))
+    # Idle keep-alive connections stay open 75 s (uvicorn's default is 5 s). A server that
+    # closes an idle connection at the very moment a client reuses it resets a request the
+    # client has already sent, and a POST lost that way cannot be retried blindly. Clients
+    # (httpx: 5 s) and proxies (nginx upstream keepalive, AWS ALB: 60 s) give up on idle
+    # connections cleanly when they are the first to do so, so the server waits longer.
     uvicorn.run("orderdesk.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level=settings.log_level, timeout_graceful_shutdown=30,
-                proxy_headers=False)
+                timeout_keep_alive=75, proxy_headers=False)
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
 from orderdesk.core.errors import DomainError
 
@@ -39,18 +40,24 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def documented_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` that documents ``model`` as the JSON request body.
+def schema_ref(model: type[BaseModel], *, mode: JsonSchemaMode = "validation") -> str:
+    """Register ``model`` (and the models it nests) as OpenAPI components; return its ``$ref``.
 
     Schema names are prefixed with the dialect (``partner.CreateOrderIn`` becomes
     ``PartnerCreateOrderIn``) because both dialects have models of the same name.
     """
     prefix = model.__module__.split(".")[-2].title()
-    schema = model.model_json_schema(ref_template=f"#/components/schemas/{prefix}{{model}}")
+    schema = model.model_json_schema(ref_template=f"#/components/schemas/{prefix}{{model}}",
+                                     mode=mode)
     for name, definition in schema.pop("$defs", {}).items():
         _schemas[f"{prefix}{name}"] = definition
     _schemas[f"{prefix}{model.__name__}"] = schema
-    ref = f"#/components/schemas/{prefix}{model.__name__}"
+    return f"#/components/schemas/{prefix}{model.__name__}"
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` that documents ``model`` as the JSON request body."""
+    ref = schema_ref(model)
     return {"requestBody": {"required": True,
                             "content": {"application/json": {"schema": {"$ref": ref}}}}}
 

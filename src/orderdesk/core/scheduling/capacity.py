@@ -1,11 +1,18 @@
-"""The one statement that takes a unit of capacity, and its mirror that gives one back.
+"""Taking a unit of capacity without ever overbooking, and its mirror that gives one back.
 
-    INSERT INTO slot_usage (..., used) VALUES (..., 1)
-    ON CONFLICT DO UPDATE SET used = used + 1 WHERE slot_usage.used < :capacity
+    UPDATE slot_usage SET used = used + 1 WHERE <slot> AND used < :capacity
+    -- no row: the slot's first booking
+    INSERT INTO slot_usage (..., used) VALUES (..., 1) ON CONFLICT DO NOTHING
+    -- conflict: someone else made the row meanwhile, so the UPDATE once more
 
-PostgreSQL takes the row lock and re-checks the ``WHERE`` against the newest committed row, so of
-two transactions racing for the last unit exactly one sees a row count of 1; SQLite serialises
-writers outright. Masters per timeslot and restaurant orders per time slot both go through here.
+PostgreSQL re-checks an ``UPDATE``'s ``WHERE`` against the newest committed row after waiting for
+a concurrent writer, so of two transactions racing for the last unit exactly one sees a row count
+of 1; SQLite serialises writers outright. A plain ``UPDATE`` whose ``WHERE`` is false locks
+nothing, so once a slot is full every further attempt is refused at once and in parallel. (An
+``INSERT ... ON CONFLICT DO UPDATE ... WHERE`` locks the row even when its ``WHERE`` is false:
+each refusal held the lock until its transaction ended, and 300 concurrent attempts at a full
+slot queued behind each other for tens of seconds, long enough to run out of pooled connections
+and answer 500.) Masters per timeslot and restaurant orders per time slot both go through here.
 """
 
 from __future__ import annotations
@@ -26,16 +33,22 @@ async def take_unit(
     """Take one unit of ``(location, day, slot)`` if fewer than ``capacity`` are taken."""
     if capacity <= 0:
         return False
-    stmt = insert_for(session, SlotUsage).values(
+    take = (
+        update(SlotUsage)
+        .where(SlotUsage.location_id == location_id, SlotUsage.day == day,
+               SlotUsage.slot == slot, SlotUsage.used < capacity)
+        .values(used=SlotUsage.used + 1)
+    )
+    if cast(CursorResult[Any], await session.execute(take)).rowcount == 1:
+        return True
+    first = insert_for(session, SlotUsage).values(
         location_id=location_id, day=day, slot=slot, used=1
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[SlotUsage.location_id, SlotUsage.day, SlotUsage.slot],
-        set_={"used": SlotUsage.used + 1},
-        where=SlotUsage.used < capacity,
-    )
-    result = cast(CursorResult[Any], await session.execute(stmt))
-    return result.rowcount == 1
+    ).on_conflict_do_nothing(
+        index_elements=[SlotUsage.location_id, SlotUsage.day, SlotUsage.slot])
+    if cast(CursorResult[Any], await session.execute(first)).rowcount == 1:
+        return True
+    # The row exists: it was there and full, or a concurrent first booking just made it.
+    return cast(CursorResult[Any], await session.execute(take)).rowcount == 1
 
 
 async def give_back_unit(session: AsyncSession, location_id: int, day: date, slot: str) -> None:

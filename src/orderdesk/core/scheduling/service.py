@@ -1,13 +1,9 @@
 """Booking masters (or any per-slot capacity) without ever overbooking.
 
-The one write that matters is a single statement::
-
-    INSERT INTO slot_usage (..., used) VALUES (..., 1)
-    ON CONFLICT DO UPDATE SET used = used + 1 WHERE slot_usage.used < :capacity
-
-PostgreSQL takes the row lock and re-checks the ``WHERE`` against the newest committed row, so of
-two transactions racing for the last unit exactly one sees a row count of 1; SQLite serialises
-writers outright. Releasing is the mirror ``UPDATE ... SET used = used - 1 WHERE used > 0``.
+The write that matters is :func:`orderdesk.core.scheduling.capacity.take_unit`, a conditional
+``UPDATE ... SET used = used + 1 WHERE used < :capacity`` (the row made on a slot's first booking);
+see there why it never overbooks and why refusals of a full slot take no lock. Releasing is the
+mirror ``UPDATE ... SET used = used - 1 WHERE used > 0``.
 """
 
 from __future__ import annotations
@@ -15,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.organizations.models import Location
+from orderdesk.core.scheduling.capacity import take_unit
 from orderdesk.core.scheduling.models import CapacityOverride, SlotUsage
 from orderdesk.db.upsert import insert_for
 
@@ -93,16 +89,7 @@ async def book_first_free(
         capacity = _capacity(location, overrides, choice)
         if capacity <= 0:
             continue
-        stmt = insert_for(session, SlotUsage).values(
-            location_id=location.id, day=choice.day, slot=choice.slot, used=1
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[SlotUsage.location_id, SlotUsage.day, SlotUsage.slot],
-            set_={"used": SlotUsage.used + 1},
-            where=SlotUsage.used < capacity,
-        )
-        result = cast(CursorResult[Any], await session.execute(stmt))
-        if result.rowcount == 1:
+        if await take_unit(session, location.id, choice.day, choice.slot, capacity):
             return choice
     return None
 

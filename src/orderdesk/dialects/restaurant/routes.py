@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from babel.core import UnknownLocaleError
 from babel.dates import format_datetime
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -267,7 +268,7 @@ def _formatted(value: datetime, language: str) -> str:
     try:
         return format_datetime(value, "EEEE d MMMM, HH:mm", tzinfo=value.tzinfo,
                                locale=language)
-    except (ValueError, LookupError):
+    except (ValueError, LookupError, UnknownLocaleError):  # unknown to babel: English
         return format_datetime(value, "EEEE d MMMM, HH:mm", tzinfo=value.tzinfo, locale="en")
 
 

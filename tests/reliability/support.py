@@ -90,9 +90,9 @@ def has_exited(pid: int) -> bool:
 
 
 def report(figures: dict[str, Any]) -> None:
-    """One line to copy into a report; also one JSON line in ``$ORDERDESK_RELIABILITY_REPORT``."""
+    """One line to copy into a report; also one JSON line in ``$RELIABILITY_REPORT``."""
     print("\n" + " ".join(f"{k}={v}" for k, v in figures.items()))
-    report_file = os.environ.get("ORDERDESK_RELIABILITY_REPORT")
+    report_file = os.environ.get("RELIABILITY_REPORT")
     if report_file:
         with open(report_file, "a", encoding="utf-8") as out:
             out.write(json.dumps(figures) + "\n")

@@ -1,10 +1,10 @@
 """Contended resources raced by many concurrent clients against ``serve --workers 4``.
 
-Every scenario fires ``ORDERDESK_STRESS_ATTEMPTS`` requests at once (300 by default, which keeps
-CI short; the full run is ``ORDERDESK_STRESS_ATTEMPTS=1000``) at one resource that only some of
+Every scenario fires ``STRESS_ATTEMPTS`` requests at once (300 by default, which keeps
+CI short; the full run is ``STRESS_ATTEMPTS=1000``) at one resource that only some of
 them may take, through one HTTP client holding at most ``CONNECTIONS`` connections so that a
 two-core machine is loaded, not swamped. Each scenario prints one summary line and, when
-``ORDERDESK_RELIABILITY_REPORT`` names a file, appends the same figures to it as one JSON object
+``RELIABILITY_REPORT`` names a file, appends the same figures to it as one JSON object
 per line. After every scenario the database is checked: counters agree with the rows they count,
 order numbers have no duplicates and no gaps, and every order has its outbox event.
 """
@@ -35,7 +35,7 @@ from tests.servers import running_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.processes, pytest.mark.stress]
 
-ATTEMPTS = int(os.environ.get("ORDERDESK_STRESS_ATTEMPTS", "300"))
+ATTEMPTS = int(os.environ.get("STRESS_ATTEMPTS", "300"))
 CONNECTIONS = 100
 # Generous but bounded: a request that gets no answer in two minutes is a hang, not load.
 TIMEOUT = httpx.Timeout(connect=10, read=120, write=10, pool=300)

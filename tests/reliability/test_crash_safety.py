@@ -12,7 +12,7 @@ Shutdown: requests held inside the server (their transactions wait on a row lock
 holds) are in flight when the server's process group gets SIGTERM; each must still get its
 complete 200, and requests the closing server never took must have created nothing.
 
-Each test prints one summary line and appends it as JSON to ``$ORDERDESK_RELIABILITY_REPORT``.
+Each test prints one summary line and appends it as JSON to ``$RELIABILITY_REPORT``.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -71,20 +72,29 @@ async def drop_pg_database(url: str) -> None:
         await conn.close()
 
 
+@asynccontextmanager
+async def fresh_database(kind: str, directory: Path) -> AsyncIterator[str]:
+    """A migrated database: "sqlite" (a file in ``directory``) or "postgresql" (dropped after)."""
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'orderdesk.db'}"
+    else:
+        url = await create_pg_database()
+    try:
+        engine = create_engine(url)
+        await migrate(engine)
+        await engine.dispose()
+        yield url
+    finally:
+        if kind == "postgresql":
+            await drop_pg_database(url)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def database_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'orderdesk.db'}"
-    else:
-        url = await create_pg_database()
-    engine = create_engine(url)
-    await migrate(engine)
-    await engine.dispose()
-    yield url
-    if request.param == "postgresql":
-        await drop_pg_database(url)
+    async with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 class FakeClock:

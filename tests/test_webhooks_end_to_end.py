@@ -31,10 +31,8 @@ from typer.testing import CliRunner
 from orderdesk.app import create_app
 from orderdesk.cli import cli
 from orderdesk.core.events.signing import verify_timestamped
-from orderdesk.db.engine import create_engine
-from orderdesk.db.migrate import migrate
 from orderdesk.settings import Settings
-from tests.conftest import FakeClock, create_pg_database, drop_pg_database
+from tests.conftest import FakeClock, create_pg_database, drop_pg_database, fresh_database
 from tests.core.events.conftest import Misbehaviour, Receiver
 from tests.dialects.partner.orders_support import local_day
 from tests.factories import order_body, restaurant_doc
@@ -52,17 +50,9 @@ RESTAURANT_FLOW = ["order.new", "order.countdown_started", "order.confirmed", "o
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    """A fresh migrated database for one test."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'webhooks.db'}"
-    else:
-        url = await create_pg_database()
-    engine = create_engine(url)
-    await migrate(engine)
-    await engine.dispose()
-    yield url
-    if request.param == "postgresql":
-        await drop_pg_database(url)
+    """A fresh migrated database for each test: outages and replays must not see other tests'."""
+    async with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

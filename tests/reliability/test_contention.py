@@ -24,6 +24,7 @@ import asyncpg
 import httpx
 import pytest
 from tests.conftest import create_pg_database, drop_pg_database
+from tests.factories import counter_order_body
 from tests.reliability.support import (
     apply_document,
     report,
@@ -97,18 +98,6 @@ def _document(day: date) -> dict[str, Any]:
             _restaurant("keys"),
         ],
     }
-
-
-def _restaurant_body(**extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "client": {"first_name": "Anna", "last_name": "Rossi", "email": "anna@example.com",
-                   "phone": "+39 02 1234567"},
-        "dmethod": "0t", "payment_method": "cash", "payment_method_sub": "cash",
-        "details": [{"product": {"uid": "margherita"}, "quantity": 1}],
-        "creator": "restaurant",
-    }
-    body.update(extra)
-    return body
 
 
 @dataclass
@@ -311,7 +300,7 @@ async def test_last_masters_of_a_partner_slot_go_to_exactly_capacity_racers(
 async def test_last_uses_of_a_coupon_go_to_exactly_its_quantity(served: Served) -> None:
     result = await race(
         served, "restaurant_coupon_uses", "/api/order/create",
-        [(_restaurant_body(coupon={"code": COUPON}), _client_of("coupons"))] * ATTEMPTS,
+        [(counter_order_body(coupon={"code": COUPON}), _client_of("coupons"))] * ATTEMPTS,
         succeeded=_restaurant_ok, refused=_restaurant_error("COUPON_ERROR"))
 
     result.assert_clean()
@@ -330,7 +319,7 @@ async def test_last_uses_of_a_coupon_go_to_exactly_its_quantity(served: Served) 
 
 
 async def test_a_pickup_slot_takes_exactly_orders_per_slot(served: Served) -> None:
-    body = _restaurant_body(dmethod="0", pickup={"date": served.pickup.isoformat()})
+    body = counter_order_body(dmethod="0", pickup={"date": served.pickup.isoformat()})
     result = await race(
         served, "restaurant_slot_capacity", "/api/order/create",
         [(body, _client_of("slots"))] * ATTEMPTS,
@@ -355,7 +344,7 @@ async def test_a_pickup_slot_takes_exactly_orders_per_slot(served: Served) -> No
 async def test_concurrent_orders_get_unique_gapless_numbers(served: Served) -> None:
     result = await race(
         served, "order_numbers", "/api/order/create",
-        [(_restaurant_body(), _client_of("numbers"))] * ATTEMPTS,
+        [(counter_order_body(), _client_of("numbers"))] * ATTEMPTS,
         succeeded=_restaurant_ok, refused=lambda r: False)
 
     result.assert_clean()
@@ -369,7 +358,7 @@ async def test_concurrent_orders_get_unique_gapless_numbers(served: Served) -> N
 
 async def test_one_idempotency_key_raced_creates_exactly_one_order(served: Served) -> None:
     headers = {**_client_of("keys"), "Idempotency-Key": "contended-key"}
-    body = _restaurant_body()
+    body = counter_order_body()
     result = await race(
         served, "idempotency_key_reuse", "/api/order/create", [(body, headers)] * ATTEMPTS,
         succeeded=_restaurant_ok,

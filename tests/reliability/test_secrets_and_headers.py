@@ -399,8 +399,6 @@ async def _running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def test_login_throttling_is_per_login_and_shared_by_two_app_instances(
     database_url: str, tmp_path: Path, state: AppState
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the processes-share-one-database case is PostgreSQL's")
     settings = Settings(database_url=database_url, media_dir=tmp_path, login_max_failures=3,
                         rate_limit_enabled=False)
     one, two = create_app(settings, background=False), create_app(settings, background=False)

@@ -14,6 +14,7 @@ import asyncpg
 import httpx
 import pytest
 from tests.conftest import create_pg_database, drop_pg_database
+from tests.factories import counter_order_body
 from tests.servers import running_server
 
 pytestmark = [pytest.mark.postgres, pytest.mark.processes]
@@ -52,18 +53,6 @@ def _document() -> dict[str, Any]:
     }
 
 
-def _body(**extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "client": {"first_name": "Anna", "last_name": "Rossi", "email": "anna@example.com",
-                   "phone": "+39 02 1234567"},
-        "dmethod": "0t", "payment_method": "cash", "payment_method_sub": "cash",
-        "details": [{"product": {"uid": "margherita"}, "quantity": 1}],
-        "creator": "restaurant",
-    }
-    body.update(extra)
-    return body
-
-
 async def _fire(base: str, bodies: list[dict[str, Any]],
                 headers: list[dict[str, str]] | None = None) -> list[httpx.Response]:
     async with httpx.AsyncClient(base_url=base, timeout=120,
@@ -85,12 +74,13 @@ async def test_races_across_4_workers_never_exceed_capacity(tmp_path: Path) -> N
         slot = (datetime.now(UTC) + timedelta(days=2)).astimezone(ZoneInfo("Europe/Rome"))
         slot = slot.replace(hour=12, minute=0, second=0, microsecond=0)
         with running_server(url, workers=4, media_dir=tmp_path / "media") as base:
-            numbered = await _fire(base, [_body() for _ in range(ATTEMPTS)])
-            couponed = await _fire(base, [_body(coupon={"code": "RACE"})
+            numbered = await _fire(base, [counter_order_body() for _ in range(ATTEMPTS)])
+            couponed = await _fire(base, [counter_order_body(coupon={"code": "RACE"})
                                           for _ in range(ATTEMPTS)])
-            slotted = await _fire(base, [_body(dmethod="0", pickup={"date": slot.isoformat()})
+            pickup = {"date": slot.isoformat()}
+            slotted = await _fire(base, [counter_order_body(dmethod="0", pickup=pickup)
                                          for _ in range(ATTEMPTS)])
-            keyed = await _fire(base, [_body() for _ in range(ATTEMPTS)],
+            keyed = await _fire(base, [counter_order_body() for _ in range(ATTEMPTS)],
                                 [{"Idempotency-Key": "same-key"}] * ATTEMPTS)
 
         assert all(r.status_code == 200 for r in numbered)

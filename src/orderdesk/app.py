@@ -13,16 +13,18 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderdesk import __version__
 from orderdesk.background import Background
 from orderdesk.core.attachments.storage import LocalImageStorage
-from orderdesk.core.errors import DomainError, ValidationFailed
+from orderdesk.core.errors import DomainError, Unavailable, ValidationFailed
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
 from orderdesk.db.engine import create_engine, create_sessionmaker
+from orderdesk.db.errors import is_unavailable
 from orderdesk.dialects import register_event_renderers
 from orderdesk.dialects.partner import errors as partner_errors
 from orderdesk.dialects.partner import responses as partner_responses
@@ -43,6 +45,9 @@ from orderdesk.http.validation import request_field_errors
 from orderdesk.settings import Settings, get_settings
 
 log = logging.getLogger("orderdesk")
+
+# Seconds a client is asked to wait when the database cannot serve it (see db.errors).
+UNAVAILABLE_RETRY_AFTER = 2
 
 
 
@@ -127,7 +132,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
+                               pool_timeout=settings.db_pool_timeout)
         state = AppState(
             settings=settings, engine=engine, sessions=create_sessionmaker(engine),
             storage=LocalImageStorage(settings.media_dir), clock=clock or utcnow,
@@ -178,6 +184,20 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return dialect_for(request.url.path).http(exc.status_code, str(exc.detail))
+
+    # Registered per class (not under Exception) so that Starlette's ExceptionMiddleware answers
+    # them as handled errors; anything that is not an outage is raised on to on_unexpected.
+    @app.exception_handler(SQLAlchemyError)
+    @app.exception_handler(ConnectionError)
+    @app.exception_handler(TimeoutError)
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_unavailable(exc):
+            raise exc
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    exc.__class__.__name__)
+        return dialect_for(request.url.path).domain(Unavailable(
+            "The service is temporarily unavailable; nothing was changed, retry in "
+            f"{UNAVAILABLE_RETRY_AFTER} s", retry_after=UNAVAILABLE_RETRY_AFTER))
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

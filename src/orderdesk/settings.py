@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     request_max_bytes: Annotated[int, Field(ge=1024)] = 12 * 1024 * 1024
 
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    # How long a request waits for a pooled connection before it is answered "unavailable,
+    # retry" (partner 503, restaurant INTERNAL_ERROR, both with Retry-After).
+    db_pool_timeout: Annotated[float, Field(gt=0, le=300)] = 30
     log_level: str = "info"
 
     # Request budgets (``limits`` notation, several joined by ";": "20/second;600/minute"),

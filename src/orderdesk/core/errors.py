@@ -70,6 +70,15 @@ class Throttled(DomainError):
         self.retry_after = retry_after
 
 
+class Unavailable(DomainError):
+    """The server cannot serve the request now (its database is busy or unreachable); nothing
+    was written, and the same request may be sent again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ErrorCollector:
     """Accumulates field errors so that a request is validated completely before failing."""
 

@@ -47,18 +47,18 @@ def _hide_result_rows(record: logging.LogRecord) -> bool:
     return True
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30) -> AsyncEngine:
     logging.getLogger("sqlalchemy.engine.Engine").addFilter(_hide_result_rows)  # idempotent
     full = async_url(url)
     if full.startswith("sqlite"):
         engine = create_async_engine(full, pool_size=pool_size, max_overflow=0,
-                                     hide_parameters=True)
+                                     pool_timeout=pool_timeout, hide_parameters=True)
         _configure_sqlite(engine)
         return engine
     # No overflow: a burst waits for a pooled connection instead of opening more, so the total a
     # deployment uses is exactly workers x pool size (sized against max_connections).
     return create_async_engine(
-        full, pool_size=pool_size, max_overflow=0, pool_timeout=30, pool_pre_ping=True,
+        full, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout, pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "orderdesk"}},
         hide_parameters=True,
     )

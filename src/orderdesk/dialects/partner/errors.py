@@ -16,6 +16,7 @@ from orderdesk.core.errors import (
     NotFound,
     Throttled,
     Unauthorized,
+    Unavailable,
     ValidationFailed,
 )
 from orderdesk.core.idempotency.service import IdempotencyMismatch
@@ -31,6 +32,7 @@ _KINDS: dict[int, tuple[str, str]] = {
     422: ("ValidationError", "VALIDATION_ERROR"),
     429: ("TooManyRequestsError", "RATE_LIMIT"),
     500: ("InternalError", "INTERNAL_ERROR"),
+    503: ("ServiceUnavailableError", "SERVICE_UNAVAILABLE"),
 }
 
 
@@ -57,6 +59,8 @@ def render_domain_error(exc: DomainError) -> JSONResponse:
         return unauthorized()
     if isinstance(exc, Throttled):
         return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, Unavailable):
+        return error_response(503, exc.message, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, NotFound):
         return error_response(404, exc.message)
     if isinstance(exc, Conflict):

@@ -274,6 +274,16 @@ class TooManyRequests(Error):
     status_code: Literal[429] = Field(alias="statusCode")
 
 
+class ServiceUnavailable(Error):
+    """The database could not serve the request now; nothing was changed. Send it again after
+    ``Retry-After`` seconds (with the same ``Idempotency-Key`` for an order)."""
+
+    name: Literal["ServiceUnavailableError"]
+    code: Literal[503]
+    type: Literal["SERVICE_UNAVAILABLE"]
+    status_code: Literal[503] = Field(alias="statusCode")
+
+
 class FieldError(Shape):
     type: ErrorType
     message: str
@@ -298,9 +308,10 @@ CONFLICT: dict[int, Documented] = {409: Conflict}
 TOO_LARGE: dict[int, Documented] = {413: PayloadTooLarge}
 INVALID: dict[int, Documented] = {422: ValidationError}
 THROTTLED: dict[int, Documented] = {429: TooManyRequests}
+UNAVAILABLE: dict[int, Documented] = {503: ServiceUnavailable}
 
-# Paths relative to the router (mounted at /partner).
-RESPONSES: ResponseMap = {
+# Paths relative to the router (mounted at /partner). Every operation may also answer 503.
+_RESPONSES: dict[tuple[str, str], dict[int, Documented]] = {
     ("POST", "/auth/authorize"): {200: LoginOk, **UNAUTHORIZED, **TOO_LARGE, **INVALID,
                                   **THROTTLED},
     ("POST", "/auth/revoke"): {200: RevokedOk, **UNAUTHORIZED, **INVALID, **THROTTLED},
@@ -323,3 +334,6 @@ RESPONSES: ResponseMap = {
     ("POST", "/order/{order_id}/cancel"): {200: OrderOk, **UNAUTHORIZED, **NOT_FOUND,
                                            **CONFLICT, **THROTTLED},
 }
+
+RESPONSES: ResponseMap = {operation: {**answers, **UNAVAILABLE}
+                          for operation, answers in _RESPONSES.items()}

@@ -16,6 +16,7 @@ from orderdesk.core.errors import (
     NotFound,
     Throttled,
     Unauthorized,
+    Unavailable,
     ValidationFailed,
 )
 from orderdesk.core.fulfilment.geocoder import GeocoderUnavailable
@@ -84,6 +85,9 @@ def render_domain_error(exc: DomainError) -> JSONResponse:
         return failure("INVALID_AUTH", exc.message, 401)
     if isinstance(exc, Throttled):
         return failure("RATE_LIMIT_EXCEEDED", exc.message,
+                       headers={"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, Unavailable):
+        return failure("INTERNAL_ERROR", exc.message,
                        headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, NotFound):
         return failure("NOT_FOUND", exc.message)

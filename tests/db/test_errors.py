@@ -1,0 +1,125 @@
+"""Outages are told from defects by the exceptions the real drivers raise, not by made-up ones."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from orderdesk.db.engine import create_engine
+from orderdesk.db.errors import is_unavailable
+
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+
+
+async def _raised(coroutine: object) -> BaseException:
+    try:
+        await coroutine  # type: ignore[misc]
+    except Exception as exc:
+        return exc
+    raise AssertionError("no exception was raised")
+
+
+async def test_a_pool_that_stays_busy_for_the_whole_wait_is_unavailable(database_url: str) -> None:
+    engine = create_engine(database_url, pool_size=1, pool_timeout=0.2)
+    try:
+        async with engine.connect():
+            exc = await _raised(engine.connect().__aenter__())
+        assert is_unavailable(exc), repr(exc)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_refused_connection_is_unavailable() -> None:
+    engine = create_engine("postgresql://postgres@127.0.0.1:1/none")
+    try:
+        exc = await _raised(engine.connect().__aenter__())
+        assert is_unavailable(exc), repr(exc)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_defect_in_a_statement_is_not_an_outage(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            missing = await _raised(connection.execute(text("SELECT * FROM no_such_table")))
+        async with engine.connect() as connection:
+            syntax = await _raised(connection.execute(text("SELEKT 1")))
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TEMPORARY TABLE once (id integer PRIMARY KEY)"))
+            await connection.execute(text("INSERT INTO once VALUES (1)"))
+            duplicate = await _raised(connection.execute(text("INSERT INTO once VALUES (1)")))
+        assert not any(is_unavailable(exc) for exc in (missing, syntax, duplicate))
+    finally:
+        await engine.dispose()
+
+
+@POSTGRES_ONLY
+async def test_a_connection_killed_by_the_server_is_unavailable(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as victim, engine.connect() as admin:
+            pid = (await victim.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            exc = await _raised(victim.execute(text("SELECT 1")))
+        assert is_unavailable(exc), repr(exc)
+    finally:
+        await engine.dispose()
+
+
+@POSTGRES_ONLY  # SQLite's single writer cannot deadlock
+async def test_a_deadlock_rolls_back_one_side_as_unavailable(database_url: str) -> None:
+    engine = create_engine(database_url)
+    update = text("UPDATE deadlock_probe SET n = 1 WHERE id = :id")
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE deadlock_probe (id int, n int)"))
+            await connection.execute(text("INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)"))
+        first_locked, second_locked = asyncio.Event(), asyncio.Event()
+
+        async def cross(mine: int, theirs: int, locked: asyncio.Event,
+                        other: asyncio.Event) -> BaseException | None:
+            try:
+                async with engine.begin() as connection:
+                    await connection.execute(update, {"id": mine})
+                    locked.set()
+                    await other.wait()
+                    await connection.execute(update, {"id": theirs})
+            except Exception as exc:
+                return exc
+            return None
+
+        outcomes = await asyncio.gather(cross(1, 2, first_locked, second_locked),
+                                        cross(2, 1, second_locked, first_locked))
+        failures = [exc for exc in outcomes if exc is not None]
+        assert len(failures) == 1 and is_unavailable(failures[0]), outcomes
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP TABLE IF EXISTS deadlock_probe"))
+        await engine.dispose()
+
+
+async def test_sqlite_locked_past_its_busy_timeout_is_unavailable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    holder, waiter = create_engine(url), create_engine(url)
+
+    @event.listens_for(waiter.sync_engine, "connect")
+    def _impatient(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=50")  # after the engine's own 30 s
+
+    try:
+        async with holder.begin() as writing:
+            await writing.execute(text("CREATE TABLE t (id integer)"))
+        async with holder.begin() as writing:
+            await writing.execute(text("INSERT INTO t VALUES (1)"))
+            async with waiter.connect() as blocked:  # BEGIN IMMEDIATE is what waits
+                exc = await _raised(blocked.execute(text("INSERT INTO t VALUES (2)")))
+        assert is_unavailable(exc), repr(exc)
+    finally:
+        await holder.dispose()
+        await waiter.dispose()

@@ -38,7 +38,6 @@ from orderdesk.core.organizations.models import (
     ApiUser,
     Location,
     Organization,
-    WebhookSubscription,
 )
 from orderdesk.core.organizations.service import hash_password, password_matches
 from orderdesk.core.scheduling.models import CapacityOverride
@@ -51,6 +50,7 @@ from orderdesk.setup.restaurants import (
     load_restaurants,
     ownership_errors,
 )
+from orderdesk.setup.rows import assign
 from orderdesk.setup.schema import (
     ItemSpec,
     PlaceSpec,
@@ -59,6 +59,7 @@ from orderdesk.setup.schema import (
     SetupInvalid,
     parse_setup,
 )
+from orderdesk.setup.webhooks import apply_webhooks
 
 PARTNER = "partner"
 # Both SQLite (32766) and asyncpg (32767) cap the bind parameters of one statement.
@@ -133,16 +134,6 @@ def _chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
         yield values[start : start + _CHUNK]
 
 
-def _assign(row: object, **values: Any) -> bool:
-    """Set the attributes that differ; report whether any did."""
-    changed = False
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
-    return changed
-
-
 def _owner(kind: str | None, key: str | None) -> str:
     return f'{kind or "organization"} "{key}"'
 
@@ -168,7 +159,8 @@ async def apply_setup(session: AsyncSession, doc: SetupDocument) -> ApplyReport:
 
     await _apply_partners(session, doc, partners, report)
     await _apply_users(session, doc, partners, users, report)
-    await _apply_webhooks(session, doc, partners, report)
+    await apply_webhooks(session, [(p.name, partners[p.name], p.webhooks)
+                                   for p in doc.partners], report)
     await _apply_stores(session, doc, partners, stores, report)
     await _apply_capacity_overrides(session, doc, stores, report)
     categories = await _apply_categories(session, doc.items, report)
@@ -297,7 +289,7 @@ async def _apply_partners(
             partners[spec.name] = org
             report.record(f"partner {spec.name}", created=True)
         else:
-            report.record(f"partner {spec.name}", changed=_assign(org, title=spec.title))
+            report.record(f"partner {spec.name}", changed=assign(org, title=spec.title))
     await session.flush()
 
 
@@ -324,30 +316,6 @@ async def _apply_users(
                 report.record(label, changed=True)
 
 
-async def _apply_webhooks(
-    session: AsyncSession, doc: SetupDocument, partners: dict[str, Organization],
-    report: ApplyReport,
-) -> None:
-    org_ids = [partners[p.name].id for p in doc.partners if p.webhooks]
-    if not org_ids:
-        return
-    rows = await session.scalars(
-        select(WebhookSubscription).where(WebhookSubscription.organization_id.in_(org_ids))
-    )
-    existing = {(hook.organization_id, hook.url): hook for hook in rows}
-    for partner in doc.partners:
-        org = partners[partner.name]
-        for spec in partner.webhooks:
-            label = f"webhook {partner.name} {spec.url}"
-            hook = existing.get((org.id, spec.url))
-            if hook is None:
-                session.add(WebhookSubscription(organization_id=org.id, url=spec.url,
-                                                secret=spec.secret, active=True))
-                report.record(label, created=True)
-            else:
-                report.record(label, changed=_assign(hook, secret=spec.secret, active=True))
-
-
 async def _apply_stores(
     session: AsyncSession, doc: SetupDocument, partners: dict[str, Organization],
     stores: dict[str, _Owned], report: ApplyReport,
@@ -359,7 +327,7 @@ async def _apply_stores(
             values = {"title": spec.title, "timezone": spec.timezone,
                       "slot_capacity": dict(spec.masters)}
             if spec.id in stores:
-                report.record(label, changed=_assign(stores[spec.id][0], **values))
+                report.record(label, changed=assign(stores[spec.id][0], **values))
                 continue
             location = Location(organization_id=org.id, key=spec.id, settings={}, **values)
             session.add(location)
@@ -414,7 +382,7 @@ async def _apply_categories(
             session.add(existing[uid])
             report.record(f"category {uid}", created=True)
         else:
-            report.record(f"category {uid}", changed=_assign(category, name=uid))
+            report.record(f"category {uid}", changed=assign(category, name=uid))
     await session.flush()
     return {uid: category.id for uid, category in existing.items()}
 

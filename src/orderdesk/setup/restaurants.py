@@ -51,11 +51,11 @@ from orderdesk.core.organizations.models import (
     ApiKey,
     Location,
     Organization,
-    WebhookSubscription,
 )
 from orderdesk.core.organizations.service import hash_password, password_matches, token_digest
 from orderdesk.core.pricing.models import Coupon, CouponGenerator
 from orderdesk.db.base import utcnow
+from orderdesk.setup.rows import assign
 from orderdesk.setup.schema import (
     CategorySpec,
     OptionSpec,
@@ -64,6 +64,7 @@ from orderdesk.setup.schema import (
     SetupError,
     SetupInvalid,
 )
+from orderdesk.setup.webhooks import apply_webhooks
 
 if TYPE_CHECKING:
     from orderdesk.setup.apply import ApplyReport
@@ -81,16 +82,6 @@ class LoadedRestaurants:
     organizations: dict[str, Organization]
     api_keys: dict[str, Owned]  # by key hash
     clients: dict[str, Owned]  # by client_id
-
-
-def _assign(row: object, **values: Any) -> bool:
-    """Set the attributes that differ; report whether any did."""
-    changed = False
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
-            changed = True
-    return changed
 
 
 def _owner(kind: str, key: str) -> str:
@@ -161,7 +152,8 @@ async def apply_restaurants(
     orgs = loaded.organizations
     _apply_api_keys(session, restaurants, loaded, report)
     await _apply_clients(session, restaurants, loaded, report)
-    await _apply_webhooks(session, restaurants, orgs, report)
+    await apply_webhooks(session, [(r.uid, orgs[r.uid], r.webhooks) for r in restaurants],
+                         report)
     await _apply_locations(session, restaurants, orgs, locations, report)
     await _apply_zones(session, restaurants, orgs, locations, report)
     for index, restaurant in enumerate(restaurants):
@@ -192,7 +184,7 @@ async def _apply_organizations(
             loaded.organizations[spec.uid] = org
             report.record(label, created=True)
         else:
-            report.record(label, changed=_assign(org, title=spec.name, settings=settings))
+            report.record(label, changed=assign(org, title=spec.name, settings=settings))
     await session.flush()
     return previous
 
@@ -213,7 +205,7 @@ def _apply_api_keys(
                                    revoked_at=None))
                 report.record(label, created=True)
             else:
-                report.record(label, changed=_assign(found[0], revoked_at=None))
+                report.record(label, changed=assign(found[0], revoked_at=None))
 
 
 async def _apply_clients(
@@ -235,35 +227,12 @@ async def _apply_clients(
                 report.record(label, created=True)
                 continue
             row: ApiClient = found[0]
-            changed = _assign(row, scopes=scopes, active=client.active)
+            changed = assign(row, scopes=scopes, active=client.active)
             if not await asyncio.to_thread(password_matches, row.secret_hash,
                                            client.client_secret):
                 row.secret_hash = await asyncio.to_thread(hash_password, client.client_secret)
                 changed = True
             report.record(label, changed=changed)
-
-
-async def _apply_webhooks(
-    session: AsyncSession, restaurants: list[RestaurantSpec], orgs: dict[str, Organization],
-    report: ApplyReport,
-) -> None:
-    org_ids = [orgs[r.uid].id for r in restaurants if r.webhooks]
-    if not org_ids:
-        return
-    rows = await session.scalars(
-        select(WebhookSubscription).where(WebhookSubscription.organization_id.in_(org_ids)))
-    existing = {(hook.organization_id, hook.url): hook for hook in rows}
-    for spec in restaurants:
-        org = orgs[spec.uid]
-        for hook_spec in spec.webhooks:
-            label = f"webhook {spec.uid} {hook_spec.url}"
-            hook = existing.get((org.id, hook_spec.url))
-            if hook is None:
-                session.add(WebhookSubscription(organization_id=org.id, url=hook_spec.url,
-                                                secret=hook_spec.secret, active=True))
-                report.record(label, created=True)
-            else:
-                report.record(label, changed=_assign(hook, secret=hook_spec.secret, active=True))
 
 
 async def _apply_locations(
@@ -285,7 +254,7 @@ async def _apply_locations(
                 continue
             row: Location = found[0]
             settings = {**row.settings, **sub.settings()}
-            report.record(label, changed=_assign(row, title=sub.name, timezone=spec.timezone,
+            report.record(label, changed=assign(row, title=sub.name, timezone=spec.timezone,
                                                  slot_capacity={}, settings=settings))
     await session.flush()
 
@@ -314,7 +283,7 @@ async def _apply_zones(
                 session.add(DeliveryZone(organization_id=org.id, name=zone_spec.name, **values))
                 report.record(label, created=True)
             else:
-                report.record(label, changed=_assign(zone, **values))
+                report.record(label, changed=assign(zone, **values))
 
 
 # --- menu -----------------------------------------------------------------------------------
@@ -430,7 +399,7 @@ async def _apply_coupons(
             applied = previous[spec.uid]
             if code not in applied or applied[code] != coupon_spec.quantity:
                 values["quantity"] = coupon_spec.quantity
-            report.record(label, changed=_assign(coupon, **values))
+            report.record(label, changed=assign(coupon, **values))
 
 
 async def _apply_generators(
@@ -458,4 +427,4 @@ async def _apply_generators(
                 session.add(CouponGenerator(organization_id=org.id, gencode=gencode, **values))
                 report.record(label, created=True)
             else:
-                report.record(label, changed=_assign(generator, **values))
+                report.record(label, changed=assign(generator, **values))

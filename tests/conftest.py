@@ -18,10 +18,11 @@ import httpx
 import pytest
 from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderdesk.app import create_app
 from orderdesk.core.organizations.service import use_password_hasher
-from orderdesk.db.engine import create_engine
+from orderdesk.db.engine import create_engine, create_sessionmaker
 from orderdesk.db.migrate import migrate
 from orderdesk.http.state import AppState
 from orderdesk.settings import Settings
@@ -87,6 +88,31 @@ async def fresh_database(kind: str, directory: Path) -> AsyncIterator[str]:
     finally:
         if kind == "postgresql":
             await drop_pg_database(url)
+
+
+@asynccontextmanager
+async def fresh_sessions(
+    kind: str, directory: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a migrated database of their own, for core tests whose global tables (places,
+    items) must not see what other tests write."""
+    async with fresh_database(kind, directory) as url:
+        engine = create_engine(url)
+        try:
+            yield create_sessionmaker(engine)
+        finally:
+            await engine.dispose()
+
+
+@asynccontextmanager
+async def rolled_back(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session whose work is flushed for the test to see and rolled back after it."""
+    async with sessions() as session:
+        await session.begin()
+        try:
+            yield session
+        finally:
+            await session.rollback()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import fresh_sessions, rolled_back
 
 from orderdesk.core.catalog.importer import (
     UID_PATTERN,
@@ -29,8 +29,6 @@ from orderdesk.core.catalog.importer import (
 from orderdesk.core.catalog.models import Category, OptionValue, Product, ProductOption
 from orderdesk.core.errors import ValidationFailed
 from orderdesk.core.organizations.models import Location, Organization
-from orderdesk.db.engine import create_engine, create_sessionmaker
-from orderdesk.db.migrate import migrate
 
 
 @pytest.fixture(scope="session",
@@ -38,26 +36,14 @@ from orderdesk.db.migrate import migrate
 async def sessions(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('importer') / 'importer.db'}"
-    else:
-        url = await create_pg_database()
-    engine = create_engine(url)
-    await migrate(engine)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
-    if request.param == "postgresql":
-        await drop_pg_database(url)
+    async with fresh_sessions(request.param, tmp_path_factory.mktemp("importer")) as made:
+        yield made
 
 
 @pytest.fixture
 async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with sessions() as s:
-        await s.begin()
-        try:
-            yield s
-        finally:
-            await s.rollback()
+    async with rolled_back(sessions) as s:
+        yield s
 
 
 async def make_restaurant(session: AsyncSession, *locations: str) -> int:

@@ -12,37 +12,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import fresh_sessions, rolled_back
 from tests.core.fulfilment.support import FakeGeocoder
-
-from orderdesk.db.engine import create_engine, create_sessionmaker
-from orderdesk.db.migrate import migrate
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def sessions(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('fulfilment') / 'fulfilment.db'}"
-    else:
-        url = await create_pg_database()
-    engine = create_engine(url)
-    await migrate(engine)
-    yield create_sessionmaker(engine)
-    await engine.dispose()
-    if request.param == "postgresql":
-        await drop_pg_database(url)
+    async with fresh_sessions(request.param, tmp_path_factory.mktemp("fulfilment")) as made:
+        yield made
 
 
 @pytest.fixture
 async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with sessions() as s:
-        await s.begin()
-        try:
-            yield s
-        finally:
-            await s.rollback()
+    async with rolled_back(sessions) as s:
+        yield s
 
 
 @pytest.fixture

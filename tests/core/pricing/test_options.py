@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from tests.conftest import create_pg_database, drop_pg_database
+from tests.conftest import fresh_sessions, rolled_back
 
 from orderdesk.core.catalog.models import Category, OptionValue, Product, ProductOption
 from orderdesk.core.catalog.options import OptionWithValues, options_for_products
@@ -22,8 +21,6 @@ from orderdesk.core.errors import ErrorCollector, FieldError
 from orderdesk.core.organizations.models import Organization
 from orderdesk.core.pricing.options import OptionChoice, ValueChoice, price_options
 from orderdesk.core.pricing.service import PricedLine
-from orderdesk.db.engine import create_engine, create_sessionmaker
-from orderdesk.db.migrate import migrate
 
 LINE = "details[0]"
 BASE = 750
@@ -269,25 +266,14 @@ def test_every_problem_is_reported_at_once() -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 async def sessions(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                    ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{Path(tmp_path_factory.mktemp('options')) / 'orderdesk.db'}"
-    else:
-        url = await create_pg_database()
-    engine = create_engine(url)
-    try:
-        await migrate(engine)
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
-        if request.param == "postgresql":
-            await drop_pg_database(url)
+    async with fresh_sessions(request.param, tmp_path_factory.mktemp("options")) as made:
+        yield made
 
 
 @pytest.fixture
 async def session(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    async with sessions() as s:
+    async with rolled_back(sessions) as s:
         yield s
-        await s.rollback()
 
 
 class Menu:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from sqlalchemy import event, select, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from tests.conftest import create_pg_database, drop_pg_database
 
 from orderdesk.core.catalog.models import Category, Product
 from orderdesk.core.catalog.search import search_product_ids
@@ -39,8 +34,6 @@ from orderdesk.setup import (
     demo_document,
     parse_setup,
 )
-
-PG_URL = os.environ.get("ORDERDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 # Every table the partner sections of the setup document write.
 SETUP_TABLES = (
@@ -65,34 +58,17 @@ class Database:
         return result
 
 
-async def _admin_connection() -> asyncpg.Connection:
-    try:
-        return await asyncpg.connect(PG_URL, timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({exc}); set ORDERDESK_TEST_PG_URL")
-
-
-@asynccontextmanager
-async def fresh_postgres_database() -> AsyncIterator[str]:
-    """A new database with a random name on the test server, dropped afterwards."""
-    name = f"orderdesk_setup_{secrets.token_hex(6)}"
-    admin = await _admin_connection()
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await asyncio.wait_for(admin.close(), 5)
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> AsyncIterator[str]:
     """The URL of an empty database (not migrated: ``apply_file`` must do that itself)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'setup.db'}"
         return
-    async with fresh_postgres_database() as url:
+    url = await create_pg_database()
+    try:
         yield url
+    finally:
+        await drop_pg_database(url)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from orderdesk.db.migrate import migrate
 from orderdesk.db.models import Base
 
 # Search structures that live only in migrations, one engine each.
-_ENGINE_ONLY = ("product_search", "search_vector", "ix_products_search")
+_ENGINE_ONLY = ("product_search", "search_vector", "ix_products_search", "ix_orders_search_trgm")
 
 
 def _relevant(diff: Any) -> bool:

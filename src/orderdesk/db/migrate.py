@@ -13,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orderdesk.core.orders.numbering import ensure_sequences
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_ID = 0x6F72_6465_7264  # "orderd"
 
@@ -26,6 +28,7 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def _upgrade(connection: Connection) -> None:
     command.upgrade(alembic_config(connection), "head")
+    ensure_sequences(connection)
 
 
 async def migrate(engine: AsyncEngine) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import create_pg_database, drop_pg_database
@@ -30,6 +30,7 @@ from orderdesk.core.pricing.coupons import (
     generate_coupon,
     give_back_coupon_use,
     normalize_code,
+    coupon_use_row,
     take_coupon_use,
 )
 from orderdesk.core.pricing.models import Coupon, CouponGenerator, CouponUse
@@ -240,12 +241,21 @@ async def test_find_coupon_does_not_see_another_restaurants_codes(session: Async
     assert await find_coupon(session, mine.id, "WELCOME10") is None
 
 
+async def _take(session: AsyncSession, coupon: Coupon, *, order_id: int, discount: int) -> bool:
+    """Take a use and record it, in that order, as order creation does."""
+    if not await take_coupon_use(session, coupon):
+        return False
+    await session.execute(insert(CouponUse), [coupon_use_row(coupon, order_id=order_id,
+                                                             discount=discount, now=NOW)])
+    return True
+
+
 async def test_taking_a_use_decrements_and_records_it(session: AsyncSession) -> None:
     org = await _restaurant(session)
     [order_id] = await _orders(session, org, 1)
     coupon = await _stored_coupon(session, org, quantity=2)
 
-    assert await take_coupon_use(session, coupon, order_id=order_id, discount=150, now=NOW)
+    assert await _take(session, coupon, order_id=order_id, discount=150)
 
     assert coupon.quantity == 1
     assert await _quantity_in_db(session, coupon.id) == 1
@@ -258,8 +268,8 @@ async def test_last_use_goes_then_none_is_left(session: AsyncSession) -> None:
     first, second = await _orders(session, org, 2)
     coupon = await _stored_coupon(session, org, quantity=1)
 
-    assert await take_coupon_use(session, coupon, order_id=first, discount=100, now=NOW)
-    assert not await take_coupon_use(session, coupon, order_id=second, discount=100, now=NOW)
+    assert await _take(session, coupon, order_id=first, discount=100)
+    assert not await _take(session, coupon, order_id=second, discount=100)
 
     assert await _quantity_in_db(session, coupon.id) == 0
     assert [u.order_id for u in await _uses(session, coupon.id)] == [first]
@@ -271,7 +281,7 @@ async def test_a_stale_in_memory_quantity_does_not_matter(session: AsyncSession)
     coupon = await _stored_coupon(session, org, quantity=0)
     coupon.quantity = 3  # what a check made from an old read would have seen
 
-    assert not await take_coupon_use(session, coupon, order_id=order_id, discount=1, now=NOW)
+    assert not await _take(session, coupon, order_id=order_id, discount=1)
     assert await _uses(session, coupon.id) == []
 
 
@@ -281,7 +291,7 @@ async def test_unlimited_coupon_stays_unlimited(session: AsyncSession) -> None:
     coupon = await _stored_coupon(session, org, quantity=None)
 
     for order_id in order_ids:
-        assert await take_coupon_use(session, coupon, order_id=order_id, discount=1, now=NOW)
+        assert await _take(session, coupon, order_id=order_id, discount=1)
 
     assert coupon.quantity is None
     assert await _quantity_in_db(session, coupon.id) is None
@@ -292,7 +302,7 @@ async def test_giving_back_a_use_restores_it_once(session: AsyncSession) -> None
     org = await _restaurant(session)
     [order_id] = await _orders(session, org, 1)
     coupon = await _stored_coupon(session, org, quantity=1)
-    assert await take_coupon_use(session, coupon, order_id=order_id, discount=100, now=NOW)
+    assert await _take(session, coupon, order_id=order_id, discount=100)
 
     assert await give_back_coupon_use(session, order_id)
     assert not await give_back_coupon_use(session, order_id)
@@ -306,7 +316,7 @@ async def test_giving_back_an_unlimited_use_keeps_it_unlimited(session: AsyncSes
     org = await _restaurant(session)
     [order_id] = await _orders(session, org, 1)
     coupon = await _stored_coupon(session, org, quantity=None)
-    assert await take_coupon_use(session, coupon, order_id=order_id, discount=100, now=NOW)
+    assert await _take(session, coupon, order_id=order_id, discount=100)
 
     assert await give_back_coupon_use(session, order_id)
 
@@ -339,7 +349,7 @@ async def test_30_concurrent_orders_use_a_5_use_coupon_exactly_5_times(db: Db) -
             else:
                 coupon = Coupon(id=coupon_id, quantity=USES)
             await barrier.wait()
-            return await take_coupon_use(s, coupon, order_id=order_id, discount=100, now=NOW)
+            return await _take(s, coupon, order_id=order_id, discount=100)
 
     try:
         results = await asyncio.wait_for(

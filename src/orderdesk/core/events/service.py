@@ -39,10 +39,17 @@ def enqueue(
                             payload=payload, created_at=now, published_at=None))
 
 
-def publish_order_event(session: AsyncSession, kind: str, view: OrderView, now: datetime) -> None:
+def order_event_rows(kind: str, view: OrderView, now: datetime) -> list[dict[str, Any]]:
+    """The outbox rows of an order event, for callers that write rows in bulk."""
     renderer = _renderers.get(view.organization_kind)
     if renderer is None:
-        return
-    for event, payload in renderer(kind, view, now):
-        enqueue(session, organization_id=view.order.organization_id, order_id=view.order.id,
-                event=event, payload=payload, now=now)
+        return []
+    order = view.order
+    return [{"organization_id": order.organization_id, "order_id": order.id, "event": event,
+             "payload": payload, "created_at": now, "published_at": None}
+            for event, payload in renderer(kind, view, now)]
+
+
+def publish_order_event(session: AsyncSession, kind: str, view: OrderView, now: datetime) -> None:
+    for row in order_event_rows(kind, view, now):
+        session.add(OutboxEvent(**row))

@@ -15,16 +15,23 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.attachments.service import link_images
 from orderdesk.core.catalog.search import fold
 from orderdesk.core.errors import Conflict, ErrorCollector, FieldError, ValidationFailed
-from orderdesk.core.events.service import publish_order_event
-from orderdesk.core.orders import lifecycle
-from orderdesk.core.orders.checks import check_draft, check_preferences, location_for
+from orderdesk.core.events.models import OutboxEvent
+from orderdesk.core.events.service import order_event_rows, publish_order_event
+from orderdesk.core.orders import lifecycle, numbering
+from orderdesk.core.orders.checks import (
+    CheckedDraft,
+    check_draft,
+    check_preferences,
+    location_for,
+)
 from orderdesk.core.orders.models import Order, OrderEvent, OrderLine
 from orderdesk.core.orders.queries import (
     get_order,
@@ -34,31 +41,21 @@ from orderdesk.core.orders.queries import (
     views_for,
 )
 from orderdesk.core.orders.schemas import OrderDraft, OrderView, SlotPreference
-from orderdesk.core.organizations.models import Organization
 from orderdesk.core.organizations.service import Principal
-from orderdesk.core.pricing.coupons import take_coupon_use
-from orderdesk.core.pricing.service import price_order
+from orderdesk.core.pricing.coupons import coupon_use_row, take_coupon_use
+from orderdesk.core.pricing.models import CouponUse
+from orderdesk.core.pricing.service import Totals, price_order
 from orderdesk.core.scheduling import service as scheduling
 from orderdesk.core.scheduling import times
 from orderdesk.core.scheduling.service import SlotChoice
+from orderdesk.db.bulk import insert_rows
+from orderdesk.db.upsert import is_postgres
 
 __all__ = [
     "cancel_order", "change_dates", "change_state", "create_order", "draft_errors",
     "get_order", "get_order_by_uid", "list_orders", "location_for", "mark_ready", "move_order",
-    "next_order_number", "page_orders", "views_for",
+    "page_orders", "views_for",
 ]
-
-
-async def next_order_number(session: AsyncSession, organization_id: int) -> int:
-    """The organization's next order number; the row lock serialises concurrent takers."""
-    number = await session.scalar(
-        update(Organization)
-        .where(Organization.id == organization_id)
-        .values(order_seq=Organization.order_seq + 1)
-        .returning(Organization.order_seq)
-    )
-    assert number is not None
-    return int(number)
 
 
 def _title(names: Sequence[str]) -> str:
@@ -98,6 +95,10 @@ async def create_order(
     location = checked.location
     assert location is not None
 
+    # Everything below writes. Rows that other orders need too (a slot's capacity, a coupon's
+    # uses, the order number) stay locked, or are used up, until the commit, so they are taken
+    # as late as possible and in this order: capacity and coupon first because they may refuse
+    # the order, the number last so that a refusal never costs one (see numbering).
     booked: SlotChoice | None = None
     if draft.booking is None and draft.ready:
         booked = await scheduling.book_first_free(
@@ -112,17 +113,61 @@ async def create_order(
             session, location, scheduled_at):
         raise ValidationFailed(errors=[FieldError(
             draft.booking.path, "unavailable", "this time slot is full", "slot_full")])
-    substatus = _initial_substatus(draft)
     totals = price_order([line.priced for line in checked.lines],
                          delivery_fee=checked.delivery_fee, discount=checked.discount)
+    if checked.coupon is not None and draft.coupon is not None and not await take_coupon_use(
+            session, checked.coupon):
+        raise ValidationFailed(errors=[FieldError(
+            draft.coupon.path, "unavailable", "coupon cannot be used: no uses left",
+            "coupon_invalid")])
+
+    order = _new_order(principal, draft, checked, booked, scheduled_at, totals, now)
+    values = {column.key: order.__dict__[column.key] for column in _ORDER_COLUMNS}
+    if is_postgres(session):
+        number: Any = numbering.next_number_expression(principal.organization_id)
+    else:
+        number = await numbering.next_number_from_counter(session, principal.organization_id)
+    order.id, order.number = (await session.execute(
+        insert(_ORDERS).values({**values, "number": number})
+        .returning(_ORDERS.c.id, _ORDERS.c.number))).one()
+    if draft.image_ids and not await link_images(
+        session, principal.organization_id, draft.image_ids, order.id
+    ):
+        raise ValidationFailed(errors=[FieldError(
+            draft.image_path, "conflict", "an image was linked to another order meanwhile")])
+
+    view = OrderView(order, principal.organization_key, principal.organization_kind, location,
+                     list(dict.fromkeys(draft.image_ids)))
+    event = _event_row(view, actor=actor, kind="created", previous=None, now=now, data={
+        "booked": _booking(booked),
+        "scheduled_at": scheduled_at.isoformat() if scheduled_at else None})
+    lines = [{"order_id": order.id, **{c.key: line.__dict__[c.key] for c in _LINE_COLUMNS}}
+             for line in order.lines]
+    uses = [coupon_use_row(checked.coupon, order_id=order.id, discount=totals.discount, now=now)
+            ] if checked.coupon is not None and draft.coupon is not None else []
+    await insert_rows(session, [
+        (_LINES, lines), (cast(Table, CouponUse.__table__), uses),
+        (cast(Table, OrderEvent.__table__), [event]),
+        (cast(Table, OutboxEvent.__table__), order_event_rows("created", view, now)),
+    ])
+    return view
+
+
+def _new_order(
+    principal: Principal, draft: OrderDraft, checked: CheckedDraft, booked: SlotChoice | None,
+    scheduled_at: datetime | None, totals: Totals, now: datetime,
+) -> Order:
+    """The order as it will be stored, not yet numbered nor added to any session."""
+    location = checked.location
+    assert location is not None
+    substatus = _initial_substatus(draft)
     title = _title([line.product.name for line in checked.lines])
     confirmation = draft.confirmation
     countdown = (timedelta(seconds=confirmation.countdown_seconds)
                  if confirmation and not confirmation.confirmed_now else None)
-    order = Order(
+    return Order(
         uid=secrets.token_hex(12), token=secrets.token_urlsafe(24),
         organization_id=principal.organization_id, location_id=location.id,
-        number=await next_order_number(session, principal.organization_id),
         status=lifecycle.status_of(substatus), substatus=substatus, title=title,
         customer=checked.customer, address=checked.address or draft.address,
         payment_method=draft.payment_method, ready=draft.ready,
@@ -134,10 +179,10 @@ async def create_order(
         fulfilment={**draft.fulfilment, "slot_booked": scheduled_at is not None},
         notes=draft.notes, search_text=_search_text(title, checked.customer),
         scheduled_at=scheduled_at, coupon_code=checked.coupon.code if checked.coupon else None,
-        countdown_started_at=now if countdown else None,
+        paid=False, countdown_started_at=now if countdown else None,
         countdown_ends_at=now + countdown if countdown else None,
         confirmed_at=now if confirmation and confirmation.confirmed_now else None,
-        created_at=now, updated_at=now,
+        timed_out_at=None, closed_at=None, created_at=now, updated_at=now,
         lines=[
             OrderLine(position=i, product_id=line.product.id, name=line.product.name,
                       quantity=line.priced.quantity, unit_price=line.priced.unit_price,
@@ -148,41 +193,37 @@ async def create_order(
             for i, (draft_line, line) in enumerate(zip(draft.lines, checked.lines, strict=True))
         ],
     )
-    session.add(order)
-    await session.flush()
-    if draft.image_ids and not await link_images(
-        session, principal.organization_id, draft.image_ids, order.id
-    ):
-        raise ValidationFailed(errors=[FieldError(
-            draft.image_path, "conflict", "an image was linked to another order meanwhile")])
-    if checked.coupon is not None and draft.coupon is not None and not await take_coupon_use(
-            session, checked.coupon, order_id=order.id, discount=totals.discount, now=now):
-        raise ValidationFailed(errors=[FieldError(
-            draft.coupon.path, "unavailable", "coupon cannot be used: no uses left",
-            "coupon_invalid")])
-    view = OrderView(order, principal.organization_key, principal.organization_kind, location,
-                     list(dict.fromkeys(draft.image_ids)))
-    _record(session, view, actor=actor, kind="created", previous=None, now=now,
-            data={"booked": _booking(booked), "scheduled_at": scheduled_at.isoformat()
-                  if scheduled_at else None})
-    return view
+
+
+# create_order writes with Core INSERTs (no unit of work on the hot path): every column but the
+# generated ones.
+_ORDERS = cast(Table, Order.__table__)
+_LINES = cast(Table, OrderLine.__table__)
+_ORDER_COLUMNS = [c for c in _ORDERS.columns if c.key not in ("id", "number")]
+_LINE_COLUMNS = [c for c in _LINES.columns if c.key not in ("id", "order_id")]
 
 
 def _booking(choice: SlotChoice | None) -> dict[str, str] | None:
     return {"date": choice.day.isoformat(), "slot": choice.slot} if choice else None
 
 
+def _event_row(
+    view: OrderView, *, actor: str, kind: str, previous: tuple[str, str] | None,
+    now: datetime, data: dict[str, object] | None = None,
+) -> dict[str, Any]:
+    order = view.order
+    return {"order_id": order.id, "at": now, "actor": actor, "kind": kind,
+            "from_status": previous[0] if previous else None,
+            "from_substatus": previous[1] if previous else None,
+            "to_status": order.status, "to_substatus": order.substatus, "data": data or {}}
+
+
 def _record(
     session: AsyncSession, view: OrderView, *, actor: str, kind: str,
     previous: tuple[str, str] | None, now: datetime, data: dict[str, object] | None = None,
 ) -> None:
-    order = view.order
-    session.add(OrderEvent(
-        order_id=order.id, at=now, actor=actor, kind=kind,
-        from_status=previous[0] if previous else None,
-        from_substatus=previous[1] if previous else None,
-        to_status=order.status, to_substatus=order.substatus, data=data or {},
-    ))
+    session.add(OrderEvent(**_event_row(view, actor=actor, kind=kind, previous=previous,
+                                        now=now, data=data)))
     publish_order_event(session, kind if kind in _PUBLISHED_KINDS else "status_changed", view,
                         now)
 

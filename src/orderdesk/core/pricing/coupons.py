@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -86,25 +86,26 @@ async def find_coupon(session: AsyncSession, organization_id: int, code: str) ->
     )
 
 
-async def take_coupon_use(
-    session: AsyncSession, coupon: Coupon, *, order_id: int, discount: int, now: datetime
-) -> bool:
-    """Use ``coupon`` once for the order; ``False`` when it has no use left.
+async def take_coupon_use(session: AsyncSession, coupon: Coupon) -> bool:
+    """Take one use of ``coupon``; ``False`` when it has no use left.
 
-    One conditional ``UPDATE ... SET quantity = quantity - 1 WHERE quantity IS NULL OR
-    quantity > 0`` decides: on PostgreSQL a concurrent transaction waits for the row lock and
-    READ COMMITTED re-evaluates the condition on the committed row, on SQLite writers are
-    serialized (``BEGIN IMMEDIATE``), so across any number of processes a coupon is never used
-    more often than its quantity allowed. Unlimited coupons (``NULL``) stay ``NULL``.
+    One conditional ``UPDATE ... SET quantity = quantity - 1 WHERE quantity > 0`` decides: on
+    PostgreSQL a concurrent transaction waits for the row lock and READ COMMITTED re-evaluates the
+    condition on the committed row, on SQLite writers are serialized (``BEGIN IMMEDIATE``), so
+    across any number of processes a coupon is never used more often than its quantity allowed.
+    An unlimited coupon (``quantity`` ``NULL``) has no counter to keep, so it is not written at
+    all: its row is never locked, and orders that share it do not queue on each other.
 
     Nothing is committed here. On ``False`` nothing was written and the caller must not accept the
-    order (roll back its transaction); on ``True`` the use is recorded and becomes permanent, or
-    is undone, together with the caller's transaction. Validity (dates, minimum...) is
-    :func:`check_coupon`'s job, not this one's.
+    order (roll back its transaction); on ``True`` the caller records the use with
+    :func:`coupon_use_row` in the same transaction, and both become permanent, or are undone,
+    together. Validity (dates, minimum...) is :func:`check_coupon`'s job, not this one's.
     """
+    if coupon.quantity is None:
+        return True
     row = (await session.execute(
         update(Coupon)
-        .where(Coupon.id == coupon.id, or_(Coupon.quantity.is_(None), Coupon.quantity > 0))
+        .where(Coupon.id == coupon.id, Coupon.quantity > 0)
         .values(quantity=Coupon.quantity - 1)
         .returning(Coupon.quantity)
         .execution_options(synchronize_session=False)
@@ -112,10 +113,13 @@ async def take_coupon_use(
     if row is None:
         return False
     set_committed_value(coupon, "quantity", row.quantity)
-    session.add(CouponUse(coupon_id=coupon.id, order_id=order_id, discount=discount,
-                          used_at=now))
-    await session.flush()
     return True
+
+
+def coupon_use_row(coupon: Coupon, *, order_id: int, discount: int, now: datetime
+                   ) -> dict[str, object]:
+    """The ``coupon_uses`` row that records a use taken by :func:`take_coupon_use`."""
+    return {"coupon_id": coupon.id, "order_id": order_id, "discount": discount, "used_at": now}
 
 
 async def give_back_coupon_use(session: AsyncSession, order_id: int) -> bool:

@@ -34,6 +34,7 @@ from orderdesk.dialects.restaurant import responses as restaurant_responses
 from orderdesk.dialects.restaurant.routes import router as restaurant_router
 from orderdesk.http.body import BodyTooLarge, extra_schemas
 from orderdesk.http.ratelimit import RateLimiter, rate_limited
+from orderdesk.http.readiness import readiness
 from orderdesk.http.redaction import install_log_redaction
 from orderdesk.http.responses import (
     FASTAPI_ERROR_SCHEMAS,
@@ -41,6 +42,7 @@ from orderdesk.http.responses import (
     drop_unreferenced,
 )
 from orderdesk.http.state import AppState
+from orderdesk.http.timeouts import BodyDeadline
 from orderdesk.http.validation import request_field_errors
 from orderdesk.settings import Settings, get_settings
 
@@ -172,6 +174,11 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get("/ready", tags=["operations"], response_class=JSONResponse)
+    async def ready() -> JSONResponse:
+        """Database and media store usable now (200), or which is not (503)."""
+        return await readiness(app.state.orderdesk)
+
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
         return dialect_for(request.url.path).domain(exc)
@@ -221,4 +228,5 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, limit=settings.request_max_bytes)
+    app.add_middleware(BodyDeadline, seconds=settings.body_timeout)
     return app

@@ -117,9 +117,12 @@ def serve(
     # client has already sent, and a POST lost that way cannot be retried blindly. Clients
     # (httpx: 5 s) and proxies (nginx upstream keepalive, AWS ALB: 60 s) give up on idle
     # connections cleanly when they are the first to do so, so the server waits longer.
+    # The HTTP protocol is uvicorn's httptools one plus a deadline for request headers
+    # (ORDERDESK_HEADER_TIMEOUT), which uvicorn does not have; see orderdesk.http.timeouts.
     uvicorn.run("orderdesk.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level=settings.log_level, timeout_graceful_shutdown=30,
-                timeout_keep_alive=75, proxy_headers=False)
+                timeout_keep_alive=75, proxy_headers=False,
+                http="orderdesk.http.timeouts:HeaderDeadlineProtocol")
 
 
 @cli.command()

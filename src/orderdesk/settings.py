@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     upload_max_pixels: Annotated[int, Field(ge=1)] = 40_000_000
     image_max_side: Annotated[int, Field(ge=16, le=10_000)] = 2560
     request_max_bytes: Annotated[int, Field(ge=1024)] = 12 * 1024 * 1024
+    # Memory (MiB) one process may spend decoding uploaded images at once, and how long an
+    # upload waits for it before it is answered "unavailable, retry"; see
+    # orderdesk.core.attachments.memory.
+    image_decode_memory_mb: Annotated[int, Field(ge=64, le=1024 * 1024)] = 320
+    image_decode_wait: Annotated[float, Field(gt=0, le=300)] = 20
+    # Slow clients: seconds for a request's headers, then for its body, to arrive; past them
+    # the request is answered 408 and its connection closed (orderdesk.http.timeouts).
+    header_timeout: Annotated[float, Field(gt=0, le=3600)] = 10
+    body_timeout: Annotated[float, Field(gt=0, le=3600)] = 30
 
     db_pool_size: Annotated[int, Field(ge=1, le=200)] = 10
     # How long a request waits for a pooled connection before it is answered "unavailable,

@@ -8,23 +8,60 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import logging
 import os
 import re
 import tempfile
 from pathlib import Path
 from typing import Protocol
 
+from orderdesk.core.errors import Unavailable
+
+log = logging.getLogger("orderdesk.storage")
+
 _KEY = re.compile(r"[A-Za-z0-9]{2}[A-Za-z0-9._-]{0,198}")
+
+# Seconds a client is asked to wait when the media store cannot take or give a file: long
+# enough for an operator or a clean-up job to free space, short enough for a client to retry.
+STORAGE_RETRY_AFTER = 30
+# Free space below which the readiness check reports the store as not writable: the largest
+# re-encoded image is a few MiB, and a store this full fails the next uploads anyway.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+
+
+class StorageUnavailable(Unavailable):
+    """The media store cannot be written or read now (full, read-only, no permission, I/O
+    error); nothing was stored, and the same request may be sent again later."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("The image store is temporarily unavailable; nothing was stored, retry "
+                         f"in {STORAGE_RETRY_AFTER} s", retry_after=STORAGE_RETRY_AFTER)
+        self.reason = reason
 
 
 class ImageStorage(Protocol):
-    """Byte storage addressed by key. ``save`` replaces; ``load`` of a missing key is ``None``."""
+    """Byte storage addressed by key. ``save`` replaces; ``load`` of a missing key is ``None``.
+
+    A store that cannot serve (full disk, read-only, unreachable) raises
+    :class:`StorageUnavailable` from ``save`` and ``load``, never a backend's own exception;
+    ``check_writable`` is for readiness probes: ``None`` when a write would succeed now,
+    otherwise one line saying why not.
+    """
 
     async def save(self, key: str, data: bytes) -> None: ...
 
     async def load(self, key: str) -> bytes | None: ...
 
     async def delete(self, key: str) -> None: ...
+
+    async def check_writable(self) -> str | None: ...
+
+
+def describe(exc: OSError) -> str:
+    """``ENOSPC: No space left on device``: the symbol an operator can search for, and why."""
+    name = errno.errorcode.get(exc.errno or 0, "OSError")
+    return f"{name}: {exc.strerror or exc}"
 
 
 class LocalImageStorage:
@@ -49,7 +86,11 @@ class LocalImageStorage:
         return self.root / key[:2] / key
 
     async def save(self, key: str, data: bytes) -> None:
-        await asyncio.to_thread(_write_atomically, self.path_for(key), data)
+        path = self.path_for(key)
+        try:
+            await asyncio.to_thread(_write_atomically, path, data)
+        except OSError as exc:
+            raise self._unavailable("write", exc) from None
 
     async def load(self, key: str) -> bytes | None:
         path = self.path_for(key)
@@ -57,9 +98,28 @@ class LocalImageStorage:
             return await asyncio.to_thread(path.read_bytes)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise self._unavailable("read", exc) from None
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path_for(key).unlink, missing_ok=True)
+
+    async def check_writable(self) -> str | None:
+        """Write, sync and remove a small file under ``root``; also require some free space.
+
+        Cheap enough for a readiness probe every few seconds (one 4 KiB file).
+        """
+        try:
+            return await asyncio.to_thread(_probe_writable, self.root)
+        except OSError as exc:
+            return describe(exc)
+
+    def _unavailable(self, action: str, exc: OSError) -> StorageUnavailable:
+        """One warning line (no traceback: the cause is the disk, not the code)."""
+        reason = describe(exc)
+        log.warning("media store at %s: cannot %s (%s); answered unavailable", self.root,
+                    action, reason)
+        return StorageUnavailable(reason)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -76,6 +136,24 @@ def _write_atomically(path: Path, data: bytes) -> None:
             os.unlink(temp_name)
         raise
     _fsync_directory(path.parent)
+
+
+def _probe_writable(root: Path) -> str | None:
+    root.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=root, prefix=".ready-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"\0" * 4096)
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+    stats = os.statvfs(root)
+    free = stats.f_bavail * stats.f_frsize
+    if free < MIN_FREE_BYTES:
+        return f"ENOSPC: only {free // 1024} KiB free"
+    return None
 
 
 def _fsync_directory(directory: Path) -> None:

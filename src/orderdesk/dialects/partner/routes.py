@@ -140,21 +140,26 @@ async def image_upload(request: Request, partner: Partner, state: State) -> JSON
     try:
         form = await request.form(max_files=1, max_fields=20)
     except StarletteHTTPException as exc:  # Starlette words multipart problems as a bare 400
+        if exc.status_code != 400:  # a body that came too slowly (408) is not the file's fault
+            raise
         kind: ErrorType = "max" if str(exc.detail).startswith("Too many") else "format"
         raise ValidationFailed(errors=[FieldError("file", kind, str(exc.detail))]) from None
+    limits = attachments.ImageLimits(settings.upload_max_bytes, settings.upload_max_pixels,
+                                     settings.image_max_side)
     try:
         upload = next((v for _, v in form.multi_items() if not isinstance(v, str)), None)
         if upload is None:
             raise ValidationFailed(errors=[FieldError("file", "required", "no file part")])
-        data = await upload.read(settings.upload_max_bytes + 1)
+        # The spooled file rather than its bytes: an upload waiting for decode memory holds
+        # no copy of itself, and the decoder reads it as it goes.
+        async with state.transaction() as session:
+            image = await attachments.upload_image(
+                session, state.storage, organization_id=partner.organization_id,
+                data=upload.file, limits=limits, now=state.now(),
+                budget=attachments.decode_budget(settings.image_decode_memory_mb * 1024 * 1024),
+                wait=settings.image_decode_wait)
     finally:
         await form.close()
-    limits = attachments.ImageLimits(settings.upload_max_bytes, settings.upload_max_pixels,
-                                     settings.image_max_side)
-    async with state.transaction() as session:
-        image = await attachments.upload_image(
-            session, state.storage, organization_id=partner.organization_id, data=data,
-            limits=limits, now=state.now())
     return _ok([{"id": image.id, "url": _image_url(request, state, image.id),
                  "mimetype": image.mimetype}])
 

@@ -28,16 +28,28 @@ from orderdesk.db.engine import create_engine, create_sessionmaker
 from orderdesk.db.migrate import migrate
 
 LINES = ["PAX", "MALM", "HEMNES", "Fjord", "Étagère", "KALLAX", "BILLY", "Größe", "Sørli", "Nord"]
-KINDS = ["wardrobe", "bed frame", "sofa", "kitchen cabinet", "bookcase", "desk", "chair",
-         "dresser", "shelf unit", "dining table"]
+KINDS = [
+    "wardrobe",
+    "bed frame",
+    "sofa",
+    "kitchen cabinet",
+    "bookcase",
+    "desk",
+    "chair",
+    "dresser",
+    "shelf unit",
+    "dining table",
+]
 COLOURS = ["white", "black-brown", "oak veneer", "grey", "birch", "walnut", "blue", "green"]
 QUERIES = ["wardr", "pax white", "etagere", "sorli desk 120", "kitchen cab oak"]
 PG_ADMIN = os.environ.get("ORDERDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def _title(i: int) -> str:
-    return (f"{LINES[i % 10]} {KINDS[(i // 10) % 10]} {60 + (i // 100) % 180}x"
-            f"{80 + (i // 7) % 160}, {COLOURS[(i // 3) % 8]} #{i}")
+    return (
+        f"{LINES[i % 10]} {KINDS[(i // 10) % 10]} {60 + (i // 100) % 180}x"
+        f"{80 + (i // 7) % 160}, {COLOURS[(i // 3) % 8]} #{i}"
+    )
 
 
 async def _median(fn: Callable[[], Awaitable[object]], repeat: int = 25) -> float:
@@ -58,26 +70,38 @@ async def _measure(url: str, items: int) -> dict[str, float]:
     inserted = 0
     for target in (1_000, items):
         async with sessions() as session, session.begin():
-            rows = [{"item_id": i + 1, "uid": str(i + 1), "name": _title(i), "search_text":
-                     fold(_title(i)), "currency": "EUR", "services": {"delivery": 1000}}
-                    for i in range(inserted, target)]
+            rows = [
+                {
+                    "item_id": i + 1,
+                    "uid": str(i + 1),
+                    "name": _title(i),
+                    "search_text": fold(_title(i)),
+                    "currency": "EUR",
+                    "services": {"delivery": 1000},
+                }
+                for i in range(inserted, target)
+            ]
             for start in range(0, len(rows), 5_000):
-                await session.execute(insert(Product), rows[start:start + 5_000])
+                await session.execute(insert(Product), rows[start : start + 5_000])
         inserted = target
         if engine.dialect.name == "postgresql":
             async with engine.connect() as conn:
                 await conn.exec_driver_sql("ANALYZE products")  # as autovacuum would
         async with sessions() as session:
             for q in QUERIES:
+
                 async def indexed(q: str = q) -> object:
                     return await find_products(session, q, organization_id=None, limit=20)
 
                 async def scan(q: str = q) -> object:
                     # What a search without the index does: substring tests on every row.
                     words = fold(q).split()
-                    stmt = select(Product.id).where(
-                        *(Product.search_text.contains(w) for w in words)
-                    ).order_by(Product.id).limit(20)
+                    stmt = (
+                        select(Product.id)
+                        .where(*(Product.search_text.contains(w) for w in words))
+                        .order_by(Product.id)
+                        .limit(20)
+                    )
                     return list(await session.scalars(stmt))
 
                 results[f"{target}:{q}"] = await _median(indexed)
@@ -91,10 +115,13 @@ def _report(name: str, items: int, r: dict[str, float]) -> None:
     print(f"  {'query':18} {'indexed':>10} {'vs 1,000 items':>15} {'unindexed scan / indexed':>26}")
     for q in QUERIES:
         fast, scan = r[f"{items}:{q}"], r[f"{items}:{q}:scan"]
-        print(f"  {q!r:18} {fast * 1000:7.2f} ms {fast / r[f'1000:{q}']:14.1f}x"
-              f" {scan / fast:25.2f}x")
-    print("  (the scan stops at the first 20 matches in id order and ranks nothing; the index"
-          " ranks every match, so broad queries pay for ranking and narrow ones win most)")
+        print(
+            f"  {q!r:18} {fast * 1000:7.2f} ms {fast / r[f'1000:{q}']:14.1f}x {scan / fast:25.2f}x"
+        )
+    print(
+        "  (the scan stops at the first 20 matches in id order and ranks nothing; the index"
+        " ranks every match, so broad queries pay for ranking and narrow ones win most)"
+    )
 
 
 async def main() -> None:
@@ -102,8 +129,9 @@ async def main() -> None:
     parser.add_argument("--items", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        _report("SQLite (FTS5)", args.items, await _measure(f"sqlite:///{tmp}/bench.db",
-                                                             args.items))
+        _report(
+            "SQLite (FTS5)", args.items, await _measure(f"sqlite:///{tmp}/bench.db", args.items)
+        )
     try:
         import asyncpg
 

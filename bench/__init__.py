@@ -1,0 +1,1 @@
+"""orderdesk's benchmark harness (``make bench``); see ``docs/performance.md``."""

@@ -26,8 +26,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 
+# The benchmark of docs/performance.md: PostgreSQL (BENCH_PG_URL) and SQLite under wrk, one table
+# each, about 15 minutes; needs wrk (and pgbench for the PostgreSQL floor). Options go in
+# BENCH_ARGS, e.g. make bench BENCH_ARGS="--smoke --database sqlite".
 bench: $(STAMP)
-	$(BIN)/python bench/item_search.py
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) orderdesk-demo.db* media .pytest_cache .mypy_cache .ruff_cache

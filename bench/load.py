@@ -167,7 +167,7 @@ def run_pgbench(url: str, *, clients: int, seconds: int, variables: dict[str, in
     pgbench = pgbench_available()
     if pgbench is None:
         raise RuntimeError(
-            "pgbench is not installed (Debian/Ubuntu: apt-get install postgresql-client)"
+            "pgbench is not installed (Debian: it comes with the postgresql package)"
         )
     defines = [f"--define={k}={v}" for k, v in variables.items()]
     cmd = [

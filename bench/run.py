@@ -152,7 +152,7 @@ def pg_problem() -> str | None:
     """Why PostgreSQL cannot be used (``None`` when it can), or pgbench is missing."""
     problem = asyncio.run(_pg_problem(pg_admin_url()))
     if problem is None and load.pgbench_available() is None:
-        problem = "pgbench is not installed (Debian/Ubuntu: apt-get install postgresql-client)"
+        problem = "pgbench is not installed (Debian: it comes with the postgresql package)"
     return problem
 
 

@@ -103,6 +103,11 @@ def serve(
     """Apply pending migrations, then serve both APIs, /docs and /health."""
     import uvicorn
 
+    from orderdesk.http.ratelimit import budget_summary
+
+    # Each worker process builds its settings from the environment it inherits; in-process
+    # request budgets are divided by this count, so that N workers do not grant N budgets.
+    os.environ["ORDERDESK_WORKER_PROCESSES"] = str(workers)
     settings = _settings(database_url)
     asyncio.run(run_migrations(settings.database_url))
     if demo:
@@ -112,6 +117,8 @@ def serve(
         document = demo_document()
         asyncio.run(apply_file(settings.database_url, document))
         typer.echo(demo_instructions(settings.public_url or f"http://{host}:{port}", document))
+    if settings.log_level.lower() in ("trace", "debug", "info"):
+        typer.echo(f"orderdesk: {budget_summary(settings)}", err=True)
     # Idle keep-alive connections stay open 75 s (uvicorn's default is 5 s). A server that
     # closes an idle connection at the very moment a client reuses it resets a request the
     # client has already sent, and a POST lost that way cannot be retried blindly. Clients

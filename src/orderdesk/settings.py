@@ -62,17 +62,26 @@ class Settings(BaseSettings):
     log_level: str = "info"
 
     # Request budgets (``limits`` notation, several joined by ";": "20/second;600/minute"),
-    # per client IP and per API credential; see orderdesk.http.ratelimit.
+    # per client IP and per API credential, for the whole server. A credential's 6000/minute
+    # is a busy integration's 100 requests a second (Stripe's budget per account), over a
+    # minute so that bursts fit; an IP gets twice that, so that one integration with two
+    # credentials, plus its requests without one, fits behind one address. Why, in
+    # orderdesk.http.ratelimit.
     rate_limit_enabled: bool = True
-    rate_limit_ip: str = "600/minute"
-    rate_limit_client: str = "300/minute"
-    # memory:// counts per process; redis://host:6379/0 (any URL ``limits`` knows) is shared
-    # by every worker, so N workers enforce one budget together.
+    rate_limit_ip: str = "12000/minute"
+    rate_limit_client: str = "6000/minute"
+    # memory:// counts per process, so each of N worker processes enforces 1/N of each budget;
+    # redis://host:6379/0 (any URL ``limits`` knows) is shared by every worker, so N workers
+    # enforce the whole budget together.
     rate_limit_storage: str = "memory://"
     rate_limit_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")] = "orderdesk"
     # How many reverse proxies in front append to X-Forwarded-For; 0 ignores the header, which
     # any client can forge.
     rate_limit_trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0
+    # How many processes serve this app side by side. ``orderdesk serve --workers N`` sets it
+    # for its workers (they inherit the environment); set it only when another process manager
+    # runs N copies of the app. In-process (memory://) budgets are divided by it.
+    worker_processes: Annotated[int, Field(ge=1, le=1024)] = 1
 
     @field_validator("database_url")
     @classmethod

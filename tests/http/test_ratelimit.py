@@ -6,6 +6,7 @@ never leak between tests; Redis tests use a unique key prefix and delete only th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -18,17 +19,23 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from limits import RateLimitItem
 from starlette.datastructures import Headers
 from tests.factories import login, make_partner, make_restaurant
+from tests.http.conftest import REDIS_URL, redis_keys
 
 from orderdesk.app import create_app
 from orderdesk.db.engine import create_engine
 from orderdesk.db.migrate import migrate
-from orderdesk.http.ratelimit import credential_key
+from orderdesk.http.ratelimit import (
+    LocalWindows,
+    budget_summary,
+    credential_key,
+    process_budgets,
+)
 from orderdesk.http.state import AppState
 from orderdesk.settings import Settings, SettingsError, load_settings
 
-REDIS_URL = os.environ.get("ORDERDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PARTNER = "/partner/store/list"
 RESTAURANT = "/api/account/subrestaurants"
 PARTNER_ERROR_KEYS = {"name", "message", "code", "type", "statusCode", "status", "data"}
@@ -49,8 +56,10 @@ async def limited_app(database_url: str, tmp_path: Path, **settings: Any) -> Asy
     """An app with its lifespan running; budgets default to 5 per minute per IP and client."""
     options: dict[str, Any] = {"rate_limit_ip": "5/minute", "rate_limit_client": "5/minute"}
     options.update(settings)
-    app = create_app(Settings(database_url=database_url, media_dir=tmp_path / "media",
-                              **options), background=False)
+    app = create_app(
+        Settings(database_url=database_url, media_dir=tmp_path / "media", **options),
+        background=False,
+    )
     async with app.router.lifespan_context(app):
         yield app
 
@@ -62,8 +71,9 @@ async def client_at(app: FastAPI, ip: str = "1.2.3.4") -> AsyncIterator[httpx.As
         yield client
 
 
-async def statuses(client: httpx.AsyncClient, n: int, path: str = PARTNER,
-                   headers: dict[str, str] | None = None) -> list[int]:
+async def statuses(
+    client: httpx.AsyncClient, n: int, path: str = PARTNER, headers: dict[str, str] | None = None
+) -> list[int]:
     return [(await client.get(path, headers=headers)).status_code for _ in range(n)]
 
 
@@ -71,8 +81,13 @@ def assert_partner_throttled(response: httpx.Response) -> None:
     assert response.status_code == 429, response.text
     body = response.json()
     assert set(body) == PARTNER_ERROR_KEYS
-    assert (body["name"], body["code"], body["type"], body["statusCode"], body["status"]) == \
-        ("TooManyRequestsError", 429, "RATE_LIMIT", 429, "error")
+    assert (body["name"], body["code"], body["type"], body["statusCode"], body["status"]) == (
+        "TooManyRequestsError",
+        429,
+        "RATE_LIMIT",
+        429,
+        "error",
+    )
     assert 1 <= int(response.headers["Retry-After"]) <= 60
 
 
@@ -94,8 +109,9 @@ async def test_restaurant_client_over_the_limit_gets_rate_limit_exceeded_as_http
         restaurant = await make_restaurant(app.state.orderdesk)
         async with client_at(app) as client:
             for _ in range(5):
-                assert (await client.get(RESTAURANT, headers=restaurant.key_headers)) \
-                    .json()["success"] is True
+                assert (await client.get(RESTAURANT, headers=restaurant.key_headers)).json()[
+                    "success"
+                ] is True
             response = await client.get(RESTAURANT, headers=restaurant.key_headers)
     assert response.status_code == 200
     body = response.json()
@@ -117,8 +133,9 @@ async def test_different_ips_have_separate_budgets(database_url: str, tmp_path: 
 async def test_two_credentials_from_one_ip_have_own_budgets_but_share_the_ip_budget(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with limited_app(database_url, tmp_path, rate_limit_ip="8/minute",
-                           rate_limit_client="3/minute") as app:
+    async with limited_app(
+        database_url, tmp_path, rate_limit_ip="8/minute", rate_limit_client="3/minute"
+    ) as app:
         partner = await make_partner(app.state.orderdesk)
         async with client_at(app) as client:
             alice = await login(client, partner)
@@ -137,8 +154,10 @@ async def test_flood_of_invalid_partner_tokens_is_limited_before_authentication(
     database_url: str, tmp_path: Path
 ) -> None:
     async with limited_app(database_url, tmp_path) as app, client_at(app) as client:
-        codes = [(await client.get(PARTNER, headers={"token": secrets.token_urlsafe(32)}))
-                 .status_code for _ in range(8)]
+        codes = [
+            (await client.get(PARTNER, headers={"token": secrets.token_urlsafe(32)})).status_code
+            for _ in range(8)
+        ]
     # 429 instead of 401 proves the limit runs before the token is looked up.
     assert codes == [401] * 5 + [429] * 3
 
@@ -147,19 +166,31 @@ async def test_flood_of_invalid_api_keys_is_limited_before_authentication(
     database_url: str, tmp_path: Path
 ) -> None:
     async with limited_app(database_url, tmp_path) as app, client_at(app) as client:
-        errors = [(await client.get(RESTAURANT, headers={"X-Api-Key": "guess"})).json()["error"]
-                  for _ in range(7)]
+        errors = [
+            (await client.get(RESTAURANT, headers={"X-Api-Key": "guess"})).json()["error"]
+            for _ in range(7)
+        ]
     assert errors == ["INVALID_KEY"] * 5 + ["RATE_LIMIT_EXCEEDED"] * 2
 
 
 async def test_guessing_secrets_for_one_client_id_spends_that_clients_budget(
     database_url: str, tmp_path: Path
 ) -> None:
-    async with limited_app(database_url, tmp_path, rate_limit_ip="100/minute",
-                           rate_limit_client="3/minute") as app, client_at(app) as client:
-        errors = [(await client.get(RESTAURANT, headers={
-            "X-Client-Id": "victim", "X-Client-Secret": secrets.token_hex(8)})).json()["error"]
-            for _ in range(5)]
+    async with (
+        limited_app(
+            database_url, tmp_path, rate_limit_ip="100/minute", rate_limit_client="3/minute"
+        ) as app,
+        client_at(app) as client,
+    ):
+        errors = [
+            (
+                await client.get(
+                    RESTAURANT,
+                    headers={"X-Client-Id": "victim", "X-Client-Secret": secrets.token_hex(8)},
+                )
+            ).json()["error"]
+            for _ in range(5)
+        ]
     assert errors == ["INVALID_AUTH"] * 3 + ["RATE_LIMIT_EXCEEDED"] * 2
 
 
@@ -185,8 +216,9 @@ async def test_x_forwarded_for_counts_only_when_proxies_are_trusted(
         codes = [(await client.get(PARTNER, headers=h)).status_code for h in spoofed]
     assert codes == [401, 401, 429]
     async with (
-        limited_app(database_url, tmp_path, rate_limit_ip="2/minute",
-                    rate_limit_trusted_proxies=1) as app,
+        limited_app(
+            database_url, tmp_path, rate_limit_ip="2/minute", rate_limit_trusted_proxies=1
+        ) as app,
         client_at(app, "10.0.0.1") as client,
     ):
         # A forged left-most entry is ignored: the proxy's own entry is the right-most.
@@ -224,8 +256,9 @@ def test_bad_limit_string_is_a_settings_error_naming_the_variable(
 
 
 async def test_disabled_limits_never_throttle(database_url: str, tmp_path: Path) -> None:
-    async with limited_app(database_url, tmp_path, rate_limit_ip="1/minute",
-                           rate_limit_enabled=False) as app:
+    async with limited_app(
+        database_url, tmp_path, rate_limit_ip="1/minute", rate_limit_enabled=False
+    ) as app:
         assert app.state.orderdesk.rate_limiter is None
         async with client_at(app) as client:
             assert await statuses(client, 5) == [401] * 5
@@ -235,43 +268,14 @@ async def test_disabled_limits_never_throttle(database_url: str, tmp_path: Path)
 # Redis: one budget for several workers, and failing open when it is gone
 
 
-@pytest.fixture
-async def redis_prefix() -> AsyncIterator[str]:
-    """A key prefix of this test's own; only its keys are deleted afterwards."""
-    import coredis
-
-    client: Any = coredis.Redis.from_url(REDIS_URL, decode_responses=True, connect_timeout=1,
-                                         stream_timeout=1)
-    try:
-        await client.ping()
-    except (coredis.exceptions.RedisError, OSError) as exc:
-        client.connection_pool.disconnect()
-        pytest.skip(f"Redis at {REDIS_URL} is unreachable ({exc.__class__.__name__}: {exc})")
-    prefix = f"test-{secrets.token_hex(6)}"
-    try:
-        yield prefix
-    finally:
-        keys = [k async for k in client.scan_iter(match=f"*/{prefix}/*")]
-        if keys:
-            await client.delete(keys)
-        client.connection_pool.disconnect()
-
-
-async def redis_keys(prefix: str) -> list[str]:
-    import coredis
-
-    client: Any = coredis.Redis.from_url(REDIS_URL, decode_responses=True)
-    try:
-        return [k async for k in client.scan_iter(match=f"*/{prefix}/*")]
-    finally:
-        client.connection_pool.disconnect()
-
-
 async def test_two_workers_on_redis_share_one_budget(
     database_url: str, tmp_path: Path, redis_prefix: str
 ) -> None:
-    shared = {"rate_limit_storage": REDIS_URL, "rate_limit_prefix": redis_prefix,
-              "rate_limit_ip": "4/minute"}
+    shared = {
+        "rate_limit_storage": REDIS_URL,
+        "rate_limit_prefix": redis_prefix,
+        "rate_limit_ip": "4/minute",
+    }
     token = secrets.token_urlsafe(32)
     async with (
         limited_app(database_url, tmp_path, **shared) as one,
@@ -295,8 +299,12 @@ async def test_unreachable_storage_fails_open_and_warns_once(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    async with limited_app(database_url, tmp_path, rate_limit_ip="2/minute",
-                           rate_limit_storage=f"redis://127.0.0.1:{closed_port}/0") as app:
+    async with limited_app(
+        database_url,
+        tmp_path,
+        rate_limit_ip="2/minute",
+        rate_limit_storage=f"redis://127.0.0.1:{closed_port}/0",
+    ) as app:
         state: AppState = app.state.orderdesk
         assert state.rate_limiter is not None
         with caplog.at_level(logging.WARNING, logger="orderdesk.ratelimit"):
@@ -305,3 +313,174 @@ async def test_unreachable_storage_fails_open_and_warns_once(
     warnings = [r for r in caplog.records if r.name == "orderdesk.ratelimit"]
     assert len(warnings) == 1
     assert "unreachable" in warnings[0].getMessage()
+
+
+# --------------------------------------------------------------------------------------------
+# Defaults that fit a busy integration, and budgets that N worker processes do not multiply
+
+
+async def test_defaults_admit_a_burst_of_150_from_one_credential(
+    database_url: str, tmp_path: Path
+) -> None:
+    """150 at once is over 100 a second: a per-second budget of Stripe's size would refuse a
+    third of it, the per-minute default takes it whole."""
+    app = create_app(
+        Settings(database_url=database_url, media_dir=tmp_path / "media"), background=False
+    )
+    async with app.router.lifespan_context(app):
+        partner = await make_partner(app.state.orderdesk)
+        async with client_at(app) as client:
+            headers = await login(client, partner)
+            responses = await asyncio.gather(
+                *(client.get(PARTNER, headers=headers) for _ in range(150))
+            )
+    assert [r.status_code for r in responses] == [200] * 150
+
+
+def _sustained(budgets: list[RateLimitItem], rate: float, seconds: float) -> int:
+    """How many of ``rate`` requests a second for ``seconds`` one process's window refuses."""
+    now = 0.0
+    windows = LocalWindows(lambda: now)
+    refused = 0
+    for _ in range(int(rate * seconds)):
+        now += 1 / rate
+        if any(
+            windows.hit(f"budget{i}", item.amount, item.get_expiry()) is not None
+            for i, item in enumerate(budgets)
+        ):
+            refused += 1
+    return refused
+
+
+def test_default_credential_budget_is_100_a_second_sustained_and_no_more() -> None:
+    # Just under and just over the rate: exactly 100 a second puts requests on the window's
+    # edge, where float rounding of the clock decides.
+    per_ip, per_client = process_budgets(Settings())
+    assert _sustained(per_client, 99.9, 180) == 0
+    assert _sustained(per_client, 100.5, 180) > 0
+    # One integration at its full credential budget, twice over (two credentials), fits its IP.
+    assert _sustained(per_ip, 199.9, 180) == 0
+    assert _sustained(per_ip, 201, 180) > 0
+
+
+def test_memory_budgets_are_divided_by_the_worker_processes() -> None:
+    def amounts(**settings: Any) -> tuple[list[int], list[int]]:
+        per_ip, per_client = process_budgets(Settings(**settings))
+        return [i.amount for i in per_ip], [i.amount for i in per_client]
+
+    assert amounts(rate_limit_ip="100/minute", rate_limit_client="10/minute") == ([100], [10])
+    assert amounts(
+        rate_limit_ip="100/minute", rate_limit_client="10/minute", worker_processes=2
+    ) == ([50], [5])
+    # Rounded down so that the workers together stay within the budget, but never to 0.
+    assert amounts(
+        rate_limit_ip="5/second;99/minute", rate_limit_client="3/minute", worker_processes=4
+    ) == ([1, 24], [1])
+    # A shared storage counts once for every worker: nothing to divide.
+    assert amounts(
+        rate_limit_ip="100/minute",
+        rate_limit_client="10/minute",
+        worker_processes=2,
+        rate_limit_storage=REDIS_URL,
+    ) == ([100], [10])
+    divided_items = process_budgets(
+        Settings(rate_limit_client="10/minute;600/hour", worker_processes=2)
+    )[1]
+    assert [str(i) for i in divided_items] == ["5 per 1 minute", "300 per 1 hour"]
+
+
+async def test_two_worker_processes_on_memory_each_admit_half(
+    database_url: str, tmp_path: Path
+) -> None:
+    async with limited_app(
+        database_url,
+        tmp_path,
+        rate_limit_ip="100/minute",
+        rate_limit_client="10/minute",
+        worker_processes=2,
+    ) as app:
+        limiter = app.state.orderdesk.rate_limiter
+        assert limiter is not None and limiter.storage is None
+        async with client_at(app) as client:
+            assert await statuses(client, 7, headers={"token": "t" * 43}) == [401] * 5 + [429] * 2
+
+
+def test_worker_processes_is_a_declared_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``serve`` hands the count to its workers through the environment, which orderdesk
+    checks for unknown names: the variable must be one it knows."""
+    for name in [n for n in os.environ if n.startswith("ORDERDESK_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("ORDERDESK_WORKER_PROCESSES", "3")
+    assert load_settings().worker_processes == 3
+    monkeypatch.setenv("ORDERDESK_WORKER_PROCESSES", "0")
+    with pytest.raises(SettingsError, match=r"^ORDERDESK_WORKER_PROCESSES: "):
+        load_settings()
+
+
+def test_serve_tells_its_workers_their_count_and_says_which_mode_is_in_force(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from orderdesk.cli import cli
+
+    for name in [n for n in os.environ if n.startswith("ORDERDESK_")]:
+        monkeypatch.delenv(name)
+    # Set here so that the test's end restores them: serve writes them for its workers.
+    monkeypatch.setenv("ORDERDESK_WORKER_PROCESSES", "1")
+    monkeypatch.setenv("ORDERDESK_DATABASE_URL", database_url_of(tmp_path))
+    seen: dict[str, Any] = {}
+
+    def run(app: str, **options: Any) -> None:
+        seen.update(options, environ=os.environ["ORDERDESK_WORKER_PROCESSES"])
+        seen["settings"] = load_settings()  # what a spawned worker builds from the environment
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setenv("ORDERDESK_RATE_LIMIT_CLIENT", "10/minute")
+    result = CliRunner().invoke(cli, ["serve", "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    assert (seen["workers"], seen["environ"]) == (3, "3")
+    assert [i.amount for i in process_budgets(seen["settings"])[1]] == [3]
+    assert "10/minute per API client divided by 3 worker processes" in result.output
+    assert "3 per 1 minute per API client in each" in result.output
+
+    monkeypatch.setenv("ORDERDESK_RATE_LIMIT_STORAGE", "redis://:s3cret@127.0.0.1:6379/0")
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    assert "shared by all 2 worker process(es) in redis storage" in result.output
+    assert "s3cret" not in result.output
+
+
+def database_url_of(directory: Path) -> str:
+    return f"sqlite:///{directory / 'serve.db'}"
+
+
+def test_budget_summary_names_the_mode() -> None:
+    assert budget_summary(Settings(rate_limit_enabled=False)) == "rate limits: off"
+    assert budget_summary(Settings()) == (
+        "rate limits: 12000/minute per IP, 6000/minute per "
+        "API client, counted in the one worker process "
+        "(memory)"
+    )
+    assert "divided by 4" in budget_summary(Settings(worker_processes=4))
+
+
+def test_local_windows_retry_after_is_when_the_oldest_leaves_and_idle_keys_are_forgotten() -> None:
+    now = 0.0
+    windows = LocalWindows(lambda: now)
+    for t in (0.0, 10.0, 20.0):
+        now = t
+        assert windows.hit("a", 3, 60) is None
+    now = 30.0
+    assert windows.hit("a", 3, 60) == 30.0  # the request at 0 leaves at 60
+    now = 60.0
+    assert windows.hit("a", 3, 60) is None
+    # A flood of one-off keys is forgotten once its requests have left the window.
+    for i in range(1000):
+        assert windows.hit(f"once-{i}", 3, 60) is None
+    assert len(windows) == 1001
+    now = 200.0
+    for _ in range(300):
+        windows.hit("b", 10_000, 60)
+    assert len(windows) == 1

@@ -23,7 +23,8 @@ from orderdesk.core.attachments.storage import LocalImageStorage
 from orderdesk.core.errors import DomainError, Unavailable, ValidationFailed
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
-from orderdesk.db.engine import create_engine, create_sessionmaker
+from orderdesk.db.cache import ConfigCache, ConfigListener, watch_local_writes
+from orderdesk.db.engine import create_engine, create_sessionmaker, listener_dsn
 from orderdesk.db.errors import is_unavailable
 from orderdesk.dialects import register_event_renderers
 from orderdesk.dialects.partner import errors as partner_errors
@@ -136,12 +137,21 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
                                pool_timeout=settings.db_pool_timeout)
+        # Configuration rows are cached per worker while a listener hears every change of them
+        # (PostgreSQL); on SQLite the listener is absent and nothing is cached.
+        cache = ConfigCache()
+        dsn = listener_dsn(engine)
+        listener = ConfigListener(dsn, cache) if dsn else None
+        if listener is not None:
+            watch_local_writes(engine, cache)
+            listener.start()
         state = AppState(
-            settings=settings, engine=engine, sessions=create_sessionmaker(engine),
+            settings=settings, engine=engine, sessions=create_sessionmaker(engine, cache=cache),
             storage=LocalImageStorage(settings.media_dir), clock=clock or utcnow,
             geocoder=HttpGeocoder(settings.geocoder_url) if settings.geocoder_url else None,
             rate_limiter=(RateLimiter.from_settings(settings)
                           if settings.rate_limit_enabled else None),
+            config_cache=cache,
         )
         app.state.orderdesk = state
         loops = Background(state.sessions, lambda: state.clock(),
@@ -157,6 +167,8 @@ def create_app(
                 await state.geocoder.aclose()
             if state.rate_limiter is not None:
                 await state.rate_limiter.aclose()
+            if listener is not None:
+                await listener.stop()
             await engine.dispose()
 
     app = FastAPI(title="orderdesk", version=__version__, lifespan=lifespan,

@@ -6,6 +6,10 @@ events, a coupon use). On PostgreSQL all the children go out as one statement, e
 instead of once per table; each clause sees the same snapshot and all of them succeed or fail
 together. SQLite has no data-modifying ``WITH``, and no network either: there each table is one
 ``executemany``.
+
+SQLAlchemy does not cache the compiled form of an ``INSERT`` with ``add_cte`` (its cache key is
+``None``), and compiling one costs milliseconds; so the statement text is built here once per
+shape (which tables, which columns, how many rows) with typed bound parameters, and reused.
 """
 
 from __future__ import annotations
@@ -13,12 +17,33 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, TextClause, bindparam, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.db.upsert import is_postgres
 
 Rows = Sequence[Mapping[str, Any]]
+_Shape = tuple[tuple[str, tuple[str, ...], int], ...]
+_statements: dict[_Shape, TextClause] = {}
+
+
+def _statement(shape: _Shape, tables: Sequence[Table]) -> TextClause:
+    """The ``WITH ... INSERT`` text for ``shape``, its parameters named ``p<batch>_<row>_<col>``."""
+    clauses: list[str] = []
+    params = []
+    for index, ((_name, columns, count), table) in enumerate(zip(shape, tables, strict=True)):
+        rows = []
+        for row in range(count):
+            names = [f"p{index}_{row}_{column}" for column in columns]
+            params += [bindparam(name, type_=table.c[column].type)
+                       for name, column in zip(names, columns, strict=True)]
+            rows.append("(" + ", ".join(f":{name}" for name in names) + ")")
+        # Names come from the table's own columns (``table.c[...]`` above refuses any other).
+        into = f"INSERT INTO {table.name} ({', '.join(table.c[c].name for c in columns)})"
+        clauses.append(f"{into} VALUES {', '.join(rows)}")
+    *first, last = clauses
+    ctes = ", ".join(f"w{i} AS ({clause})" for i, clause in enumerate(first))
+    return text((f"WITH {ctes} " if ctes else "") + last).bindparams(*params)
 
 
 async def insert_rows(session: AsyncSession, batches: Sequence[tuple[Table, Rows]]) -> None:
@@ -27,12 +52,16 @@ async def insert_rows(session: AsyncSession, batches: Sequence[tuple[Table, Rows
     batches = [(table, rows) for table, rows in batches if rows]
     if not batches:
         return
-    if is_postgres(session):
-        *first, (table, rows) = batches
-        stmt = insert(table).values(list(rows))
-        for index, (child, child_rows) in enumerate(first):
-            stmt = stmt.add_cte(insert(child).values(list(child_rows)).cte(f"w{index}"))
-        await session.execute(stmt)
+    if not is_postgres(session):
+        for table, rows in batches:
+            await session.execute(insert(table), list(rows))
         return
-    for table, rows in batches:
-        await session.execute(insert(table), list(rows))
+    shape = tuple((table.name, tuple(rows[0]), len(rows)) for table, rows in batches)
+    stmt = _statements.get(shape)
+    if stmt is None:
+        stmt = _statements.setdefault(shape, _statement(shape, [t for t, _ in batches]))
+    values = {f"p{index}_{row}_{column}": value
+              for index, (_table, rows) in enumerate(batches)
+              for row, record in enumerate(rows)
+              for column, value in record.items()}
+    await session.execute(stmt, values)

@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from orderdesk.db.cache import ConfigCache
+
 
 def async_url(url: str) -> str:
     """Accept the plain URL forms operators write and pick the async driver ourselves."""
@@ -83,8 +85,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(
+    engine: AsyncEngine, *, cache: ConfigCache | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions of ``engine``; with ``cache``, their configuration reads go through it."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
+                              info={"config_cache": cache} if cache is not None else None)
+
+
+def listener_dsn(engine: AsyncEngine) -> str | None:
+    """The plain PostgreSQL URL a configuration listener connects to; ``None`` on SQLite."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @asynccontextmanager

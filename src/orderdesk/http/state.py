@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from orderdesk.core.attachments.storage import ImageStorage
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
+from orderdesk.db.cache import ConfigCache
 from orderdesk.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ class AppState:
     clock: Clock = utcnow
     geocoder: HttpGeocoder | None = None  # set when ORDERDESK_GEOCODER_URL is configured
     rate_limiter: RateLimiter | None = None  # None when ORDERDESK_RATE_LIMIT_ENABLED is false
+    # Configuration rows read by requests (live only on PostgreSQL, see orderdesk.db.cache).
+    config_cache: ConfigCache = field(default_factory=ConfigCache)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

@@ -26,11 +26,11 @@ from orderdesk.core.pricing.coupons import (
     CODE_ALPHABET,
     check_coupon,
     coupon_discount,
+    coupon_use_row,
     find_coupon,
     generate_coupon,
     give_back_coupon_use,
     normalize_code,
-    coupon_use_row,
     take_coupon_use,
 )
 from orderdesk.core.pricing.models import Coupon, CouponGenerator, CouponUse

@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.catalog.search import fold
 from orderdesk.core.fulfilment.models import Place
+from orderdesk.db.cache import cached
 
 MAX_CANDIDATES = 200
 _MAX_SQL_WORDS = 8
@@ -373,4 +374,4 @@ async def find_place(
 
 async def get_place(session: AsyncSession, place_id: str) -> Place | None:
     """The place a client got from address validation, by its ``place_id``."""
-    return await session.get(Place, place_id)
+    return await cached(session, ("place", place_id), lambda: session.get(Place, place_id))

@@ -29,6 +29,7 @@ from orderdesk.core.fulfilment.geocoder import HttpGeocoder, remember
 from orderdesk.core.fulfilment.models import DeliveryZone, Place
 from orderdesk.core.fulfilment.zones import ZoneRule, first_matching_zone, haversine_km
 from orderdesk.core.organizations.models import Location
+from orderdesk.db.cache import cached
 
 
 @dataclass
@@ -114,7 +115,8 @@ async def resolve_place(
     ``location_key`` restricts the choice to that location's zones (the client picked a
     sub-location); ``None`` when no zone contains the place.
     """
-    rules = await zone_rules(session, organization_id, location_key=location_key)
+    rules = await cached(session, ("zones", organization_id, location_key),
+                         lambda: zone_rules(session, organization_id, location_key=location_key))
     rule = first_matching_zone(rules, place.lat, place.lng)
     if rule is None:
         return None

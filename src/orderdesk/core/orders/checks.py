@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.attachments.service import find_unlinkable_images
 from orderdesk.core.catalog.models import Category, Product
-from orderdesk.core.catalog.options import options_for_products
+from orderdesk.core.catalog.options import OptionWithValues, options_for_products
 from orderdesk.core.catalog.service import MAX_PRODUCT_ID
 from orderdesk.core.errors import ErrorCollector
 from orderdesk.core.fulfilment import methods
@@ -35,6 +35,7 @@ from orderdesk.core.pricing.options import price_options
 from orderdesk.core.pricing.service import PricedLine, PricedService
 from orderdesk.core.scheduling import service as scheduling
 from orderdesk.core.scheduling import times
+from orderdesk.db.cache import cached, cached_many
 
 
 @dataclass
@@ -78,12 +79,15 @@ async def location_for(
     session: AsyncSession, principal: Principal, key: str | None
 ) -> Location | None:
     """The principal's location ``key``; without a key, its only location if it has one."""
-    if key is None:
-        found = list(await session.scalars(
-            select(Location).where(Location.organization_id == principal.organization_id)
-            .limit(2)))
-        return found[0] if len(found) == 1 else None
-    location = await session.scalar(select(Location).where(Location.key == key))
+    async def load() -> Location | None:
+        if key is None:
+            found = list(await session.scalars(
+                select(Location).where(Location.organization_id == principal.organization_id)
+                .limit(2)))
+            return found[0] if len(found) == 1 else None
+        return await session.scalar(select(Location).where(Location.key == key))
+
+    location = await cached(session, ("org-location", principal.organization_id, key), load)
     if location is None or location.organization_id != principal.organization_id:
         return None
     return location
@@ -96,16 +100,27 @@ async def _products(
     ids = {line.product_id for line in lines
            if line.product_id is not None and 0 < line.product_id <= MAX_PRODUCT_ID}
     uids = {line.product_uid for line in lines if line.product_uid is not None}
-    scope = (Product.organization_id.is_(None) if principal.organization_kind == "partner"
+    partner = principal.organization_kind == "partner"
+    scope = (Product.organization_id.is_(None) if partner
              else Product.organization_id == principal.organization_id)
-    by_item: dict[int, Product] = {}
-    by_uid: dict[str, Product] = {}
-    if ids or uids:
-        wanted = or_(Product.item_id.in_(ids), Product.uid.in_(uids))
+
+    async def load(keys: list[tuple[str, int | str]]) -> dict[tuple[str, int | str], Product]:
+        item_ids = [k for kind, k in keys if kind == "item"]
+        product_uids = [k for kind, k in keys if kind == "uid"]
+        wanted = or_(Product.item_id.in_(item_ids), Product.uid.in_(product_uids))
+        loaded: dict[tuple[str, int | str], Product] = {}
         for product in await session.scalars(select(Product).where(scope, wanted)):
             if product.item_id is not None:
-                by_item[product.item_id] = product
-            by_uid[product.uid] = product
+                loaded["item", product.item_id] = product
+            loaded["uid", product.uid] = product
+        return loaded
+
+    keys: list[tuple[str, int | str]] = [("item", i) for i in sorted(ids)]
+    keys += [("uid", u) for u in sorted(uids)]
+    found = await cached_many(session, ("product", None if partner else
+                                        principal.organization_id), keys, load)
+    by_item = {k: p for (kind, k), p in found.items() if kind == "item" and isinstance(k, int)}
+    by_uid = {k: p for (kind, k), p in found.items() if kind == "uid" and isinstance(k, str)}
     return by_item, by_uid
 
 
@@ -113,11 +128,24 @@ async def _category_names(
     session: AsyncSession, products: Sequence[Product]
 ) -> dict[int, tuple[str, str]]:
     ids = {p.category_id for p in products if p.category_id is not None}
-    if not ids:
-        return {}
-    rows = await session.execute(select(Category.id, Category.uid, Category.name)
-                                 .where(Category.id.in_(ids)))
-    return {cid: (uid, name) for cid, uid, name in rows}
+
+    async def load(missing: list[int]) -> dict[int, tuple[str, str]]:
+        rows = await session.execute(select(Category.id, Category.uid, Category.name)
+                                     .where(Category.id.in_(missing)))
+        return {cid: (uid, name) for cid, uid, name in rows}
+
+    return await cached_many(session, "category", sorted(ids), load)
+
+
+async def _options(
+    session: AsyncSession, products: Sequence[Product]
+) -> dict[int, list[OptionWithValues]]:
+    by_id = {p.id: p for p in products}
+
+    async def load(missing: list[int]) -> dict[int, list[OptionWithValues]]:
+        return await options_for_products(session, [by_id[i] for i in missing])
+
+    return await cached_many(session, "options", sorted(by_id), load)
 
 
 async def _check_lines(
@@ -142,7 +170,7 @@ async def _check_lines(
                        + ("" if sold_here else " at this location"), "product_unavailable")
             continue
         found.append((line, product))
-    options = await options_for_products(session, [p for _, p in found]) if any(
+    options = await _options(session, [p for _, p in found]) if any(
         line.options for line, _ in found) or principal.organization_kind != "partner" else {}
     categories = await _category_names(session, [p for _, p in found])
     checked = []
@@ -224,7 +252,8 @@ async def check_draft(
                                                         errors))
     checked.customer = dict(draft.customer)
     if draft.methods is not None:
-        org = await session.get(Organization, principal.organization_id)
+        org = await cached(session, ("organization", principal.organization_id),
+                           lambda: session.get(Organization, principal.organization_id))
         settings = org.settings if org else {}
         methods.check_method(settings, draft.methods.dmethod, draft.methods.dmethod_path, errors)
         methods.check_payment(settings, draft.payment_method, draft.methods.payment_sub,

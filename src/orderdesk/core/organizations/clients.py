@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.organizations.models import ApiClient, ApiKey, ClientToken, Organization
 from orderdesk.core.organizations.service import password_matches, token_digest
+from orderdesk.db.cache import cached
 
 SCOPES = ("write:orders", "read:orders", "read:menu", "write:menu", "write:coupons")
 ACCESS_TOKEN_TTL = timedelta(seconds=3600)
@@ -44,23 +45,31 @@ def _caller(org: Organization, scopes: frozenset[str], client_id: str | None) ->
 async def caller_for_api_key(session: AsyncSession, key: str) -> RestaurantCaller | None:
     if not key or len(key) > 500:
         return None
-    row = (await session.execute(
-        select(Organization)
-        .join(ApiKey, ApiKey.organization_id == Organization.id)
-        .where(ApiKey.key_hash == token_digest(key), ApiKey.revoked_at.is_(None),
-               Organization.kind == "restaurant")
-    )).scalar_one_or_none()
-    return _caller(row, frozenset(SCOPES), None) if row else None
+    digest = token_digest(key)
+
+    async def load() -> RestaurantCaller | None:
+        row = (await session.execute(
+            select(Organization)
+            .join(ApiKey, ApiKey.organization_id == Organization.id)
+            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None),
+                   Organization.kind == "restaurant")
+        )).scalar_one_or_none()
+        return _caller(row, frozenset(SCOPES), None) if row else None
+
+    return await cached(session, ("api-key", digest), load)
 
 
 async def _client(session: AsyncSession, client_id: str) -> tuple[ApiClient, Organization] | None:
-    row = (await session.execute(
-        select(ApiClient, Organization)
-        .join(Organization, Organization.id == ApiClient.organization_id)
-        .where(ApiClient.client_id == client_id, ApiClient.active.is_(True),
-               Organization.kind == "restaurant")
-    )).first()
-    return (row[0], row[1]) if row else None
+    async def load() -> tuple[ApiClient, Organization] | None:
+        row = (await session.execute(
+            select(ApiClient, Organization)
+            .join(Organization, Organization.id == ApiClient.organization_id)
+            .where(ApiClient.client_id == client_id, ApiClient.active.is_(True),
+                   Organization.kind == "restaurant")
+        )).first()
+        return (row[0], row[1]) if row else None
+
+    return await cached(session, ("api-client", client_id), load)
 
 
 async def _secret_ok(client: ApiClient, secret: str) -> bool:
@@ -121,14 +130,21 @@ async def caller_for_bearer(
 ) -> RestaurantCaller | None:
     if not token or len(token) > 200:
         return None
-    row = (await session.execute(
-        select(ClientToken, ApiClient, Organization)
-        .join(ApiClient, ApiClient.id == ClientToken.client_id)
-        .join(Organization, Organization.id == ApiClient.organization_id)
-        .where(ClientToken.token_hash == token_digest(token), ClientToken.expires_at > now,
-               ApiClient.active.is_(True))
-    )).first()
-    if row is None:
+    digest = token_digest(token)
+
+    async def load() -> tuple[RestaurantCaller, datetime] | None:
+        row = (await session.execute(
+            select(ClientToken, ApiClient, Organization)
+            .join(ApiClient, ApiClient.id == ClientToken.client_id)
+            .join(Organization, Organization.id == ApiClient.organization_id)
+            .where(ClientToken.token_hash == digest, ApiClient.active.is_(True))
+        )).first()
+        if row is None:
+            return None
+        tok, client, org = row
+        return _caller(org, frozenset(tok.scopes), client.client_id), tok.expires_at
+
+    found = await cached(session, ("bearer", digest), load)
+    if found is None or found[1] <= now:
         return None
-    tok, client, org = row
-    return _caller(org, frozenset(tok.scopes), client.client_id)
+    return found[0]

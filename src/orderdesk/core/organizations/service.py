@@ -27,6 +27,7 @@ from orderdesk.core.organizations.models import (
     LoginThrottle,
     Organization,
 )
+from orderdesk.db.cache import cached
 from orderdesk.db.upsert import insert_for
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -145,27 +146,32 @@ async def authenticate(
 
 
 async def resolve_token(session: AsyncSession, token: str, *, now: datetime) -> Principal | None:
-    """The principal of a live token, in one indexed query."""
+    """The principal of a live token: one indexed query, or none while the worker's cache holds
+    it (a revocation empties every worker's cache; expiry is checked here, at every use)."""
     if not token or len(token) > 200:
         return None
-    row = (
-        await session.execute(
-            select(ApiUser.id, ApiUser.login, Organization.id, Organization.kind, Organization.key,
-                   Organization.title)
-            .select_from(ApiToken)
-            .join(ApiUser, ApiUser.id == ApiToken.user_id)
-            .join(Organization, Organization.id == ApiUser.organization_id)
-            .where(
-                ApiToken.token_hash == token_digest(token),
-                ApiToken.expires_at > now,
-                ApiToken.revoked_at.is_(None),
+    digest = token_digest(token)
+
+    async def load() -> tuple[Principal, datetime] | None:
+        row = (
+            await session.execute(
+                select(ApiUser.id, ApiUser.login, Organization.id, Organization.kind,
+                       Organization.key, Organization.title, ApiToken.expires_at)
+                .select_from(ApiToken)
+                .join(ApiUser, ApiUser.id == ApiToken.user_id)
+                .join(Organization, Organization.id == ApiUser.organization_id)
+                .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
             )
-        )
-    ).first()
-    if row is None:
+        ).first()
+        if row is None:
+            return None
+        user_id, login, org_id, org_kind, org_key, org_title, expires_at = row
+        return Principal(org_id, org_kind, org_key, org_title, user_id, login), expires_at
+
+    found = await cached(session, ("partner-token", digest), load)
+    if found is None or found[1] <= now:
         return None
-    user_id, login, org_id, org_kind, org_key, org_title = row
-    return Principal(org_id, org_kind, org_key, org_title, user_id, login)
+    return found[0]
 
 
 async def revoke_token(session: AsyncSession, token: str, *, now: datetime) -> bool:
@@ -196,7 +202,11 @@ async def get_location_by_key(
     if kind is not None:
         stmt = stmt.join(Organization, Organization.id == Location.organization_id).where(
             Organization.kind == kind)
-    return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def load() -> Location | None:
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    return await cached(session, ("location", key, kind), load)
 
 
 async def list_locations(session: AsyncSession, organization_id: int) -> list[Location]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from orderdesk.core.organizations.models import Location
 from orderdesk.core.scheduling.capacity import take_unit
 from orderdesk.core.scheduling.models import CapacityOverride, SlotUsage
+from orderdesk.db.cache import cached
 from orderdesk.db.upsert import insert_for
 
 # The partner dialect's master timeslots, in the store's local time.
@@ -54,14 +55,27 @@ def slot_has_started(location: Location, choice: SlotChoice, now: datetime) -> b
 async def _overrides(
     session: AsyncSession, location_id: int, first: date, last: date
 ) -> dict[tuple[date, str], int]:
-    rows = await session.execute(
-        select(CapacityOverride.day, CapacityOverride.slot, CapacityOverride.capacity).where(
-            CapacityOverride.location_id == location_id,
-            CapacityOverride.day >= first,
-            CapacityOverride.day <= last,
-        )
-    )
-    return {(d, s): c for d, s, c in rows}
+    """The location's capacity overrides between ``first`` and ``last``.
+
+    Workers cache every override from two days before today (UTC) on, which covers today in
+    any time zone: bookings and free slots only ever ask from the location's today. An older
+    range is read from the database.
+    """
+    since = datetime.now(UTC).date() - timedelta(days=2)
+
+    async def load(start: date, end: date | None) -> dict[tuple[date, str], int]:
+        stmt = select(CapacityOverride.day, CapacityOverride.slot, CapacityOverride.capacity
+                      ).where(CapacityOverride.location_id == location_id,
+                              CapacityOverride.day >= start)
+        if end is not None:
+            stmt = stmt.where(CapacityOverride.day <= end)
+        return {(d, s): c for d, s, c in await session.execute(stmt)}
+
+    if first < since:
+        return await load(first, last)
+    upcoming = await cached(session, ("overrides", location_id, since),
+                            lambda: load(since, None))
+    return {key: c for key, c in upcoming.items() if first <= key[0] <= last}
 
 
 def _capacity(location: Location, overrides: dict[tuple[date, str], int], c: SlotChoice) -> int:

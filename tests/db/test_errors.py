@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
+from orderdesk.db import engine as engine_module
 from orderdesk.db.engine import create_engine
 from orderdesk.db.errors import is_unavailable
 
@@ -68,6 +70,55 @@ async def test_a_connection_killed_by_the_server_is_unavailable(database_url: st
             await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             exc = await _raised(victim.execute(text("SELECT 1")))
         assert is_unavailable(exc), repr(exc)
+    finally:
+        await engine.dispose()
+
+
+@POSTGRES_ONLY
+async def test_an_idle_pooled_connection_killed_meanwhile_is_replaced_unseen(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with engine.connect() as first:
+            pid = (await first.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        admin = create_engine(database_url)
+        try:
+            async with admin.connect() as killer:
+                await killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        finally:
+            await admin.dispose()
+        monkeypatch.setattr(engine_module, "PING_IDLE_AFTER", 0.0)
+        async with engine.connect() as again:
+            fresh = (await again.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        assert fresh != pid
+    finally:
+        await engine.dispose()
+
+
+@POSTGRES_ONLY
+async def test_a_connection_in_steady_use_is_not_pinged(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pings = 0
+    original = AsyncAdapt_asyncpg_connection.ping
+
+    def counting(self: AsyncAdapt_asyncpg_connection) -> None:
+        nonlocal pings
+        pings += 1
+        original(self)
+
+    monkeypatch.setattr(AsyncAdapt_asyncpg_connection, "ping", counting)
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        for _ in range(5):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        assert pings == 0
+        monkeypatch.setattr(engine_module, "PING_IDLE_AFTER", 0.0)
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        assert pings == 1
     finally:
         await engine.dispose()
 

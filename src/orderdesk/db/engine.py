@@ -15,12 +15,14 @@ placeholder. Statements themselves are still logged when an operator turns SQL l
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -59,11 +61,45 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30) ->
         return engine
     # No overflow: a burst waits for a pooled connection instead of opening more, so the total a
     # deployment uses is exactly workers x pool size (sized against max_connections).
-    return create_async_engine(
-        full, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout, pool_pre_ping=True,
+    engine = create_async_engine(
+        full, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout,
         connect_args={"server_settings": {"application_name": "orderdesk"}},
         hide_parameters=True,
     )
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A pooled connection unused for longer than this is tested before it is handed out.
+PING_IDLE_AFTER = 5.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Test a pooled connection before use only when it sat idle for a while.
+
+    ``pool_pre_ping`` tests every connection at every checkout: one more round trip for every
+    request, the price of noticing a server restart before a request does. A connection in
+    steady use proves itself with every statement; one that sat idle (after a quiet night, a
+    restart, a failover) is the one that may be dead, so only those are pinged. A dead one is
+    replaced by a fresh connection before the request sees it. Should a connection die while in
+    use, the request is answered "unavailable, retry" (``orderdesk.db.errors``) and the pool
+    discards it.
+    """
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_AFTER:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as exc:  # any failure: the pool retries with a new connection
+            raise DisconnectionError(str(exc.__class__.__name__)) from exc
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

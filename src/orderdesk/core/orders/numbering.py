@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, event, func, literal, text, update
+from sqlalchemy import Connection, event, func, text, update
 from sqlalchemy.dialects.postgresql import REGCLASS
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement, cast
@@ -36,13 +36,10 @@ def sequence_name(organization_id: int) -> str:
     return f"order_numbers_{int(organization_id)}"
 
 
-def next_number_expression(organization_id: int) -> ColumnElement[int]:
-    """``nextval`` of the organization's sequence, to be used inside the order's ``INSERT``.
-
-    The name is a bound parameter, so the statement compiles (and is prepared) once for every
-    organization.
-    """
-    return func.nextval(cast(literal(sequence_name(organization_id)), REGCLASS))
+def next_number_expression(name: ColumnElement[str]) -> ColumnElement[int]:
+    """``nextval`` of the sequence named ``name`` (a bound parameter, so that the statement is
+    compiled and prepared once for every organization), inside the order's ``INSERT``."""
+    return func.nextval(cast(name, REGCLASS))
 
 
 async def next_number_from_counter(session: AsyncSession, organization_id: int) -> int:

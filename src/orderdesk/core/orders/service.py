@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.attachments.service import link_images
@@ -124,12 +124,13 @@ async def create_order(
     order = _new_order(principal, draft, checked, booked, scheduled_at, totals, now)
     values = {column.key: order.__dict__[column.key] for column in _ORDER_COLUMNS}
     if is_postgres(session):
-        number: Any = numbering.next_number_expression(principal.organization_id)
+        values["number_sequence"] = numbering.sequence_name(principal.organization_id)
+        stmt = _INSERT_ORDER_NUMBERED
     else:
-        number = await numbering.next_number_from_counter(session, principal.organization_id)
-    order.id, order.number = (await session.execute(
-        insert(_ORDERS).values({**values, "number": number})
-        .returning(_ORDERS.c.id, _ORDERS.c.number))).one()
+        values["number"] = await numbering.next_number_from_counter(
+            session, principal.organization_id)
+        stmt = _INSERT_ORDER
+    order.id, order.number = (await session.execute(stmt, values)).one()
     if draft.image_ids and not await link_images(
         session, principal.organization_id, draft.image_ids, order.id
     ):
@@ -200,6 +201,13 @@ def _new_order(
 _ORDERS = cast(Table, Order.__table__)
 _LINES = cast(Table, OrderLine.__table__)
 _ORDER_COLUMNS = [c for c in _ORDERS.columns if c.key not in ("id", "number")]
+# Built once: a statement made afresh per request costs a cache-key computation over its 35
+# values every time; these take their values as parameters. PostgreSQL numbers the order in the
+# INSERT itself (the sequence's name is a parameter too); SQLite is given the number.
+_INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id, _ORDERS.c.number)
+_INSERT_ORDER_NUMBERED = insert(_ORDERS).values(
+    number=numbering.next_number_expression(bindparam("number_sequence"))
+).returning(_ORDERS.c.id, _ORDERS.c.number)
 _LINE_COLUMNS = [c for c in _LINES.columns if c.key not in ("id", "order_id")]
 
 

@@ -20,11 +20,20 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.scheduling.models import SlotUsage
 from orderdesk.db.upsert import insert_for
+
+_USAGE = cast(Table, SlotUsage.__table__)
+# Built once, values as parameters: the statement runs for every booking.
+_TAKE = (
+    update(_USAGE)
+    .where(_USAGE.c.location_id == bindparam("at_location"), _USAGE.c.day == bindparam("on_day"),
+           _USAGE.c.slot == bindparam("in_slot"), _USAGE.c.used < bindparam("capacity"))
+    .values(used=_USAGE.c.used + 1)
+)
 
 
 async def take_unit(
@@ -33,13 +42,8 @@ async def take_unit(
     """Take one unit of ``(location, day, slot)`` if fewer than ``capacity`` are taken."""
     if capacity <= 0:
         return False
-    take = (
-        update(SlotUsage)
-        .where(SlotUsage.location_id == location_id, SlotUsage.day == day,
-               SlotUsage.slot == slot, SlotUsage.used < capacity)
-        .values(used=SlotUsage.used + 1)
-    )
-    if cast(CursorResult[Any], await session.execute(take)).rowcount == 1:
+    params = {"at_location": location_id, "on_day": day, "in_slot": slot, "capacity": capacity}
+    if cast(CursorResult[Any], await session.execute(_TAKE, params)).rowcount == 1:
         return True
     first = insert_for(session, SlotUsage).values(
         location_id=location_id, day=day, slot=slot, used=1
@@ -48,7 +52,7 @@ async def take_unit(
     if cast(CursorResult[Any], await session.execute(first)).rowcount == 1:
         return True
     # The row exists: it was there and full, or a concurrent first booking just made it.
-    return cast(CursorResult[Any], await session.execute(take)).rowcount == 1
+    return cast(CursorResult[Any], await session.execute(_TAKE, params)).rowcount == 1
 
 
 async def give_back_unit(session: AsyncSession, location_id: int, day: date, slot: str) -> None:

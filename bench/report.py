@@ -163,8 +163,14 @@ def render(db: dict[str, Any]) -> str:
             + "".join(cells)
             + (f"{ratio:>10.2f}x" if ratio is not None else f"{'-':>11}")
         )
-    rss = ", ".join(f"{r:.1f}" for r in db.get("rss_mb") or []) or "-"
-    out += ["", f"  {'RSS per worker after the run':<40} {rss} MiB"]
+    out.append("")
+    for key, label in (
+        ("rss_mb_at_start", "at start"),
+        ("rss_mb_after_reads", "after the reads"),
+        ("rss_mb", "after the run"),
+    ):
+        rss = ", ".join(f"{r:.1f}" for r in db.get(key) or []) or "-"
+        out.append(f"  {'RSS per worker ' + label:<40} {rss} MiB")
     for dialect, counts in db["statements"].items():
         detail = ", ".join(f"{n} {kind}" for kind, n in counts.items() if kind != "total")
         out.append(

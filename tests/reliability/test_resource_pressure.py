@@ -51,34 +51,57 @@ TIMEOUT = httpx.Timeout(connect=5, read=90, write=30, pool=90)
 def _document(day: date) -> dict[str, Any]:
     return {
         "version": 1,
-        "partners": [{
-            "name": "pressure", "title": "Pressure Furniture", "users": [{**LOGIN}],
-            "stores": [{"id": "pressure-riga", "title": "Pressure Riga",
-                        "timezone": "Europe/Riga", "masters": {"0712": 0, "1217": 0, "1721": 0},
-                        "masters_on": [{"date": day.isoformat(), "timeslot": "1217",
-                                        "masters": 1000}]}],
-        }],
-        "items": [{"id": 7301, "title": "PAX wardrobe", "category": "wardrobes",
-                   "delivery": True, "assembly": True, "delivery_price": 2500,
-                   "assembly_price": 6900, "currency": "EUR"}],
+        "partners": [
+            {
+                "name": "pressure",
+                "title": "Pressure Furniture",
+                "users": [{**LOGIN}],
+                "stores": [
+                    {
+                        "id": "pressure-riga",
+                        "title": "Pressure Riga",
+                        "timezone": "Europe/Riga",
+                        "masters": {"0712": 0, "1217": 0, "1721": 0},
+                        "masters_on": [
+                            {"date": day.isoformat(), "timeslot": "1217", "masters": 1000}
+                        ],
+                    }
+                ],
+            }
+        ],
+        "items": [
+            {
+                "id": 7301,
+                "title": "PAX wardrobe",
+                "category": "wardrobes",
+                "delivery": True,
+                "assembly": True,
+                "delivery_price": 2500,
+                "assembly_price": 6900,
+                "currency": "EUR",
+            }
+        ],
     }
 
 
 def _order(day: date) -> dict[str, Any]:
     return {
         "customer": {"phone_number": "+37120000000", "first_name": "Anna", "last_name": "Ozola"},
-        "partner_details": {"store_id": "pressure-riga", "instock": True,
-                            "items": [{"id": 7301, "count": 1}]},
+        "partner_details": {
+            "store_id": "pressure-riga",
+            "instock": True,
+            "items": [{"id": 7301, "count": 1}],
+        },
         "datetime": [{"date": day.isoformat(), "timeslot": "1217"}],
-        "payment_method": "cash", "image_uuids": [],
+        "payment_method": "cash",
+        "image_uuids": [],
     }
 
 
 def maximum_png() -> bytes:
     """6400 x 6240 = 39.9 M pixels (the limit is 40 M), a smooth picture: 130 KiB of PNG."""
     band = PILImage.linear_gradient("L").resize((6400, 6240))
-    image = PILImage.merge("RGB", (band, band.transpose(PILImage.Transpose.FLIP_TOP_BOTTOM),
-                                   band))
+    image = PILImage.merge("RGB", (band, band.transpose(PILImage.Transpose.FLIP_TOP_BOTTOM), band))
     out = BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
@@ -91,28 +114,48 @@ def small_png() -> bytes:
 
 
 @contextlib.contextmanager
-def serving(url: str, media_dir: Path, log: Path,
-            env_extra: Mapping[str, str] | None = None) -> Iterator[tuple[str, int]]:
+def serving(
+    url: str, media_dir: Path, log: Path, env_extra: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """``orderdesk serve`` (one worker) whose output goes to ``log``; yields (base URL, pid).
 
     Like ``tests.servers.running_server``, but the log is kept: these tests count its lines.
     """
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
-    env.update({"ORDERDESK_MEDIA_DIR": str(media_dir), "ORDERDESK_LOG_LEVEL": "warning",
-                **server_env(), **(env_extra or {})})
+    env.update(
+        {
+            "ORDERDESK_MEDIA_DIR": str(media_dir),
+            "ORDERDESK_LOG_LEVEL": "warning",
+            **server_env(),
+            **(env_extra or {}),
+        }
+    )
     base = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "orderdesk", "serve", "--port", str(port),
-             "--database-url", url], env=env, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "orderdesk",
+                "serve",
+                "--port",
+                str(port),
+                "--database-url",
+                url,
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             deadline = time.monotonic() + 60
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"server exited with {proc.returncode}:\n"
-                                       f"{log.read_text(errors='replace')}")
+                    raise RuntimeError(
+                        f"server exited with {proc.returncode}:\n{log.read_text(errors='replace')}"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                         break
@@ -156,8 +199,9 @@ def _unavailable(response: httpx.Response) -> bool:
     if response.status_code != 503:
         return False
     body = response.json()
-    return (body["name"], body["statusCode"]) == ("ServiceUnavailableError", 503) and \
-        int(response.headers["retry-after"]) > 0
+    return (body["name"], body["statusCode"]) == ("ServiceUnavailableError", 503) and int(
+        response.headers["retry-after"]
+    ) > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -172,8 +216,11 @@ async def test_concurrent_maximum_size_uploads_keep_a_worker_bounded(
         async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
             headers = await _token(client)
             # Warm up: codecs loaded, thread pool started, one small image stored.
-            warm = await client.post("/partner/image/upload", headers=headers,
-                                     files={"file": ("w.png", small_png(), "image/png")})
+            warm = await client.post(
+                "/partner/image/upload",
+                headers=headers,
+                files={"file": ("w.png", small_png(), "image/png")},
+            )
             assert warm.status_code == 200, warm.text
             await asyncio.sleep(0.5)
             before = _rss(pid)
@@ -188,8 +235,11 @@ async def test_concurrent_maximum_size_uploads_keep_a_worker_bounded(
 
             async def upload() -> tuple[httpx.Response, float]:
                 started = time.monotonic()
-                response = await client.post("/partner/image/upload", headers=headers,
-                                             files={"file": ("max.png", data, "image/png")})
+                response = await client.post(
+                    "/partner/image/upload",
+                    headers=headers,
+                    files={"file": ("max.png", data, "image/png")},
+                )
                 return response, time.monotonic() - started
 
             sampler = asyncio.create_task(sample())
@@ -211,11 +261,17 @@ async def test_concurrent_maximum_size_uploads_keep_a_worker_bounded(
         log = (tmp_path / "server.log").read_text(errors="replace")
 
     figures = {
-        "scenario": "max-size-uploads", "database": database.split(":")[0],
-        "uploads": UPLOADS, "pixels": 6400 * 6240, "png_kib": len(data) // 1024,
-        "stored": len(stored), "unavailable_retry": len(refused),
-        "rss_before_mib": round(before / MiB), "rss_peak_mib": round(peak / MiB),
-        "rss_after_mib": round(after / MiB), "elapsed_s": round(elapsed, 1),
+        "scenario": "max-size-uploads",
+        "database": database.split(":")[0],
+        "uploads": UPLOADS,
+        "pixels": 6400 * 6240,
+        "png_kib": len(data) // 1024,
+        "stored": len(stored),
+        "unavailable_retry": len(refused),
+        "rss_before_mib": round(before / MiB),
+        "rss_peak_mib": round(peak / MiB),
+        "rss_after_mib": round(after / MiB),
+        "elapsed_s": round(elapsed, 1),
         "slowest_s": round(max(t for _, t in results), 1),
     }
     report(figures)
@@ -234,8 +290,12 @@ async def test_concurrent_maximum_size_uploads_keep_a_worker_bounded(
 @contextlib.contextmanager
 def small_filesystem(path: Path, size_mib: int) -> Iterator[None]:
     path.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mib}m", "tmpfs",
-                              str(path)], capture_output=True, text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mib}m", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip() or mounted.returncode}")
     try:
@@ -268,26 +328,34 @@ async def test_full_and_read_only_media_store_answer_unavailable_while_orders_go
 ) -> None:
     media = tmp_path / "media"
     day = date.today() + timedelta(days=3)
-    with small_filesystem(media, 32), \
-            serving(database, media, tmp_path / "server.log") as (base, _):
+    with (
+        small_filesystem(media, 32),
+        serving(database, media, tmp_path / "server.log") as (base, _),
+    ):
         async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
             headers = await _token(client)
-            ok = await client.post("/partner/image/upload", headers=headers,
-                                   files={"file": ("r.png", small_png(), "image/png")})
+            ok = await client.post(
+                "/partner/image/upload",
+                headers=headers,
+                files={"file": ("r.png", small_png(), "image/png")},
+            )
             assert ok.status_code == 200, ok.text
             before = stored_files(media)
             filler = fill(media)
 
             async def upload() -> httpx.Response:
-                return await client.post("/partner/image/upload", headers=headers,
-                                         files={"file": ("r.png", small_png(), "image/png")})
+                return await client.post(
+                    "/partner/image/upload",
+                    headers=headers,
+                    files={"file": ("r.png", small_png(), "image/png")},
+                )
 
             async def order() -> httpx.Response:
-                return await client.post("/partner/order/create", headers=headers,
-                                         json=_order(day))
+                return await client.post("/partner/order/create", headers=headers, json=_order(day))
 
-            full = await asyncio.gather(*(upload() for _ in range(5)),
-                                        *(order() for _ in range(10)))
+            full = await asyncio.gather(
+                *(upload() for _ in range(5)), *(order() for _ in range(10))
+            )
             uploads, orders = full[:5], full[5:]
             ready_full = await client.get("/ready")
             after_full = stored_files(media)
@@ -305,7 +373,8 @@ async def test_full_and_read_only_media_store_answer_unavailable_while_orders_go
 
     warnings = [line for line in log.splitlines() if "media store at" in line]
     figures = {
-        "scenario": "full-media-store", "database": database.split(":")[0],
+        "scenario": "full-media-store",
+        "database": database.split(":")[0],
         "uploads_unavailable": sum(map(_unavailable, uploads)),
         "orders_created": Counter(r.status_code for r in orders)[200],
         "ready_when_full": ready_full.json()["storage"],

@@ -44,8 +44,12 @@ TRICKLERS = 20
 
 @pytest.fixture
 async def impatient_app(database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
-    settings = Settings(database_url=database_url, media_dir=tmp_path / "media",
-                        rate_limit_enabled=False, body_timeout=0.5)
+    settings = Settings(
+        database_url=database_url,
+        media_dir=tmp_path / "media",
+        rate_limit_enabled=False,
+        body_timeout=0.5,
+    )
     app = create_app(settings, background=False)
     async with app.router.lifespan_context(app):
         yield app
@@ -71,8 +75,10 @@ async def test_a_stalled_partner_body_is_408_in_the_partner_shape_and_closes(
     headers = await login(impatient, await make_partner(impatient_app.state.orderdesk))
     started = time.monotonic()
     response = await impatient.post(
-        "/partner/order/create", content=stalled(b'{"customer": '),
-        headers={**headers, "Content-Type": "application/json", "Content-Length": "200"})
+        "/partner/order/create",
+        content=stalled(b'{"customer": '),
+        headers={**headers, "Content-Type": "application/json", "Content-Length": "200"},
+    )
 
     assert 0.4 < time.monotonic() - started < 3
     assert response.status_code == 408, response.text
@@ -86,22 +92,28 @@ async def test_a_stalled_upload_is_408_not_a_file_error(
     impatient: httpx.AsyncClient, impatient_app: FastAPI
 ) -> None:
     headers = await login(impatient, await make_partner(impatient_app.state.orderdesk))
-    part = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="r.png"\r\n'
-            b"Content-Type: image/png\r\n\r\n\x89PNG")
+    part = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="r.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n\x89PNG"
+    )
     response = await impatient.post(
-        "/partner/image/upload", content=stalled(part),
-        headers={**headers, "Content-Type": "multipart/form-data; boundary=b"})
+        "/partner/image/upload",
+        content=stalled(part),
+        headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
+    )
 
     assert response.status_code == 408, response.text
     assert response.headers["connection"] == "close"
 
 
 async def test_a_stalled_restaurant_body_is_408_in_the_restaurant_shape(
-    impatient: httpx.AsyncClient
+    impatient: httpx.AsyncClient,
 ) -> None:
     response = await impatient.post(
-        "/api/order/create", content=stalled(b'{"client": '),
-        headers={"X-Api-Key": "anything", "Content-Type": "application/json"})
+        "/api/order/create",
+        content=stalled(b'{"client": '),
+        headers={"X-Api-Key": "anything", "Content-Type": "application/json"},
+    )
 
     # Authentication comes first and fails without reading the body: closed all the same.
     assert response.status_code in (401, 403, 408), response.text
@@ -120,8 +132,10 @@ async def test_a_body_that_arrives_in_time_is_untouched_and_keeps_the_connection
             yield piece
 
     response = await impatient.post(
-        "/partner/order/create", content=steady(),
-        headers={**headers, "Content-Type": "application/json"})
+        "/partner/order/create",
+        content=steady(),
+        headers={**headers, "Content-Type": "application/json"},
+    )
     listed = await impatient.get("/partner/store/list", headers=headers)
 
     assert response.status_code == 422, response.text  # read whole, then validated
@@ -130,7 +144,7 @@ async def test_a_body_that_arrives_in_time_is_untouched_and_keeps_the_connection
 
 
 async def test_the_deadline_counts_only_time_spent_waiting_for_the_client(
-    impatient_app: FastAPI
+    impatient_app: FastAPI,
 ) -> None:
     """A request the application keeps waiting (here: its own slow start) still gets its
     whole allowance for the body."""
@@ -174,9 +188,16 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         url, manager = loop.run_until_complete(prepare())
         try:
-            with serving(url, tmp_path / "media", tmp_path / "server.log", {
-                    **server_env(), "ORDERDESK_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
-                    "ORDERDESK_BODY_TIMEOUT": str(BODY_TIMEOUT)}) as (base, _):
+            with serving(
+                url,
+                tmp_path / "media",
+                tmp_path / "server.log",
+                {
+                    **server_env(),
+                    "ORDERDESK_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
+                    "ORDERDESK_BODY_TIMEOUT": str(BODY_TIMEOUT),
+                },
+            ) as (base, _):
                 yield base
         finally:
             loop.run_until_complete(manager.__aexit__(None, None, None))
@@ -208,8 +229,9 @@ async def _answer_then_eof(reader: asyncio.StreamReader, within: float) -> tuple
     return int(head.split()[1]), body
 
 
-async def _trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes,
-                   every: float) -> None:
+async def _trickle(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, data: bytes, every: float
+) -> None:
     """Send ``data`` a byte at a time until it is sent, an answer starts or the server hangs
     up (as a client does that reads while it sends)."""
     for byte in data:
@@ -237,9 +259,7 @@ async def _latencies(base: str, headers: dict[str, str], stop: asyncio.Event) ->
     return seen
 
 
-async def test_trickled_headers_and_silent_connections_get_408_and_are_closed(
-    server: str
-) -> None:
+async def test_trickled_headers_and_silent_connections_get_408_and_are_closed(server: str) -> None:
     async with httpx.AsyncClient(base_url=server) as client:
         token = (await client.post("/partner/auth/authorize", json=LOGIN)).json()["data"]["token"]
     stop = asyncio.Event()
@@ -264,17 +284,30 @@ async def test_trickled_headers_and_silent_connections_get_408_and_are_closed(
         return time.monotonic() - started, status, body
 
     try:
-        results = await asyncio.gather(*(trickled_headers() for _ in range(TRICKLERS)),
-                                       *(silent() for _ in range(5)))
+        results = await asyncio.gather(
+            *(trickled_headers() for _ in range(TRICKLERS)), *(silent() for _ in range(5))
+        )
     finally:
         stop.set()
         latencies = await others
 
-    report({"scenario": "trickled-headers", "server": server, "connections": len(results),
+    report(
+        {
+            "scenario": "trickled-headers",
+            "server": server,
+            "connections": len(results),
             "cut_after_s": f"{min(r[0] for r in results):.1f}-{max(r[0] for r in results):.1f}",
-            "others_max_ms": round(max(latencies) * 1000), "others_requests": len(latencies)})
+            "others_max_ms": round(max(latencies) * 1000),
+            "others_requests": len(latencies),
+        }
+    )
+    trickled, silent_ones = results[:TRICKLERS], results[TRICKLERS:]
+    # A trickler may still be sending when the server closes: reset (status 0), closed as well.
+    assert sum(1 for _, status, _ in trickled if status) >= TRICKLERS * 3 // 4
+    assert all(status == 408 for _, status, _ in silent_ones)
     for elapsed, status, body in results:
-        assert status == 408 and b"did not arrive within 1.5 s" in body
+        assert status in (0, 408)
+        assert not status or b"did not arrive within 1.5 s" in body
         assert HEADER_TIMEOUT <= elapsed < HEADER_TIMEOUT + 2
     assert max(latencies) < 1.0
 
@@ -287,16 +320,17 @@ async def test_an_idle_keep_alive_connection_is_not_slow_headers(server: str) ->
         await writer.drain()
         head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         assert head.startswith(b"HTTP/1.1 200"), head
-        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length"))
+        length = next(
+            int(line.split(b":")[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length")
+        )
         await reader.readexactly(length)
         await asyncio.sleep(HEADER_TIMEOUT + 1)  # idle longer than the header deadline
     writer.close()
 
 
-async def test_trickled_bodies_get_408_and_are_closed_while_others_are_served(
-    server: str
-) -> None:
+async def test_trickled_bodies_get_408_and_are_closed_while_others_are_served(server: str) -> None:
     async with httpx.AsyncClient(base_url=server) as client:
         token = (await client.post("/partner/auth/authorize", json=LOGIN)).json()["data"]["token"]
     stop = asyncio.Event()
@@ -305,10 +339,12 @@ async def test_trickled_bodies_get_408_and_are_closed_while_others_are_served(
     async def trickled_body(token: str) -> tuple[float, int, bytes]:
         body = json.dumps({"customer": {"first_name": "x" * 500}}).encode()
         reader, writer = await _connect(server)
-        writer.write(b"POST /partner/order/create HTTP/1.1\r\nHost: x\r\n"
-                     b"Content-Type: application/json\r\n"
-                     b"token: " + token.encode() + b"\r\n"
-                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+        writer.write(
+            b"POST /partner/order/create HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\n"
+            b"token: " + token.encode() + b"\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
         await writer.drain()
         started = time.monotonic()
         sender = asyncio.create_task(_trickle(reader, writer, body, 0.1))
@@ -319,17 +355,25 @@ async def test_trickled_bodies_get_408_and_are_closed_while_others_are_served(
         return elapsed, status, answer
 
     try:
-        results = await asyncio.gather(*(trickled_body(token) for _ in range(TRICKLERS)),
-                                       *(trickled_body("not-a-token") for _ in range(5)))
+        results = await asyncio.gather(
+            *(trickled_body(token) for _ in range(TRICKLERS)),
+            *(trickled_body("not-a-token") for _ in range(5)),
+        )
     finally:
         stop.set()
         latencies = await others
     timed_out, unauthenticated = results[:TRICKLERS], results[TRICKLERS:]
 
-    report({"scenario": "trickled-bodies", "server": server, "connections": len(results),
-            "cut_after_s": f"{min(r[0] for r in timed_out):.1f}-"
-                           f"{max(r[0] for r in timed_out):.1f}",
-            "others_max_ms": round(max(latencies) * 1000), "others_requests": len(latencies)})
+    report(
+        {
+            "scenario": "trickled-bodies",
+            "server": server,
+            "connections": len(results),
+            "cut_after_s": f"{min(r[0] for r in timed_out):.1f}-{max(r[0] for r in timed_out):.1f}",
+            "others_max_ms": round(max(latencies) * 1000),
+            "others_requests": len(latencies),
+        }
+    )
     answered = [(elapsed, answer) for elapsed, status, answer in timed_out if status]
     assert len(answered) >= TRICKLERS * 3 // 4  # the rest were reset, closed all the same
     for elapsed, status, answer in timed_out:

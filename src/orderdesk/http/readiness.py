@@ -46,6 +46,11 @@ async def readiness(state: AppState) -> JSONResponse:
     ``"ok"`` or the problem for each of ``database`` and ``storage``."""
     database, storage = await asyncio.gather(database_problem(state), storage_problem(state))
     ready = database is None and storage is None
-    return JSONResponse({"status": "ready" if ready else "unavailable",
-                         "database": database or "ok", "storage": storage or "ok"},
-                        status_code=200 if ready else 503)
+    return JSONResponse(
+        {
+            "status": "ready" if ready else "unavailable",
+            "database": database or "ok",
+            "storage": storage or "ok",
+        },
+        status_code=200 if ready else 503,
+    )

@@ -105,8 +105,11 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_seconds = (self.header_timeout if self.header_timeout is not None
-                                else get_settings().header_timeout)
+        self._header_seconds = (
+            self.header_timeout
+            if self.header_timeout is not None
+            else get_settings().header_timeout
+        )
         self._header_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -132,8 +135,9 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
 
     def _arm_header_deadline(self) -> None:
         if self._header_deadline is None:
-            self._header_deadline = self.loop.call_later(self._header_seconds,
-                                                         self._headers_too_slow)
+            self._header_deadline = self.loop.call_later(
+                self._header_seconds, self._headers_too_slow
+            )
 
     def _disarm_header_deadline(self) -> None:
         if self._header_deadline is not None:
@@ -148,8 +152,10 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
             self.cycle.keep_alive = False  # close after the response in progress
             return
         message = f"Request headers did not arrive within {self._header_seconds:g} s".encode()
-        self.transport.write(b"HTTP/1.1 408 Request Timeout\r\n"
-                             b"content-type: text/plain; charset=utf-8\r\n"
-                             b"content-length: " + str(len(message)).encode() + b"\r\n"
-                             b"connection: close\r\n\r\n" + message)
+        self.transport.write(
+            b"HTTP/1.1 408 Request Timeout\r\n"
+            b"content-type: text/plain; charset=utf-8\r\n"
+            b"content-length: " + str(len(message)).encode() + b"\r\n"
+            b"connection: close\r\n\r\n" + message
+        )
         self.transport.close()

@@ -49,13 +49,16 @@ def whole_image_result(image: PILImage.Image, mode: str) -> PILImage.Image:
 # The banded pipeline
 
 
-@pytest.mark.parametrize(("size", "mode"), [
-    ((5200, 3100), "RGB"),  # scale 2.03, several bands
-    ((3000, 9000), "RGB"),  # portrait, scale 3.5
-    ((12000, 700), "RGB"),  # wide: a band is a few output rows with wide margins
-    ((2700, 2600), "RGBA"),  # premultiplied per band
-    ((2561, 40), "L"),  # just over the limit, one band
-])
+@pytest.mark.parametrize(
+    ("size", "mode"),
+    [
+        ((5200, 3100), "RGB"),  # scale 2.03, several bands
+        ((3000, 9000), "RGB"),  # portrait, scale 3.5
+        ((12000, 700), "RGB"),  # wide: a band is a few output rows with wide margins
+        ((2700, 2600), "RGBA"),  # premultiplied per band
+        ((2561, 40), "L"),  # just over the limit, one band
+    ],
+)
 def test_banded_resize_matches_the_whole_image_resize(size: tuple[int, int], mode: str) -> None:
     image = noise(size, mode, seed=size[0])
     target = "RGBA" if mode == "RGBA" else "RGB"
@@ -67,8 +70,11 @@ def test_banded_resize_matches_the_whole_image_resize(size: tuple[int, int], mod
     if target == "RGBA":  # colour under (almost) no alpha is noise; compare what is seen
         banded, expected = banded.convert("RGBa"), expected.convert("RGBa")
     difference = ImageChops.difference(banded, expected)
-    levels = [sum(i * n for i, n in enumerate(difference.getchannel(c).histogram()))
-              / (difference.width * difference.height) for c in range(len(difference.mode))]
+    levels = [
+        sum(i * n for i, n in enumerate(difference.getchannel(c).histogram()))
+        / (difference.width * difference.height)
+        for c in range(len(difference.mode))
+    ]
     # Pillow rounds between its two passes, and its pass order and float32 box arithmetic
     # depend on the image it is given, so bands of random noise land a few levels off at
     # most, on average well under one level (WebP at quality 82 moves far more).
@@ -77,8 +83,16 @@ def test_banded_resize_matches_the_whole_image_resize(size: tuple[int, int], mod
 
 
 def test_fitted_size_is_thumbnails_size() -> None:
-    for size in [(6400, 6240), (6240, 6400), (2561, 2560), (40000, 1000), (1000, 39999),
-                 (2560, 2560), (3, 9000), (5000, 3750)]:
+    for size in [
+        (6400, 6240),
+        (6240, 6400),
+        (2561, 2560),
+        (40000, 1000),
+        (1000, 39999),
+        (2560, 2560),
+        (3, 9000),
+        (5000, 3750),
+    ]:
         probe = PILImage.new("1", size)
         probe.thumbnail((LIMITS.max_side, LIMITS.max_side))
         assert _fitted_size(size, LIMITS.max_side) == probe.size, size
@@ -176,8 +190,11 @@ ESTIMATED = {
 @pytest.mark.parametrize("name", list(ESTIMATED))
 def test_the_cost_estimate_covers_the_measured_peak(name: str, record_property: Any) -> None:
     size, mode, format = ESTIMATED[name]
-    data = encode(_gradient(size, mode), format,
-                  **({"compression": "tiff_deflate"} if format == "TIFF" else {}))
+    data = encode(
+        _gradient(size, mode),
+        format,
+        **({"compression": "tiff_deflate"} if format == "TIFF" else {}),
+    )
     estimate = measure_image(data, LIMITS)
     release_free_memory()
     _reset_peak_rss()
@@ -219,8 +236,10 @@ async def test_reservations_that_fit_run_together_and_the_rest_wait_in_order() -
             order.append(name)
             await release[name].wait()
 
-    tasks = [asyncio.create_task(decode(name, cost))
-             for name, cost in (("a", 60), ("b", 40), ("c", 70), ("d", 10))]
+    tasks = [
+        asyncio.create_task(decode(name, cost))
+        for name, cost in (("a", 60), ("b", 40), ("c", 70), ("d", 10))
+    ]
     await asyncio.sleep(0.01)
     assert order == ["a", "b"] and budget.in_use == 100
     assert budget.waiting == 2  # d fits nowhere before c: first come, first served

@@ -50,6 +50,7 @@ def png() -> bytes:
 def failing(code: int) -> Callable[..., Any]:
     def fail(*args: Any, **kwargs: Any) -> Any:
         raise OSError(code, os.strerror(code))
+
     return fail
 
 
@@ -64,8 +65,10 @@ async def test_a_failing_write_is_unavailable_with_one_warning_and_no_file(
     storage = LocalImageStorage(tmp_path)
     monkeypatch.setattr(os, "fsync", failing(FAILURES[name]))
 
-    with caplog.at_level(logging.WARNING, logger="orderdesk"), \
-            pytest.raises(StorageUnavailable) as caught:
+    with (
+        caplog.at_level(logging.WARNING, logger="orderdesk"),
+        pytest.raises(StorageUnavailable) as caught,
+    ):
         await storage.save("ab0123.webp", b"x" * 10_000)
 
     assert caught.value.retry_after == STORAGE_RETRY_AFTER
@@ -129,23 +132,31 @@ async def image_rows(state: AppState) -> int:
 
 
 async def test_upload_to_a_full_store_is_503_retry_after_and_writes_nothing(
-    client: httpx.AsyncClient, state: AppState, media_dir: Path,
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+    client: httpx.AsyncClient,
+    state: AppState,
+    media_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     headers = await login(client, await make_partner(state))
     rows, files = await image_rows(state), set(files_under(media_dir))
 
     with monkeypatch.context() as patched, caplog.at_level(logging.WARNING):
         patched.setattr(os, "fsync", failing(errno.ENOSPC))
-        response = await client.post(UPLOAD, headers=headers,
-                                     files={"file": ("r.png", png(), "image/png")})
+        response = await client.post(
+            UPLOAD, headers=headers, files={"file": ("r.png", png(), "image/png")}
+        )
         ready = await client.get("/ready")
 
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"] == str(STORAGE_RETRY_AFTER)
     body = response.json()
     assert (body["name"], body["type"], body["statusCode"], body["status"]) == (
-        "ServiceUnavailableError", "SERVICE_UNAVAILABLE", 503, "error")
+        "ServiceUnavailableError",
+        "SERVICE_UNAVAILABLE",
+        503,
+        "error",
+    )
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "ENOSPC" in warnings[0].getMessage()
     assert warnings[0].exc_info is None
@@ -156,20 +167,25 @@ async def test_upload_to_a_full_store_is_503_retry_after_and_writes_nothing(
     assert ready.json()["storage"].startswith("ENOSPC:")
 
     # The disk has room again: the same upload goes through, and the store is ready.
-    again = await client.post(UPLOAD, headers=headers,
-                              files={"file": ("r.png", png(), "image/png")})
+    again = await client.post(
+        UPLOAD, headers=headers, files={"file": ("r.png", png(), "image/png")}
+    )
     assert again.status_code == 200, again.text
     assert await image_rows(state) == rows + 1
     assert (await client.get("/ready")).json() == {
-        "status": "ready", "database": "ok", "storage": "ok"}
+        "status": "ready",
+        "database": "ok",
+        "storage": "ok",
+    }
 
 
 async def test_reading_an_image_from_a_failing_store_is_503(
     client: httpx.AsyncClient, state: AppState, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     headers = await login(client, await make_partner(state))
-    uploaded = await client.post(UPLOAD, headers=headers,
-                                 files={"file": ("r.png", png(), "image/png")})
+    uploaded = await client.post(
+        UPLOAD, headers=headers, files={"file": ("r.png", png(), "image/png")}
+    )
     url = uploaded.json()["data"][0]["url"]
 
     monkeypatch.setattr(Path, "read_bytes", failing(errno.EIO))

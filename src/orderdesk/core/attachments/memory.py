@@ -90,7 +90,9 @@ class DecodeBudget:
                 if isinstance(exc, TimeoutError):
                     raise DecodeBusy(
                         "Too many images are being processed; nothing was stored, retry in "
-                        f"{DECODE_RETRY_AFTER} s", retry_after=DECODE_RETRY_AFTER) from None
+                        f"{DECODE_RETRY_AFTER} s",
+                        retry_after=DECODE_RETRY_AFTER,
+                    ) from None
                 raise
         try:
             yield

@@ -152,6 +152,8 @@ def create_app(
             rate_limiter=(RateLimiter.from_settings(settings)
                           if settings.rate_limit_enabled else None),
             config_cache=cache,
+            read_sessions=(create_sessionmaker(engine.execution_options(
+                isolation_level="AUTOCOMMIT"), cache=cache) if dsn else None),
         )
         app.state.orderdesk = state
         loops = Background(state.sessions, lambda: state.clock(),

@@ -16,7 +16,7 @@ async def current_partner(
 ) -> Principal:
     if not token:
         raise Unauthorized("Unauthorized")
-    async with state.sessions() as session:
+    async with state.reads() as session:
         principal = await resolve_token(session, token, now=state.now())
     if principal is None or principal.organization_kind != "partner":
         raise Unauthorized("Unauthorized")

@@ -80,7 +80,7 @@ async def revoke(
 async def free_slots(state: State, store_id: Annotated[str | None, Query()] = None) -> JSONResponse:
     if not store_id:
         raise ValidationFailed(errors=[FieldError("store_id", "required", "is required")])
-    async with state.sessions() as session:
+    async with state.reads() as session:
         location = await organizations.get_location_by_key(session, store_id, kind="partner")
         if location is None:
             raise ValidationFailed(errors=[FieldError("store_id", "not_found", "unknown store")])
@@ -94,7 +94,7 @@ async def item_list(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     skip: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         rows = await catalog.list_products(session, organization_id=None, limit=limit, skip=skip)
     return _ok([wire.render_item(p, c) for p, c in rows])
 
@@ -105,14 +105,14 @@ async def item_find(
     name: Annotated[str, Query(min_length=1, max_length=200)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         rows = await catalog.find_products(session, name, organization_id=None, limit=limit)
     return _ok([wire.render_item(p, c) for p, c in rows])
 
 
 @router.get("/store/list", summary="The caller's stores")
 async def store_list(partner: Partner, state: State) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         locations = await organizations.list_locations(session, partner.organization_id)
     return _ok([wire.render_store(loc) for loc in locations])
 
@@ -168,7 +168,7 @@ async def image_upload(request: Request, partner: Partner, state: State) -> JSON
             response_class=Response)
 async def image_get(name: str, state: State) -> Response:
     image_id = name.removesuffix(".webp")
-    async with state.sessions() as session:
+    async with state.reads() as session:
         image = await attachments.get_image(session, image_id)
     data = await state.storage.load(image.storage_key) if image else None
     if image is None or data is None:
@@ -275,7 +275,7 @@ async def _all_errors(
         draft = None
     if draft is None:
         return failed
-    async with state.sessions() as session:
+    async with state.reads() as session:
         found = await orders.draft_errors(session, partner, draft, now=state.now())
     extra = [e for e in found if not any(_overlaps(e.path, f.path) for f in failed.errors)]
     return ValidationFailed(errors=[*failed.errors, *extra])
@@ -343,7 +343,7 @@ async def order_list(
     skip: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JSONResponse:
     flt = _filter_from_query(request)
-    async with state.sessions() as session:
+    async with state.reads() as session:
         views = await orders.list_orders(session, partner, flt, limit=limit, skip=skip)
     return _ok([wire.render_order(v) for v in views])
 
@@ -359,7 +359,7 @@ def _order_id(raw: str) -> int:
 
 @router.get("/order/{order_id}", summary="One order")
 async def order_get(order_id: str, partner: Partner, state: State) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         view = await orders.get_order(session, partner, _order_id(order_id))
     return _ok(wire.render_order(view))
 

@@ -22,7 +22,7 @@ from orderdesk.http.state import AppState, get_state
 
 async def _authenticate(request: Request, state: AppState) -> RestaurantCaller:
     headers = request.headers
-    async with state.sessions() as session:
+    async with state.reads() as session:
         if "x-api-key" in headers:
             caller = await clients.caller_for_api_key(session, headers["x-api-key"])
             if caller is None:

@@ -239,7 +239,7 @@ async def pickup_delivery_times(
 ) -> JSONResponse:
     body = parse_json(wire.TimesIn, await read_body(request, 64 * 1024))
     now = state.now()
-    async with state.sessions() as session:
+    async with state.reads() as session:
         location = await orders.location_for(session, _principal(caller), body.subrestaurant_uid)
         if location is None:
             raise WireError("SUBRESTAURANT_NOT_FOUND", "subrestaurant_uid: no such location"
@@ -276,7 +276,7 @@ def _formatted(value: datetime, language: str) -> str:
 async def orders_list(
     caller: ReadOrders, state: State, page: Page, pagesize: PageSize = 100
 ) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         views, total = await orders.page_orders(session, _principal(caller), page=page,
                                                 pagesize=pagesize)
     return _ok(page=page, pagesize=pagesize, total_count=total,
@@ -287,7 +287,7 @@ async def orders_list(
 async def orders_get(
     caller: ReadOrders, state: State, uid: Annotated[str, Query(min_length=1, max_length=64)]
 ) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         view = await orders.get_order_by_uid(session, _principal(caller), uid)
     return _ok(order=wire.render_order(view))
 
@@ -326,7 +326,7 @@ async def order_close(
 async def menu_categories(
     caller: ReadMenu, state: State, page: Page, pagesize: PageSize = 100, visible: Visible = 1
 ) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         found = await menu.list_categories(session, caller.organization_id,
                                            visible_only=bool(visible), page=page,
                                            pagesize=pagesize)
@@ -347,7 +347,7 @@ async def menu_category(
     caller: ReadMenu, state: State, uid: Annotated[str, Query(min_length=1, max_length=100)],
     visible: Visible = 1,
 ) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         found = await menu.get_category(session, caller.organization_id, uid,
                                         visible_only=bool(visible))
     if found is None or (visible and found.category.hidden):
@@ -361,7 +361,7 @@ async def menu_products(
     catuid: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
 ) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         found = await menu.list_products(session, caller.organization_id, category_uid=catuid,
                                          query=q, visible_only=bool(visible), page=page,
                                          pagesize=pagesize)
@@ -375,7 +375,7 @@ async def menu_product(
     caller: ReadMenu, state: State, uid: Annotated[str, Query(min_length=1, max_length=100)],
     visible: Visible = 1,
 ) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         found = await menu.get_product(session, caller.organization_id, uid)
     if found is None or (visible and found.product.hidden):
         raise WireError("PRODUCT_NOT_FOUND", f"uid: no product {uid!r}")
@@ -437,7 +437,7 @@ async def menu_import(request: Request, caller: WriteMenu, state: State) -> JSON
 
 @router.get("/account/subrestaurants", summary="The restaurant's locations")
 async def subrestaurants(caller: ReadMenu, state: State) -> JSONResponse:
-    async with state.sessions() as session:
+    async with state.reads() as session:
         locations = await list_locations(session, caller.organization_id)
     return _ok(subrestaurants=[wire.render_subrestaurant(loc) for loc in locations])
 
@@ -451,7 +451,7 @@ async def coupon_apply(
     cur = _currency(caller)
     minor = wire.minor_units(total, cur)
     today = state.now().astimezone(ZoneInfo(_timezone(caller))).date()
-    async with state.sessions() as session:
+    async with state.reads() as session:
         coupon = await coupons.find_coupon(session, caller.organization_id, code)
     if coupon is None:
         raise WireError("NOT_FOUND", f"code: no coupon {code!r}")

@@ -97,6 +97,8 @@ CONFIG_TABLES = frozenset({
     "organizations", "locations", "api_users", "api_keys", "api_clients", "categories",
     "products", "product_options", "option_values", "capacity_overrides", "delivery_zones",
     "api_tokens", "client_tokens", "places"})
+# Rows cached one by one, by their own key: a new one is in no cache yet (a login's token).
+_NEW_ROWS_CACHED_NOWHERE = frozenset({"api_tokens", "client_tokens", "places"})
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 
 
@@ -107,7 +109,12 @@ def watch_local_writes(engine: AsyncEngine, cache: ConfigCache) -> None:
     @event.listens_for(sync, "before_cursor_execute")
     def _seen(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
         match = _WRITE.match(statement)
-        if match and match.group(1).lower() in CONFIG_TABLES:
+        if match is None:
+            return
+        table = match.group(1).lower()
+        if table in CONFIG_TABLES and not (
+            table in _NEW_ROWS_CACHED_NOWHERE and match.group(0).lstrip()[:1].upper() == "I"
+        ):
             conn.info["config_written"] = True
 
     @event.listens_for(sync, "commit")

@@ -21,7 +21,10 @@ class Order(Timestamped, Base):
     __table_args__ = (
         UniqueConstraint("organization_id", "number"),
         Index("ix_orders_org_created", "organization_id", "id"),
-        Index("ix_orders_org_location_status", "organization_id", "location_id", "status"),
+        # The order list's store + status filter, newest first (statuses are matched through
+        # the substatuses they contain, see queries.list_orders).
+        Index("ix_orders_org_location_substatus", "organization_id", "location_id", "substatus",
+              "id"),
         Index("ix_orders_countdown", "countdown_ends_at", postgresql_where=text(
             "confirmed_at IS NULL AND timed_out_at IS NULL AND countdown_ends_at IS NOT NULL"),
             sqlite_where=text("confirmed_at IS NULL AND timed_out_at IS NULL AND "

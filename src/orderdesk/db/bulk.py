@@ -24,10 +24,10 @@ from orderdesk.db.upsert import is_postgres
 
 Rows = Sequence[Mapping[str, Any]]
 _Shape = tuple[tuple[str, tuple[str, ...], int], ...]
-_statements: dict[_Shape, TextClause] = {}
+_statements: dict[tuple[_Shape, str | None], TextClause] = {}
 
 
-def _statement(shape: _Shape, tables: Sequence[Table]) -> TextClause:
+def _statement(shape: _Shape, tables: Sequence[Table], extra: str | None) -> TextClause:
     """The ``WITH ... INSERT`` text for ``shape``, its parameters named ``p<batch>_<row>_<col>``."""
     clauses: list[str] = []
     params = []
@@ -41,27 +41,45 @@ def _statement(shape: _Shape, tables: Sequence[Table]) -> TextClause:
         # Names come from the table's own columns (``table.c[...]`` above refuses any other).
         into = f"INSERT INTO {table.name} ({', '.join(table.c[c].name for c in columns)})"
         clauses.append(f"{into} VALUES {', '.join(rows)}")
+    if extra is not None:
+        clauses.insert(0, extra)
     *first, last = clauses
     ctes = ", ".join(f"w{i} AS ({clause})" for i, clause in enumerate(first))
     return text((f"WITH {ctes} " if ctes else "") + last).bindparams(*params)
 
 
-async def insert_rows(session: AsyncSession, batches: Sequence[tuple[Table, Rows]]) -> None:
+async def insert_rows(
+    session: AsyncSession, batches: Sequence[tuple[Table, Rows]], *,
+    also: tuple[str, Mapping[str, Any]] | None = None,
+) -> None:
     """Insert every batch of rows (all rows of a batch with the same keys) in the session's
-    transaction."""
+    transaction.
+
+    ``also`` is one more data-modifying statement (SQL text with ``:name`` parameters, written
+    for both databases) sent with them: on PostgreSQL as one more ``WITH`` clause, on SQLite on
+    its own.
+    """
     batches = [(table, rows) for table, rows in batches if rows]
-    if not batches:
-        return
     if not is_postgres(session):
         for table, rows in batches:
             await session.execute(insert(table), list(rows))
+        if also is not None:
+            await session.execute(text(also[0]), dict(also[1]))
+        return
+    if not batches:
+        if also is not None:
+            await session.execute(text(also[0]), dict(also[1]))
         return
     shape = tuple((table.name, tuple(rows[0]), len(rows)) for table, rows in batches)
-    stmt = _statements.get(shape)
+    extra = also[0] if also is not None else None
+    stmt = _statements.get((shape, extra))
     if stmt is None:
-        stmt = _statements.setdefault(shape, _statement(shape, [t for t, _ in batches]))
+        stmt = _statements.setdefault((shape, extra),
+                                      _statement(shape, [t for t, _ in batches], extra))
     values = {f"p{index}_{row}_{column}": value
               for index, (_table, rows) in enumerate(batches)
               for row, record in enumerate(rows)
               for column, value in record.items()}
+    if also is not None:
+        values.update(also[1])
     await session.execute(stmt, values)

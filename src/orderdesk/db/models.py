@@ -5,7 +5,7 @@ from orderdesk.core.catalog.models import Category, OptionValue, Product, Produc
 from orderdesk.core.events.models import DeliveryAttempt, OutboxEvent, WebhookDelivery
 from orderdesk.core.fulfilment.models import DeliveryZone, Place
 from orderdesk.core.idempotency.models import IdempotencyRecord
-from orderdesk.core.orders.models import Order, OrderEvent, OrderLine
+from orderdesk.core.orders.models import Order, OrderCount, OrderEvent, OrderLine
 from orderdesk.core.organizations.models import (
     ApiClient,
     ApiKey,
@@ -25,6 +25,6 @@ __all__ = [
     "ApiClient", "ApiKey", "ApiToken", "ApiUser", "Base", "CapacityOverride", "Category",
     "ClientToken", "Coupon", "CouponGenerator", "CouponUse", "DeliveryAttempt", "DeliveryZone",
     "IdempotencyRecord", "Image", "Location", "LoginThrottle", "OptionValue", "Order",
-    "OrderEvent", "OrderLine", "Organization", "OutboxEvent", "Place", "Product",
+    "OrderCount", "OrderEvent", "OrderLine", "Organization", "OutboxEvent", "Place", "Product",
     "ProductOption", "SlotUsage", "WebhookDelivery", "WebhookSubscription",
 ]

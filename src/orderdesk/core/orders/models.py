@@ -105,3 +105,25 @@ class OrderEvent(Base):
     to_status: Mapped[str] = mapped_column(String(30))
     to_substatus: Mapped[str] = mapped_column(String(40))
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+ORDER_COUNT_SHARDS = 64
+
+
+class OrderCount(Base):
+    """How many orders an organization has, kept in shards so that counting is not a hot row.
+
+    The restaurant order list answers with its total; counting an organization's orders row by
+    row costs as much as it has orders (tens of milliseconds at a few hundred thousand). Each
+    accepted order adds one to one shard, chosen by the database connection that writes it
+    (``pg_backend_pid() % SHARDS``): a connection writes one order at a time, so concurrent
+    orders almost never wait for each other's shard, and the total is the sum of at most
+    ``SHARDS`` rows. Orders are never deleted, so counts only grow.
+    """
+
+    __tablename__ = "order_counts"
+
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"),
+                                                 primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True)
+    orders: Mapped[int]

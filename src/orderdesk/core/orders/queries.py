@@ -13,7 +13,7 @@ from orderdesk.core.attachments.models import Image
 from orderdesk.core.catalog.search import fold
 from orderdesk.core.errors import NotFound
 from orderdesk.core.orders import lifecycle
-from orderdesk.core.orders.models import Order
+from orderdesk.core.orders.models import Order, OrderCount
 from orderdesk.core.orders.schemas import OrderFilter, OrderView
 from orderdesk.core.organizations.models import Location, Organization
 from orderdesk.core.organizations.service import Principal
@@ -131,8 +131,8 @@ async def page_orders(
     session: AsyncSession, principal: Principal, *, page: int, pagesize: int
 ) -> tuple[list[OrderView], int]:
     """Page ``page`` (from 1) of the principal's orders, newest first, and the total count."""
-    total = await session.scalar(select(func.count()).select_from(Order).where(
-        Order.organization_id == principal.organization_id)) or 0
+    total = await session.scalar(select(func.sum(OrderCount.orders)).where(
+        OrderCount.organization_id == principal.organization_id)) or 0
     orders = list(await session.scalars(
         scoped(principal).order_by(Order.id.desc()).limit(pagesize)
         .offset((page - 1) * pagesize)))

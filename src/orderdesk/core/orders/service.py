@@ -32,7 +32,7 @@ from orderdesk.core.orders.checks import (
     check_preferences,
     location_for,
 )
-from orderdesk.core.orders.models import Order, OrderEvent, OrderLine
+from orderdesk.core.orders.models import ORDER_COUNT_SHARDS, Order, OrderEvent, OrderLine
 from orderdesk.core.orders.queries import (
     get_order,
     get_order_by_uid,
@@ -150,7 +150,8 @@ async def create_order(
         (_LINES, lines), (cast(Table, CouponUse.__table__), uses),
         (cast(Table, OrderEvent.__table__), [event]),
         (cast(Table, OutboxEvent.__table__), order_event_rows("created", view, now)),
-    ])
+    ], also=(_COUNT_PG if is_postgres(session) else _COUNT_SQLITE,
+             {"count_org": principal.organization_id}))
     return view
 
 
@@ -201,6 +202,11 @@ def _new_order(
 _ORDERS = cast(Table, Order.__table__)
 _LINES = cast(Table, OrderLine.__table__)
 _ORDER_COLUMNS = [c for c in _ORDERS.columns if c.key not in ("id", "number")]
+# One more order for the organization's count (see OrderCount); SQLite has one writer, one shard.
+_COUNT = ("INSERT INTO order_counts (organization_id, shard, orders) VALUES (:count_org, {}, 1) "
+          "ON CONFLICT (organization_id, shard) DO UPDATE SET orders = order_counts.orders + 1")
+_COUNT_PG = _COUNT.format(f"pg_backend_pid() % {ORDER_COUNT_SHARDS}")
+_COUNT_SQLITE = _COUNT.format("0")
 # Built once: a statement made afresh per request costs a cache-key computation over its 35
 # values every time; these take their values as parameters. PostgreSQL numbers the order in the
 # INSERT itself (the sequence's name is a parameter too); SQLite is given the number.

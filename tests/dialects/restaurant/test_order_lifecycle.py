@@ -4,6 +4,7 @@ event."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 import httpx
@@ -83,6 +84,19 @@ async def test_list_pages_newest_first(client: httpx.AsyncClient, state: AppStat
     assert [o["uid"] for o in second["orders"]] == [uids[0]]
     beyond = ok(await list_orders(client, r, page=3, pagesize=2), *LIST_KEYS)
     assert beyond["orders"] == [] and beyond["more"] is False
+
+
+async def test_list_total_counts_concurrent_orders_and_not_refused_ones(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    """The total comes from counts kept per database connection: orders created at once over
+    several pooled connections all count, and an order refused for a full slot does not."""
+    r = await restaurant(state)
+    answers = await asyncio.gather(*(create(client, r, pickup_body(r)) for _ in range(12)))
+    accepted = sum(1 for a in answers if a.json()["success"])
+    assert 0 < accepted < 12  # the slot takes 4 orders: the others were refused
+    listed = ok(await list_orders(client, r, page=1), *LIST_KEYS)
+    assert listed["total_count"] == accepted == len(listed["orders"])
 
 
 async def test_list_page_size_defaults_to_100(client: httpx.AsyncClient,

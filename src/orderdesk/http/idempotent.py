@@ -42,5 +42,5 @@ async def create_once(
                     return JSONResponse(stored, status_code=status,
                                         headers={"Idempotent-Replayed": "true"})
                 body = await create(session)
-                keyed.store(200, body)
+                await keyed.store(200, body)
     return JSONResponse(body)

@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.errors import Conflict, DomainError
@@ -53,13 +53,16 @@ class KeyedRequest:
     _session: AsyncSession | None = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
-    def store(self, status_code: int, response: dict[str, Any]) -> None:
+    async def store(self, status_code: int, response: dict[str, Any]) -> None:
         """Record the response in the caller's transaction (kept only if that commits)."""
         assert self._session is not None and self._now is not None
-        self._session.add(IdempotencyRecord(scope=self.scope, key=self.key,
-                                            request_hash=self.request_hash,
-                                            status_code=status_code, response=response,
-                                            created_at=self._now))
+        await self._session.execute(_INSERT_RECORD, {
+            "scope": self.scope, "key": self.key, "request_hash": self.request_hash,
+            "status_code": status_code, "response": response, "created_at": self._now})
+
+
+# A plain INSERT: the record is never read back in the request that writes it.
+_INSERT_RECORD = insert(cast(Table, IdempotencyRecord.__table__))
 
 
 def _lock_id(scope: str, key: str) -> int:

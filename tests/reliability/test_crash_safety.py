@@ -276,10 +276,14 @@ async def test_sigkilled_workers_lose_and_duplicate_no_acknowledged_order(
         # One idempotency record per order, naming that order; none without its order.
         assert Counter(r["order_id"] for r in records) == Counter(order_ids)
         assert {r["key"]: r["order_id"] for r in records} == load.acknowledged
-        # Counters and events agree with the orders; killed transactions left no gap.
+        # Counters and events agree with the orders.
         assert slot_used == sum(1 for o in orders if o["booked_day"] is not None) == REQUESTS
         assert without_event == 0
-        assert sorted(o["number"] for o in orders) == list(range(1, REQUESTS + 1))
+        # Numbers are unique and increasing; a transaction killed after it took its number
+        # leaves a gap (docs/decisions.md), at most one per request in flight at a kill.
+        numbers = sorted(o["number"] for o in orders)
+        assert len(set(numbers)) == REQUESTS and numbers[0] >= 1
+        assert numbers[-1] - REQUESTS <= len(kills) * CONCURRENCY
     finally:
         await drop_pg_database(url)
 
@@ -311,11 +315,13 @@ async def test_sigterm_lets_in_flight_orders_finish_and_creates_nothing_it_refus
                     assert auth.status_code == 200, auth.text
                     token = auth.json()["data"]["token"]
 
-                # Hold the partner's row: every order transaction waits at its order number.
+                # Hold the slot's capacity row, made by this uncommitted insert: every order
+                # transaction's first booking of the slot waits for it to commit or go.
                 transaction = blocker.transaction()
                 await transaction.start()
                 await blocker.execute(
-                    "SELECT 1 FROM organizations WHERE key = 'crash' FOR UPDATE")
+                    "INSERT INTO slot_usage (location_id, day, slot, used) "
+                    "SELECT id, $1, '1217', 0 FROM locations WHERE key = 'crash-riga'", day)
                 # A fresh client per phase: no connection of one phase is reused by the next.
                 flight_client = httpx.AsyncClient(
                     base_url=base, timeout=httpx.Timeout(connect=5, read=90, write=5, pool=5),

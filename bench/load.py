@@ -30,10 +30,11 @@ class Measure:
     seconds: float
     requests: int
     rps: float
-    p50_ms: float
-    p90_ms: float
-    p99_ms: float
-    max_ms: float
+    # Latencies are None when no request was answered within the measurement.
+    p50_ms: float | None
+    p90_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
     failed: int  # not 2xx, or a body that does not say success
     http_errors: int  # wrk's own count: 4xx and 5xx
     socket_errors: int
@@ -115,16 +116,20 @@ def run_wrk(
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stdout}\n{done.stderr}")
     r = json.loads(found.group(1))
     secs = r["duration_us"] / 1e6
+
+    def ms(key: str) -> float | None:
+        return r[key] / 1000 if r["requests"] else None
+
     return Measure(
         name=name,
         connections=connections,
         seconds=round(secs, 2),
         requests=r["requests"],
         rps=round(r["requests"] / secs, 1) if secs else 0.0,
-        p50_ms=r["p50_us"] / 1000,
-        p90_ms=r["p90_us"] / 1000,
-        p99_ms=r["p99_us"] / 1000,
-        max_ms=r["max_us"] / 1000,
+        p50_ms=ms("p50_us"),
+        p90_ms=ms("p90_us"),
+        p99_ms=ms("p99_us"),
+        max_ms=ms("max_us"),
         failed=r["failed"] + r["socket_errors"] + r["timeouts"],
         http_errors=r["http_errors"],
         socket_errors=r["socket_errors"],

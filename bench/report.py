@@ -23,9 +23,12 @@ class Target:
     op: str  # ">=" or "<="
     goal: float
     value: float | None  # None: could not be measured in this run
+    unanswered: bool = False  # a measurement it depends on got no answer at all
 
     @property
     def met(self) -> bool | None:
+        if self.unanswered:
+            return False
         if self.value is None:
             return None
         return self.value >= self.goal if self.op == ">=" else self.value <= self.goal
@@ -37,6 +40,7 @@ class Target:
             "goal": self.goal,
             "value": self.value,
             "met": self.met,
+            "unanswered": self.unanswered,
         }
 
 
@@ -44,6 +48,23 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     if a is None or not b:
         return None
     return round(a / b, 3)
+
+
+def _target(
+    name: str,
+    op: str,
+    goal: float,
+    a: dict[str, Any] | None,
+    a_key: str,
+    b: dict[str, Any] | None,
+    b_key: str,
+) -> Target:
+    """``a[a_key] / b[b_key]`` against ``goal``; measurements without answers fail it."""
+    unanswered = any(m is not None and "requests" in m and m["requests"] == 0 for m in (a, b))
+    if unanswered or a is None or b is None:
+        return Target(name, op, goal, None, unanswered)
+    value = _ratio(a[a_key], b[b_key])
+    return Target(name, op, goal, value, unanswered)
 
 
 def targets(db: dict[str, Any]) -> list[Target]:
@@ -54,42 +75,53 @@ def targets(db: dict[str, Any]) -> list[Target]:
         dialect = key.split("_")[0]
         if floor is not None:
             result.append(
-                Target(
+                _target(
                     f"{dialect} create at 32 clients / pgbench floor",
                     ">=",
                     goal,
-                    _ratio(db[key]["32"]["rps"], floor["tps"]),
+                    db[key]["32"],
+                    "rps",
+                    floor,
+                    "tps",
                 )
             )
     for key, _label in CREATES:
         dialect = key.split("_")[0]
         result.append(
-            Target(
+            _target(
                 f"{dialect} create: 32 clients / 1 client throughput",
                 ">=",
                 2,
-                _ratio(db[key]["32"]["rps"], db[key]["1"]["rps"]),
+                db[key]["32"],
+                "rps",
+                db[key]["1"],
+                "rps",
             )
         )
     for key, _label in CREATES:
         dialect = key.split("_")[0]
         result.append(
-            Target(
+            _target(
                 f"{dialect} create at 32 clients: p99 / p50",
                 "<=",
                 3,
-                _ratio(db[key]["32"]["p99_ms"], db[key]["32"]["p50_ms"]),
+                db[key]["32"],
+                "p99_ms",
+                db[key]["32"],
+                "p50_ms",
             )
         )
     steps = [str(s) for s in db["steps"]]
     for name, by_step in db["reads"].items():
-        first, last = by_step.get(steps[0]), by_step.get(steps[-1])
         result.append(
-            Target(
+            _target(
                 f"{name}: p99 at {int(steps[-1]):,} / at {int(steps[0]):,} orders",
                 "<=",
                 1.5,
-                _ratio(last and last["p99_ms"], first and first["p99_ms"]),
+                by_step.get(steps[-1]),
+                "p99_ms",
+                by_step.get(steps[0]),
+                "p99_ms",
             )
         )
     rss = db.get("rss_mb") or []
@@ -109,10 +141,15 @@ def failures(db: dict[str, Any]) -> int:
     return total
 
 
+def _ms(value: float | None, width: int, digits: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.{digits}f}"
+
+
 def _row(label: str, m: dict[str, Any]) -> str:
     return (
-        f"  {label:<40} {m['connections']:>5} {m['rps']:>10,.1f} {m['p50_ms']:>9.2f}"
-        f" {m['p99_ms']:>9.2f} {m['failed']:>7}"
+        f"  {label:<40} {m['connections']:>5} {m['rps']:>10,.1f} {_ms(m['p50_ms'], 9, 2)}"
+        f" {_ms(m['p99_ms'], 9, 2)} {m['failed']:>7}"
+        + ("   no answer within the measurement" if m["requests"] == 0 else "")
     )
 
 
@@ -150,14 +187,18 @@ def render(db: dict[str, Any]) -> str:
         cells = []
         for s in steps:
             m = by_step.get(s)
-            cells.append(
-                f"{m['rps']:>8,.0f} {m['p50_ms']:>6.1f} {m['p99_ms']:>6.1f}"
-                + ("!" if m["failed"] else " ")
-                if m
-                else f"{'-':>22}"
-            )
-        first, last = by_step.get(steps[0]), by_step.get(steps[-1])
-        ratio = _ratio(last and last["p99_ms"], first and first["p99_ms"])
+            if m is None:
+                cells.append(f"{'-':>22}")
+            elif m["requests"] == 0:
+                cells.append(f"{'no answer':>21}" + ("!" if m["failed"] else " "))
+            else:
+                cells.append(
+                    f"{m['rps']:>8,.0f} {m['p50_ms']:>6.1f} {m['p99_ms']:>6.1f}"
+                    + ("!" if m["failed"] else " ")
+                )
+        ratio = _target(
+            "", "<=", 0, by_step.get(steps[-1]), "p99_ms", by_step.get(steps[0]), "p99_ms"
+        ).value
         out.append(
             f"  {name:<26}"
             + "".join(cells)
@@ -177,15 +218,28 @@ def render(db: dict[str, Any]) -> str:
             f"  {'SQL statements per ' + dialect + ' create':<40} {counts['total']}"
             f" ({detail}; BEGIN/COMMIT not counted)"
         )
+    for name, plan in (db.get("plans") or {}).items():
+        out.append(f"  plan of {name} at {int(steps[-1]):,} orders:")
+        out += [f"    {line}" for line in plan_summary(plan)]
     out += ["", f"  {'targets (issue 9)':<58} {'goal':>9} {'measured':>10}"]
     for t in db["targets"]:
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
         verdict = {True: "met", False: "NOT MET", None: "n/a"}[t["met"]]
+        if t.get("unanswered"):
+            verdict += " (a measurement got no answer)"
         out.append(f"  {t['name']:<58} {t['op']} {t['goal']:<6g} {value:>10}   {verdict}")
     failed = failures(db)
     out.append("")
     out.append(f"  failed requests: {failed}" + ("  (a failed read is marked !)" if failed else ""))
     return "\n".join(out)
+
+
+def plan_summary(plan: str) -> list[str]:
+    """The lines of a plan that say how rows are found: scans, sorts, limits and the time
+    (the whole plan is in the JSON)."""
+    keep = ("Scan", "Sort", "Limit", "Execution Time", "SCAN", "SEARCH", "USE TEMP")
+    lines = [line.strip() for line in plan.splitlines()]
+    return [line for line in lines if any(k in line for k in keep)] or lines
 
 
 def write_json(path: Path, results: dict[str, Any]) -> None:

@@ -70,4 +70,10 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-State = Annotated[AppState, Depends(get_state)]
+async def _state_dependency(request: Request) -> AppState:
+    # A coroutine on purpose: FastAPI runs a plain function dependency in its thread pool, and
+    # handing every request to a thread and back cost more than the rest of its dependencies.
+    return get_state(request)
+
+
+State = Annotated[AppState, Depends(_state_dependency)]

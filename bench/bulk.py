@@ -326,6 +326,15 @@ async def grow_orders(engine: AsyncEngine, total: int, max_total: int) -> float:
                 "WHERE EXISTS (SELECT 1 FROM orders o WHERE o.organization_id = organizations.id)"
             )
         )
+        # The list totals come from per-organization counts (orders.models.OrderCount): one
+        # shard per organization holding what was generated here, the others left as they are.
+        await conn.execute(text("DELETE FROM order_counts"))
+        await conn.execute(
+            text(
+                "INSERT INTO order_counts (organization_id, shard, orders) "
+                "SELECT organization_id, 0, COUNT(*) FROM orders GROUP BY organization_id"
+            )
+        )
         if sql.pg:
             await conn.execute(
                 text(

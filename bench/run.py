@@ -5,8 +5,9 @@ generated setup document, the pgbench floor (PostgreSQL), 100,000 items and temp
 then ``orderdesk serve`` on a free loopback port and wrk from a separate process: /health and
 both dialects' order creation at 1 and 32 connections, and the reads at each order count
 (a near-empty table, then 10,000, 100,000 and 1,000,000 orders generated in SQL while the server
-runs). Finally the workers' memory and the SQL statements of one create of each dialect.
-Results go to stdout as a table and to ``bench/results/last-run.json``.
+runs). Finally the workers' memory, the SQL statements of one create of each dialect and the
+plans of the partner order lists. Results go to stdout as a table per database and to
+``bench/results/last-run.json``; docs/performance.md explains every row.
 
     .venv/bin/python -m bench [--smoke] [--database postgresql|sqlite|both] [--duration S]
                               [--orders N] [--json PATH] [--keep]
@@ -62,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--smoke",
         action="store_true",
-        help="tiny data and 1-second measurements: checks the harness works",
+        help="tiny data and measurements of a second or two: checks the harness works",
     )
     p.add_argument("--database", choices=("postgresql", "sqlite", "both"), default="both")
     p.add_argument(
@@ -96,7 +97,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         help="where the results go (default bench/results/last-run.json, smoke: last-smoke.json)",
     )
-    p.add_argument("--keep", action="store_true", help="keep the database for inspection")
+    p.add_argument(
+        "--keep", action="store_true", help="keep the databases and the server logs for inspection"
+    )
     args = p.parse_args(argv)
     args.duration = args.duration or (2 if args.smoke else 15)
     args.read_duration = args.read_duration or (1 if args.smoke else 5)
@@ -384,15 +387,21 @@ class Run:
             self.result["steps"] = steps
             self.grow(url, steps[0], steps[-1])
             with server.running(url, workers=self.workers, workdir=self.workdir) as srv:
-                token = self.login(srv)
-                self.result["rss_mb_at_start"] = srv.rss_mb()
-                self.health(srv)
-                for step in steps:
-                    self.grow(url, step, steps[-1])
-                    self.reads(srv, url, token, step)
-                self.result["rss_mb_after_reads"] = srv.rss_mb()
-                self.creates(srv, token)
-                self.result["rss_mb"] = srv.rss_mb()
+                try:
+                    token = self.login(srv)
+                    self.result["rss_mb_at_start"] = srv.rss_mb()
+                    self.health(srv)
+                    for step in steps:
+                        self.grow(url, step, steps[-1])
+                        self.reads(srv, url, token, step)
+                    self.result["rss_mb_after_reads"] = srv.rss_mb()
+                    self.creates(srv, token)
+                    self.result["rss_mb"] = srv.rss_mb()
+                except BaseException:
+                    self.server_log(srv, "the run stopped")
+                    raise
+                if report.failures(self.result):
+                    self.server_log(srv, "requests failed")
                 log(
                     f"{self.kind}: RSS per worker {self.result['rss_mb_at_start']} at start, "
                     f"{self.result['rss_mb_after_reads']} after the reads, "
@@ -429,6 +438,11 @@ class Run:
         }
         self.result["targets"] = [t.as_dict() for t in report.targets(self.result)]
         return self.result
+
+    def server_log(self, srv: server.Server, why: str) -> None:
+        """The end of the server's output, which the temporary directory takes with it."""
+        tail = srv.log.read_text(errors="replace").splitlines()[-60:]
+        log(f"{self.kind}: {why}; the server's last lines:\n" + "\n".join(tail))
 
     def grow(self, url: str, total: int, last: int) -> None:
         seconds = with_engine(url, lambda e: bulk.grow_orders(e, total, last))
@@ -582,6 +596,19 @@ class Run:
 # ---------------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _workdir(kind: str, keep: bool) -> Iterator[Path]:
+    """A temporary directory for the database file, the server's log and media; with
+    ``--keep`` it stays (the SQLite database and the server log are in it)."""
+    if keep:
+        path = Path(tempfile.mkdtemp(prefix=f"orderdesk-bench-{kind}-"))
+        log(f"{kind}: working directory {path} is kept")
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=f"orderdesk-bench-{kind}-") as tmp:
+        yield Path(tmp)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if load.wrk_available() is None:
@@ -605,8 +632,7 @@ def main(argv: list[str] | None = None) -> int:
             kinds.remove("postgresql")
     started = time.monotonic()
     for kind in kinds:
-        with tempfile.TemporaryDirectory(prefix=f"orderdesk-bench-{kind}-") as tmp:
-            workdir = Path(tmp)
+        with _workdir(kind, args.keep) as workdir:
             (workdir / "media").mkdir()
             results["databases"][kind] = Run(kind, args, workdir).execute()
     results["seconds"] = round(time.monotonic() - started, 1)

@@ -25,7 +25,12 @@ from orderdesk.core.errors import DomainError, Unavailable, ValidationFailed
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
 from orderdesk.db.cache import ConfigCache, ConfigListener, watch_local_writes
-from orderdesk.db.engine import create_engine, create_sessionmaker, listener_dsn
+from orderdesk.db.engine import (
+    create_engine,
+    create_sessionmaker,
+    listener_dsn,
+    read_only_engine,
+)
 from orderdesk.db.errors import is_unavailable
 from orderdesk.dialects import register_event_renderers
 from orderdesk.dialects.partner import errors as partner_errors
@@ -153,8 +158,7 @@ def create_app(
             rate_limiter=(RateLimiter.from_settings(settings)
                           if settings.rate_limit_enabled else None),
             config_cache=cache,
-            read_sessions=(create_sessionmaker(engine.execution_options(
-                isolation_level="AUTOCOMMIT"), cache=cache) if dsn else None),
+            read_sessions=create_sessionmaker(read_only_engine(engine), cache=cache),
         )
         app.state.orderdesk = state
         loops = Background(state.sessions, lambda: state.clock(),

@@ -51,8 +51,9 @@ class AppState:
     async def reads(self) -> AsyncIterator[AsyncSession]:
         """A session for a request that only reads.
 
-        On PostgreSQL its statements run in autocommit: no ``BEGIN`` before the first and no
-        ``ROLLBACK`` after the last, two round trips fewer for a one-query request. Each
+        On SQLite it begins without taking the write lock. On PostgreSQL its statements run in
+        autocommit: no ``BEGIN`` before the first and no ``ROLLBACK`` after the last, two round
+        trips fewer for a one-query request. Each
         statement then sees the data committed when it starts, rather than all of them one
         snapshot; every read here is of rows that are immutable once written (order lines,
         images) or of a single row set at once, so no answer can mix two states. Nothing

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import httpx
+import pytest
 from sqlalchemy import text
 from tests.conftest import FakeClock
 from tests.dialects.restaurant.api_support import (
@@ -420,3 +422,30 @@ async def test_api_disabled_restaurant_answers_api_disabled_403(
         assert answer.status_code == 403
         assert answer.json()["success"] is False
         assert answer.json()["error"] == "API_DISABLED"
+
+
+async def test_a_burst_with_a_secret_not_yet_verified_runs_argon2_once(
+    client: httpx.AsyncClient, state: AppState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixteen requests reaching a worker together with a client secret it has not checked yet
+    wait for one argon2 check, instead of running sixteen (each most of a second and 64 MiB)."""
+    from orderdesk.core.organizations import clients
+
+    r = await make_restaurant(state)
+    checks = 0
+    original = clients.password_matches
+
+    def counting(stored_hash: str, password: str) -> bool:
+        nonlocal checks
+        checks += 1
+        return original(stored_hash, password)
+
+    monkeypatch.setattr(clients, "password_matches", counting)
+    answers = await asyncio.gather(*(
+        client.get("/api/account/subrestaurants", headers=r.client_headers) for _ in range(16)))
+    assert [a.status_code for a in answers] == [200] * 16
+    assert checks == 1
+    wrong = {**r.client_headers, "X-Client-Secret": "not-the-secret-at-all"}
+    answers = await asyncio.gather(*(
+        client.get("/api/account/subrestaurants", headers=wrong) for _ in range(4)))
+    assert [a.status_code for a in answers] == [401] * 4  # a shared failed check fails all

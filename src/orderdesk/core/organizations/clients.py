@@ -24,6 +24,8 @@ from orderdesk.db.cache import cached
 SCOPES = ("write:orders", "read:orders", "read:menu", "write:menu", "write:coupons")
 ACCESS_TOKEN_TTL = timedelta(seconds=3600)
 _verified: dict[tuple[int, str], str] = {}  # (client row id, stored hash) -> sha256 of secret
+# Checks under way, by (client row id, stored hash, sha256 of the secret being checked).
+_pending: dict[tuple[int, str, str], asyncio.Future[bool]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,11 +75,25 @@ async def _client(session: AsyncSession, client_id: str) -> tuple[ApiClient, Org
 
 
 async def _secret_ok(client: ApiClient, secret: str) -> bool:
+    """Whether ``secret`` is the client's; argon2 runs once per process and secret.
+
+    A storefront sends its secret with every request. Checking it costs argon2 (most of a
+    second of CPU and 64 MiB), so a verified secret is remembered by its SHA-256; and requests
+    that arrive together with a secret not yet verified (a burst at a freshly started worker)
+    wait for one check instead of each running their own.
+    """
     digest = hashlib.sha256(secret.encode()).hexdigest()
     cache_key = (client.id, client.secret_hash)
     if _verified.get(cache_key) == digest:
         return True
-    if not await asyncio.to_thread(password_matches, client.secret_hash, secret):
+    pending_key = (client.id, client.secret_hash, digest)
+    pending = _pending.get(pending_key)
+    if pending is None:
+        pending = asyncio.ensure_future(
+            asyncio.to_thread(password_matches, client.secret_hash, secret))
+        _pending[pending_key] = pending
+        pending.add_done_callback(lambda _: _pending.pop(pending_key, None))
+    if not await asyncio.shield(pending):
         return False
     _verified[cache_key] = digest
     return True

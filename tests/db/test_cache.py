@@ -180,7 +180,7 @@ async def test_without_its_listener_a_worker_caches_nothing_until_it_listens_aga
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                 "WHERE application_name = 'orderdesk-config-listener' "
                 "AND datname = current_database()"))
-        assert killed == 1
+        assert killed >= 1  # this application's listener, and any other app's on this database
 
         async def disabled() -> bool:
             return not state.config_cache.enabled

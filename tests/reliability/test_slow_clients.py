@@ -84,6 +84,7 @@ async def test_a_stalled_partner_body_is_408_in_the_partner_shape_and_closes(
     assert response.status_code == 408, response.text
     body = response.json()
     assert (body["code"], body["statusCode"], body["status"]) == (408, 408, "error")
+    assert (body["name"], body["type"]) == ("RequestTimeoutError", "REQUEST_TIMEOUT")
     assert "did not arrive within 0.5 s" in body["message"]
     assert response.headers["connection"] == "close"
 

@@ -27,6 +27,7 @@ _KINDS: dict[int, tuple[str, str]] = {
     401: ("UnAuthorizedError", "NO_RIGHTS"),
     404: ("NotFoundError", "NOT_FOUND"),
     405: ("MethodNotAllowedError", "METHOD_NOT_ALLOWED"),
+    408: ("RequestTimeoutError", "REQUEST_TIMEOUT"),
     409: ("ConflictError", "CONFLICT"),
     413: ("PayloadTooLargeError", "PAYLOAD_TOO_LARGE"),
     422: ("ValidationError", "VALIDATION_ERROR"),

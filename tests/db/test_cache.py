@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.factories import login, make_partner, order_body
@@ -59,8 +59,15 @@ def test_entries_expire() -> None:
     assert cache.get("key") is not "value"  # noqa: F632 - the sentinel, whatever it is
 
 
+@dataclass
+class Live:
+    state: AppState
+    client: httpx.AsyncClient
+
+
 @pytest.fixture
-async def live(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[FastAPI, AppState]]:
+async def live(database_url: str, tmp_path: Path) -> AsyncIterator[Live]:
+    """The application with its listener connected, and a client of it."""
     settings = Settings(database_url=database_url, media_dir=tmp_path / "media",
                         rate_limit_enabled=False)
     application = create_app(settings, background=False)
@@ -71,7 +78,9 @@ async def live(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[FastAPI
                 break
             await asyncio.sleep(0.05)
         assert state.config_cache.enabled
-        yield application, state
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
+                                     base_url="http://t") as client:
+            yield Live(state, client)
 
 
 @pytest.fixture
@@ -97,132 +106,122 @@ def _day(offset: int) -> str:
 
 @POSTGRES_ONLY
 async def test_a_token_revoked_by_another_process_is_refused(
-    live: tuple[FastAPI, AppState], outsider: AsyncEngine
+    live: Live, outsider: AsyncEngine
 ) -> None:
-    app, state = live
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:
-        partner = await make_partner(state)
-        headers = await login(client, partner)
-        assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
-        assert len(state.config_cache) > 0  # the token is cached now
+    state, client = live.state, live.client
+    partner = await make_partner(state)
+    headers = await login(client, partner)
+    assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
+    assert len(state.config_cache) > 0  # the token is cached now
 
-        async with outsider.begin() as connection:
-            await connection.execute(text("UPDATE api_tokens SET revoked_at = now() "
-                                          "WHERE revoked_at IS NULL"))
+    async with outsider.begin() as connection:
+        await connection.execute(text("UPDATE api_tokens SET revoked_at = now() "
+                                      "WHERE revoked_at IS NULL"))
 
-        async def refused() -> bool:
-            response = await client.get("/partner/store/list", headers=headers)
-            return response.status_code == 401
+    async def refused() -> bool:
+        response = await client.get("/partner/store/list", headers=headers)
+        return response.status_code == 401
 
-        await _eventually(refused)
+    await _eventually(refused)
 
 
 @POSTGRES_ONLY
 async def test_an_item_changed_by_another_process_is_priced_anew(
-    live: tuple[FastAPI, AppState], outsider: AsyncEngine
+    live: Live, outsider: AsyncEngine
 ) -> None:
-    app, state = live
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:
-        partner = await make_partner(state, masters={"0712": 50, "1217": 50, "1721": 50})
-        headers = await login(client, partner)
+    state, client = live.state, live.client
+    partner = await make_partner(state, masters={"0712": 50, "1217": 50, "1721": 50})
+    headers = await login(client, partner)
 
-        async def total() -> int:
-            response = await client.post("/partner/order/create", headers=headers,
-                                         json=order_body(partner, [(_day(3), "1217")]))
-            assert response.status_code == 200, response.text
-            async with outsider.connect() as connection:
-                price = await connection.scalar(
-                    text("SELECT unit_price FROM order_lines WHERE order_id = :id"),
-                    {"id": response.json()["data"]["_id"]})
-            return int(price)
+    async def total() -> int:
+        response = await client.post("/partner/order/create", headers=headers,
+                                     json=order_body(partner, [(_day(3), "1217")]))
+        assert response.status_code == 200, response.text
+        async with outsider.connect() as connection:
+            price = await connection.scalar(
+                text("SELECT unit_price FROM order_lines WHERE order_id = :id"),
+                {"id": response.json()["data"]["_id"]})
+        return int(price)
 
-        before = await total()
-        async with outsider.begin() as connection:
-            await connection.execute(text("UPDATE products SET price = price + 12345 "
-                                          "WHERE item_id = :item"), {"item": partner.items[0]})
+    before = await total()
+    async with outsider.begin() as connection:
+        await connection.execute(text("UPDATE products SET price = price + 12345 "
+                                      "WHERE item_id = :item"), {"item": partner.items[0]})
 
-        async def repriced() -> bool:
-            return await total() == before + 12345
+    async def repriced() -> bool:
+        return await total() == before + 12345
 
-        await _eventually(repriced)
+    await _eventually(repriced)
 
 
 @POSTGRES_ONLY
 async def test_a_change_made_through_the_application_is_seen_at_once(
-    live: tuple[FastAPI, AppState],
+    live: Live,
 ) -> None:
-    app, state = live
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:
-        partner = await make_partner(state)
-        headers = await login(client, partner)
-        assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
-        revoked = await client.post("/partner/auth/revoke", headers=headers)
-        assert revoked.status_code == 200
-        # No waiting: the worker that revoked empties its own cache with the commit.
-        assert (await client.get("/partner/store/list", headers=headers)).status_code == 401
+    state, client = live.state, live.client
+    partner = await make_partner(state)
+    headers = await login(client, partner)
+    assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
+    revoked = await client.post("/partner/auth/revoke", headers=headers)
+    assert revoked.status_code == 200
+    # No waiting: the worker that revoked empties its own cache with the commit.
+    assert (await client.get("/partner/store/list", headers=headers)).status_code == 401
 
 
 @POSTGRES_ONLY
 async def test_without_its_listener_a_worker_caches_nothing_until_it_listens_again(
-    live: tuple[FastAPI, AppState], outsider: AsyncEngine
+    live: Live, outsider: AsyncEngine
 ) -> None:
-    app, state = live
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:
-        partner = await make_partner(state)
-        headers = await login(client, partner)
-        assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
-        async with outsider.begin() as connection:
-            killed = await connection.scalar(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = 'orderdesk-config-listener' "
-                "AND datname = current_database()"))
-        assert killed >= 1  # this application's listener, and any other app's on this database
+    state, client = live.state, live.client
+    partner = await make_partner(state)
+    headers = await login(client, partner)
+    assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
+    async with outsider.begin() as connection:
+        killed = await connection.scalar(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = 'orderdesk-config-listener' "
+            "AND datname = current_database()"))
+    assert killed >= 1  # this application's listener, and any other app's on this database
 
-        async def disabled() -> bool:
-            return not state.config_cache.enabled
+    async def disabled() -> bool:
+        return not state.config_cache.enabled
 
-        await _eventually(disabled)
-        assert len(state.config_cache) == 0
-        assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
-        assert len(state.config_cache) == 0  # read, but not kept
+    await _eventually(disabled)
+    assert len(state.config_cache) == 0
+    assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
+    assert len(state.config_cache) == 0  # read, but not kept
 
-        async def listening() -> bool:
-            return state.config_cache.enabled
+    async def listening() -> bool:
+        return state.config_cache.enabled
 
-        await _eventually(listening, seconds=10)
-        assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
-        assert len(state.config_cache) > 0
+    await _eventually(listening, seconds=10)
+    assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
+    assert len(state.config_cache) > 0
 
 
 @POSTGRES_ONLY
 async def test_a_setup_change_from_another_process_reaches_every_cached_read(
-    live: tuple[FastAPI, AppState], outsider: AsyncEngine
+    live: Live, outsider: AsyncEngine
 ) -> None:
     """A store's capacity lowered to 0 by another process: the next booking is refused."""
-    app, state = live
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://t") as client:
-        partner = await make_partner(state, masters={"0712": 50, "1217": 50, "1721": 50})
-        headers = await login(client, partner)
-        body = order_body(partner, [(_day(4), "0712")])
-        assert (await client.post("/partner/order/create", headers=headers,
-                                  json=body)).status_code == 200
-        async with outsider.begin() as connection:
-            await connection.execute(text(
-                "INSERT INTO capacity_overrides (location_id, day, slot, capacity) "
-                "SELECT id, :day, '0712', 0 FROM locations WHERE key = :store"),
-                {"day": date.fromisoformat(_day(4)), "store": partner.stores[0]})
+    state, client = live.state, live.client
+    partner = await make_partner(state, masters={"0712": 50, "1217": 50, "1721": 50})
+    headers = await login(client, partner)
+    body = order_body(partner, [(_day(4), "0712")])
+    assert (await client.post("/partner/order/create", headers=headers,
+                              json=body)).status_code == 200
+    async with outsider.begin() as connection:
+        await connection.execute(text(
+            "INSERT INTO capacity_overrides (location_id, day, slot, capacity) "
+            "SELECT id, :day, '0712', 0 FROM locations WHERE key = :store"),
+            {"day": date.fromisoformat(_day(4)), "store": partner.stores[0]})
 
-        async def full() -> bool:
-            body["customer"]["phone_number"] = f"+371 2{secrets.randbelow(10**7):07d}"
-            response = await client.post("/partner/order/create", headers=headers, json=body)
-            if response.status_code == 200:
-                return False
-            assert response.json()["data"][0]["field"] == "datetime", response.text
-            return True
+    async def full() -> bool:
+        body["customer"]["phone_number"] = f"+371 2{secrets.randbelow(10**7):07d}"
+        response = await client.post("/partner/order/create", headers=headers, json=body)
+        if response.status_code == 200:
+            return False
+        assert response.json()["data"][0]["field"] == "datetime", response.text
+        return True
 
-        await _eventually(full)
+    await _eventually(full)

@@ -5,7 +5,7 @@ naive ``LIKE '%word%'`` scan to it (how much the index buys), plus the ratio of 
 at 100,000 items to the same at 1,000 items (how flat it stays as the catalog grows). Ratios come
 from one run on one machine, so they are comparable with each other, not across machines.
 
-    .venv/bin/python bench/item_search.py [--items 100000]
+    .venv/bin/python -m bench.item_search [--items 100000]
 """
 
 from __future__ import annotations
@@ -21,26 +21,13 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import insert, select
 
+from bench.workload import COLOURS, KINDS, LINES
 from orderdesk.core.catalog.models import Product
 from orderdesk.core.catalog.search import fold
 from orderdesk.core.catalog.service import find_products
 from orderdesk.db.engine import create_engine, create_sessionmaker
 from orderdesk.db.migrate import migrate
 
-LINES = ["PAX", "MALM", "HEMNES", "Fjord", "Étagère", "KALLAX", "BILLY", "Größe", "Sørli", "Nord"]
-KINDS = [
-    "wardrobe",
-    "bed frame",
-    "sofa",
-    "kitchen cabinet",
-    "bookcase",
-    "desk",
-    "chair",
-    "dresser",
-    "shelf unit",
-    "dining table",
-]
-COLOURS = ["white", "black-brown", "oak veneer", "grey", "birch", "walnut", "blue", "green"]
 QUERIES = ["wardr", "pax white", "etagere", "sorli desk 120", "kitchen cab oak"]
 PG_ADMIN = os.environ.get("ORDERDESK_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -309,7 +309,8 @@ async def test_trickled_headers_and_silent_connections_get_408_and_are_closed(se
     for elapsed, status, body in results:
         assert status in (0, 408)
         assert not status or b"did not arrive within 1.5 s" in body
-        assert HEADER_TIMEOUT <= elapsed < HEADER_TIMEOUT + 2
+        # (The event loop's timers may fire a fraction of a millisecond early.)
+        assert HEADER_TIMEOUT - 0.01 <= elapsed < HEADER_TIMEOUT + 2
     assert max(latencies) < 1.0
 
 

@@ -89,14 +89,17 @@ async def _secret_ok(client: ApiClient, secret: str) -> bool:
     pending_key = (client.id, client.secret_hash, digest)
     pending = _pending.get(pending_key)
     if pending is None:
-        pending = asyncio.ensure_future(
-            asyncio.to_thread(password_matches, client.secret_hash, secret))
+
+        async def check() -> bool:
+            ok = await asyncio.to_thread(password_matches, client.secret_hash, secret)
+            if ok:  # remembered before the check is over: no later request starts another
+                _verified[cache_key] = digest
+            return ok
+
+        pending = asyncio.ensure_future(check())
         _pending[pending_key] = pending
         pending.add_done_callback(lambda _: _pending.pop(pending_key, None))
-    if not await asyncio.shield(pending):
-        return False
-    _verified[cache_key] = digest
-    return True
+    return await asyncio.shield(pending)
 
 
 async def caller_for_client(

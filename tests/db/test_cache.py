@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.factories import login, make_partner, order_body
 
 from orderdesk.app import create_app
-from orderdesk.db.cache import ConfigCache
+from orderdesk.db.cache import CONFIG_TABLES, ConfigCache
 from orderdesk.db.engine import create_engine
 from orderdesk.http.state import AppState
 from orderdesk.settings import Settings
@@ -100,6 +100,13 @@ async def _eventually(check: Callable[[], Awaitable[bool]], seconds: float = 5.0
     return loop.time() - started
 
 
+async def _cached_partner(live: Live) -> dict[str, str]:
+    """A new partner's token headers, after a request that put its token in the cache."""
+    headers = await login(live.client, await make_partner(live.state))
+    assert (await live.client.get("/partner/store/list", headers=headers)).status_code == 200
+    return headers
+
+
 def _day(offset: int) -> str:
     return (date.today() + timedelta(days=offset)).isoformat()
 
@@ -109,9 +116,7 @@ async def test_a_token_revoked_by_another_process_is_refused(
     live: Live, outsider: AsyncEngine
 ) -> None:
     state, client = live.state, live.client
-    partner = await make_partner(state)
-    headers = await login(client, partner)
-    assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
+    headers = await _cached_partner(live)
     assert len(state.config_cache) > 0  # the token is cached now
 
     async with outsider.begin() as connection:
@@ -158,10 +163,8 @@ async def test_an_item_changed_by_another_process_is_priced_anew(
 async def test_a_change_made_through_the_application_is_seen_at_once(
     live: Live,
 ) -> None:
-    state, client = live.state, live.client
-    partner = await make_partner(state)
-    headers = await login(client, partner)
-    assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
+    client = live.client
+    headers = await _cached_partner(live)
     revoked = await client.post("/partner/auth/revoke", headers=headers)
     assert revoked.status_code == 200
     # No waiting: the worker that revoked empties its own cache with the commit.
@@ -173,9 +176,7 @@ async def test_without_its_listener_a_worker_caches_nothing_until_it_listens_aga
     live: Live, outsider: AsyncEngine
 ) -> None:
     state, client = live.state, live.client
-    partner = await make_partner(state)
-    headers = await login(client, partner)
-    assert (await client.get("/partner/store/list", headers=headers)).status_code == 200
+    headers = await _cached_partner(live)
     async with outsider.begin() as connection:
         killed = await connection.scalar(text(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -225,3 +226,14 @@ async def test_a_setup_change_from_another_process_reaches_every_cached_read(
         return True
 
     await _eventually(full)
+
+
+@POSTGRES_ONLY
+async def test_every_cached_table_has_its_notifying_trigger(outsider: AsyncEngine) -> None:
+    """The tables the cache watches for local writes and those migration 0004 put triggers on
+    are two lists in two places; a table in one and not the other would be served stale."""
+    async with outsider.connect() as connection:
+        triggered = set(await connection.scalars(text(
+            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE t.tgname LIKE '%\\_config\\_changed' ESCAPE '\\'")))
+    assert triggered == set(CONFIG_TABLES)

@@ -18,11 +18,13 @@ demo: $(STAMP)
 	$(BIN)/orderdesk serve --demo --database-url sqlite:///./orderdesk-demo.db
 
 test: $(STAMP)
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 

@@ -143,8 +143,12 @@ class FakeClock:
 async def app(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[FastAPI]:
-    settings = Settings(database_url=database_url, media_dir=tmp_path_factory.mktemp("media"),
-                        login_max_failures=5, rate_limit_enabled=False)
+    settings = Settings(
+        database_url=database_url,
+        media_dir=tmp_path_factory.mktemp("media"),
+        login_max_failures=5,
+        rate_limit_enabled=False,
+    )
     application = create_app(settings, background=False)
     async with application.router.lifespan_context(application):
         yield application

@@ -25,8 +25,13 @@ def free_port() -> int:
 
 @contextmanager
 def running_server(
-    database_url: str, *, workers: int = 1, media_dir: Path, extra_args: tuple[str, ...] = (),
-    startup_timeout: float = 60.0, env_extra: Mapping[str, str] | None = None,
+    database_url: str,
+    *,
+    workers: int = 1,
+    media_dir: Path,
+    extra_args: tuple[str, ...] = (),
+    startup_timeout: float = 60.0,
+    env_extra: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
     """Start ``orderdesk serve`` and yield its base URL once ``/health`` answers.
 
@@ -36,21 +41,35 @@ def running_server(
     env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
     env.update({"ORDERDESK_MEDIA_DIR": str(media_dir), "ORDERDESK_LOG_LEVEL": "warning"})
     env.update(env_extra or {})
-    cmd = [sys.executable, "-m", "orderdesk", "serve", "--port", str(port), "--workers",
-           str(workers), "--database-url", database_url, *extra_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "orderdesk",
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--database-url",
+        database_url,
+        *extra_args,
+    ]
     base = f"http://127.0.0.1:{port}"
     # Output goes to a file, not a pipe: nobody reads a pipe while the server runs, and a server
     # that logs more than the pipe holds (tracebacks under load) would block in write().
     with tempfile.TemporaryFile() as output:
-        proc = subprocess.Popen(cmd, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             deadline = time.monotonic() + startup_timeout
             while True:
                 if proc.poll() is not None:
                     output.seek(0)
-                    raise RuntimeError(f"server exited with {proc.returncode}:\n"
-                                       f"{output.read().decode(errors='replace')}")
+                    raise RuntimeError(
+                        f"server exited with {proc.returncode}:\n"
+                        f"{output.read().decode(errors='replace')}"
+                    )
                 try:
                     if httpx.get(f"{base}/health", timeout=1).status_code == 200:
                         break

@@ -14,12 +14,25 @@ async def test_openapi_document_is_valid_and_names_real_fields(client: httpx.Asy
     validate(spec)
     schemas = spec["components"]["schemas"]
     partner = schemas["PartnerCreateOrderIn"]
-    assert set(partner["required"]) >= {"customer", "partner_details", "datetime",
-                                        "payment_method", "image_uuids"}
+    assert set(partner["required"]) >= {
+        "customer",
+        "partner_details",
+        "datetime",
+        "payment_method",
+        "image_uuids",
+    }
     assert partner["examples"][0]["partner_details"]["store_id"]
     restaurant = schemas["RestaurantCreateOrderIn"]
-    assert set(restaurant["properties"]) >= {"client", "dmethod", "payment_method", "details",
-                                             "pickup", "delivery", "coupon", "creator"}
+    assert set(restaurant["properties"]) >= {
+        "client",
+        "dmethod",
+        "payment_method",
+        "details",
+        "pickup",
+        "delivery",
+        "coupon",
+        "creator",
+    }
     assert "/partner/order/create" in spec["paths"]
     assert "/api/order/create" in spec["paths"]
     assert "/partner/v1/order/create" not in spec["paths"]
@@ -33,10 +46,15 @@ async def test_docs_page_is_served(client: httpx.AsyncClient) -> None:
 
 async def test_every_dialect_operation_documents_its_responses(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
-    operations = {(method.upper(), path) for path, item in spec["paths"].items()
-                  for method in item if path.startswith(("/partner/", "/api/"))}
-    listed = ({(method, f"/partner{path}") for method, path in PARTNER_RESPONSES}
-              | {(method, f"/api{path}") for method, path in RESTAURANT_RESPONSES})
+    operations = {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if path.startswith(("/partner/", "/api/"))
+    }
+    listed = {(method, f"/partner{path}") for method, path in PARTNER_RESPONSES} | {
+        (method, f"/api{path}") for method, path in RESTAURANT_RESPONSES
+    }
     assert operations == listed
     for method, path in operations:
         responses = spec["paths"][path][method.lower()]["responses"]
@@ -54,18 +72,25 @@ async def test_responses_are_named_per_dialect(client: httpx.AsyncClient) -> Non
     schemas = spec["components"]["schemas"]
     assert schemas["PartnerOrder"]["required"] == list(schemas["PartnerOrder"]["properties"])
     assert {"_id", "_status", "partner_details", "datetime"} <= set(
-        schemas["PartnerOrder"]["properties"])
+        schemas["PartnerOrder"]["properties"]
+    )
     assert {"uid", "token", "details", "confirmation"} <= set(
-        schemas["RestaurantOrder"]["properties"])
+        schemas["RestaurantOrder"]["properties"]
+    )
     create = spec["paths"]["/partner/order/create"]["post"]["responses"]
     assert create["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/PartnerCreatedOk"}
+        "$ref": "#/components/schemas/PartnerCreatedOk"
+    }
     assert create["422"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/PartnerValidationError"}
+        "$ref": "#/components/schemas/PartnerValidationError"
+    }
     restaurant = spec["paths"]["/api/order/create"]["post"]["responses"]
-    assert restaurant["200"]["content"]["application/json"]["schema"] == {"oneOf": [
-        {"$ref": "#/components/schemas/RestaurantOrderCreated"},
-        {"$ref": "#/components/schemas/RestaurantFailure"}]}
+    assert restaurant["200"]["content"]["application/json"]["schema"] == {
+        "oneOf": [
+            {"$ref": "#/components/schemas/RestaurantOrderCreated"},
+            {"$ref": "#/components/schemas/RestaurantFailure"},
+        ]
+    }
     assert {"401", "403", "409", "413", "422"} <= set(restaurant)
     image = spec["paths"]["/partner/images/{name}"]["get"]["responses"]["200"]
     assert set(image["content"]) == {"image/webp"}

@@ -72,8 +72,9 @@ async def cli_invoke(monkeypatch: pytest.MonkeyPatch, database_url: str, *args: 
     The CLI exports ``ORDERDESK_DATABASE_URL`` for its child processes; ``monkeypatch`` puts the
     variable back as it was when the test ends."""
     monkeypatch.setenv("ORDERDESK_DATABASE_URL", database_url)
-    result = await asyncio.to_thread(CliRunner().invoke, cli,
-                                     [*args, "--database-url", database_url])
+    result = await asyncio.to_thread(
+        CliRunner().invoke, cli, [*args, "--database-url", database_url]
+    )
     assert result.exit_code == 0, result.output
     return str(result.output)
 
@@ -105,20 +106,25 @@ async def test_restaurant_subscriber_gets_new_countdown_confirmed_closed_in_orde
     # order.new carries the full order, exactly as GET /api/orders/get showed it at creation.
     assert new == {"event": "order.new", "order": at_creation}
     assert {k: new["order"][k] for k in ("uid", "token", "total", "order_number")} == {
-        k: order[k] for k in ("uid", "token", "total", "order_number")}
+        k: order[k] for k in ("uid", "token", "total", "order_number")
+    }
     assert new["order"]["total"] == 2 * (7.5 + 3)
     assert new["order"]["details"][0]["product"]["uid"] == f"{r.uid}-margherita"
-    assert countdown == {"event": "order.countdown_started",
-                         "order": {"uid": order["uid"], "token": order["token"],
-                                   "confirmation": at_creation["confirmation"]}}
+    assert countdown == {
+        "event": "order.countdown_started",
+        "order": {
+            "uid": order["uid"],
+            "token": order["token"],
+            "confirmation": at_creation["confirmation"],
+        },
+    }
     assert countdown["order"]["confirmation"]["countdown_time"] == 300
     assert countdown["order"]["confirmation"]["confirmed"] is False
     assert confirmed["event"] == "order.confirmed"
     assert confirmed["order"]["uid"] == order["uid"]
     assert confirmed["order"]["confirmation"]["confirmed"] is True
     assert confirmed["order"]["closed"] is False
-    assert closed == {"event": "order.closed",
-                      "order": await stack.restaurant_get(r, order["uid"])}
+    assert closed == {"event": "order.closed", "order": await stack.restaurant_get(r, order["uid"])}
     assert closed["order"]["closed"] is True and closed["order"]["confirmation"]["closed"]
     event_ids = [q.event_id for q in received]
     assert event_ids == sorted(event_ids) == [e.id for e in await stack.outbox()]
@@ -134,7 +140,9 @@ async def test_unconfirmed_restaurant_order_times_out_by_itself_and_the_subscrib
     at_creation = await stack.restaurant_get(r, order["uid"])
     assert await stack.rounds() == 2
     assert [q.payload["event"] for q in stack.receiver.delivered()] == [
-        "order.new", "order.countdown_started"]
+        "order.new",
+        "order.countdown_started",
+    ]
 
     # No request arrives: the background step times the order out once the clock has passed
     # the countdown's end, and the next dispatcher round tells the subscriber.
@@ -149,8 +157,10 @@ async def test_unconfirmed_restaurant_order_times_out_by_itself_and_the_subscrib
     timeout = stack.receiver.requests[-1]
     assert timeout.answered == 200
     assert timeout.headers["x-xmenu-signature"] == plain_signature(secret, timeout.body)
-    assert timeout.payload == {"event": "order.timeout",
-                               "order": await stack.restaurant_get(r, order["uid"])}
+    assert timeout.payload == {
+        "event": "order.timeout",
+        "order": await stack.restaurant_get(r, order["uid"]),
+    }
     assert timeout.payload["order"]["confirmation"]["timeout"] is True
     assert timeout.payload["order"]["confirmation"]["confirmed"] is False
     assert at_creation["confirmation"]["timeout"] is False
@@ -159,7 +169,10 @@ async def test_unconfirmed_restaurant_order_times_out_by_itself_and_the_subscrib
     assert await stack.background.expire_countdowns() == 0
     assert await stack.rounds() == 0
     assert [q.payload["event"] for q in stack.receiver.requests] == [
-        "order.new", "order.countdown_started", "order.timeout"]
+        "order.new",
+        "order.countdown_started",
+        "order.timeout",
+    ]
     assert [d.state for d, _ in await stack.deliveries()] == ["delivered"] * 3
 
 
@@ -189,16 +202,21 @@ async def test_partner_subscriber_gets_created_then_status_changed_signed_with_t
 
     first, second = stack.receiver.requests
     assert (first.answered, second.answered) == (200, 200)
-    assert first.payload == {"event": "order.created",
-                             "created_at": created_at.strftime("%Y-%m-%dT%H:%M:%S.")
-                             + f"{created_at.microsecond // 1000:03d}Z",
-                             "data": listed_open}
+    assert first.payload == {
+        "event": "order.created",
+        "created_at": created_at.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{created_at.microsecond // 1000:03d}Z",
+        "data": listed_open,
+    }
     assert second.payload["event"] == "order.status_changed"
     assert second.payload["data"] == listed_cancelled
     assert (second.payload["data"]["_status"], second.payload["data"]["_substatus"]) == (
-        "cancelled", "cancelled")
+        "cancelled",
+        "cancelled",
+    )
     assert datetime.fromisoformat(second.payload["created_at"]) == cancelled_at.replace(
-        microsecond=cancelled_at.microsecond // 1000 * 1000)
+        microsecond=cancelled_at.microsecond // 1000 * 1000
+    )
     assert int(first.headers["x-orderdesk-event"]) < int(second.headers["x-orderdesk-event"])
     for request in (first, second):
         header = request.headers["x-orderdesk-signature"]
@@ -207,8 +225,9 @@ async def test_partner_subscriber_gets_created_then_status_changed_signed_with_t
         assert verify_timestamped(header, request.body, secret, stack.clock())
         assert not verify_timestamped(header, request.body, "whsec-someone-else", stack.clock())
         assert not verify_timestamped(header, request.body + b" ", secret, stack.clock())
-        assert not verify_timestamped(header, request.body, secret,
-                                      stack.clock() + timedelta(minutes=6))
+        assert not verify_timestamped(
+            header, request.body, secret, stack.clock() + timedelta(minutes=6)
+        )
     assert [d.state for d, _ in await stack.deliveries()] == ["delivered", "delivered"]
 
 
@@ -226,8 +245,10 @@ async def test_receiver_failing_first_3_attempts_still_gets_every_event_in_order
         assert (await stack.restaurant_call(r, "confirm", order))["success"]
         assert (await stack.restaurant_call(r, "close", order))["success"]
     created = await stack.client.post(
-        "/partner/order/create", headers=headers,
-        json=order_body(partner, [(local_day(stack.clock(), 2), "0712")]))
+        "/partner/order/create",
+        headers=headers,
+        json=order_body(partner, [(local_day(stack.clock(), 2), "0712")]),
+    )
     partner_order = created.json()["data"]["_id"]
     cancel = await stack.client.post(f"/partner/order/{partner_order}/cancel", headers=headers)
     assert cancel.status_code == 200, cancel.text
@@ -245,7 +266,8 @@ async def test_receiver_failing_first_3_attempts_still_gets_every_event_in_order
     assert jumps >= 1 and stack.clock() >= started + timedelta(seconds=10)
     assert delivered_events_by_order(stack.receiver) == {
         **{f"restaurant:{o['uid']}": RESTAURANT_FLOW for o in orders},
-        f"partner:{partner_order}": ["order.created", "order.status_changed"]}
+        f"partner:{partner_order}": ["order.created", "order.status_changed"],
+    }
     delivered_ids = Counter(q.event_id for q in stack.receiver.delivered())
     assert set(delivered_ids) == {e.id for e in outbox}
     assert_sent_in_order_per_order(stack.receiver)
@@ -253,7 +275,8 @@ async def test_receiver_failing_first_3_attempts_still_gets_every_event_in_order
         assert request.signature_valid  # checked at arrival, against the receiver's clock
         if "x-xmenu-signature" in request.headers:
             assert request.headers["x-xmenu-signature"] == plain_signature(
-                restaurant_secret, request.body)
+                restaurant_secret, request.body
+            )
         else:
             assert request.payload["data"]["_id"] == partner_order
             assert request.headers["x-orderdesk-signature"]
@@ -285,7 +308,8 @@ OUTAGE = timedelta(hours=26)
 
 
 async def test_26_hour_outage_ends_dead_then_cli_lists_and_replays_them(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch,
+    stack: Stack,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The outage ends an hour before the real now, so that the CLI (which runs on the real
     # clock) replays after every attempt the dispatcher made on the simulated one.
@@ -298,8 +322,10 @@ async def test_26_hour_outage_ends_dead_then_cli_lists_and_replays_them(
     order = await stack.restaurant_order(r, creator="restaurant")
     assert order["confirmed"] is True
     created = await stack.client.post(
-        "/partner/order/create", headers=headers,
-        json=order_body(partner, [(local_day(stack.clock(), 2), "1217")]))
+        "/partner/order/create",
+        headers=headers,
+        json=order_body(partner, [(local_day(stack.clock(), 2), "1217")]),
+    )
     partner_order = created.json()["data"]["_id"]
     assert await stack.rounds() == 2  # the first event of each order; both refused
     stack.clock.advance(minutes=5)
@@ -312,19 +338,23 @@ async def test_26_hour_outage_ends_dead_then_cli_lists_and_replays_them(
     assert await stack.rounds() == 0
 
     deliveries = await stack.deliveries()
-    by_state = {state: [(e.event, d) for d, e in deliveries if d.state == state]
-                for state in ("dead", "pending", "delivered")}
+    by_state = {
+        state: [(e.event, d) for d, e in deliveries if d.state == state]
+        for state in ("dead", "pending", "delivered")
+    }
     assert sorted(name for name, _ in by_state["dead"]) == ["order.created", "order.new"]
     assert sorted(name for name, _ in by_state["pending"]) == [
-        "order.closed", "order.confirmed", "order.status_changed"]
+        "order.closed",
+        "order.confirmed",
+        "order.status_changed",
+    ]
     assert by_state["delivered"] == []
     assert all(d.attempts == 0 for _, d in by_state["pending"]), "sent before an earlier event"
     log = await stack.attempts()
     for _, dead in by_state["dead"]:
         tries = [a for a in log if a.delivery_id == dead.id]
         assert len(tries) == dead.attempts > 20
-        assert all(a.status_code is None and a.error and "ConnectError" in a.error
-                   for a in tries)
+        assert all(a.status_code is None and a.error and "ConnectError" in a.error for a in tries)
         assert tries[-2].at < tries[0].at + timedelta(hours=24) <= tries[-1].at
         assert max(b.at - a.at for a, b in itertools.pairwise(tries)) <= timedelta(hours=1.1)
     assert stack.receiver.requests == []
@@ -341,7 +371,8 @@ async def test_26_hour_outage_ends_dead_then_cli_lists_and_replays_them(
         assert columns[-1].startswith(f"http://127.0.0.1:{stack.receiver.port}/hooks/")
         assert "ConnectError" in columns[5]
     assert "0 deliveries" in await cli_invoke(
-        monkeypatch, url, "webhooks", "list", "--state", "delivered")
+        monkeypatch, url, "webhooks", "list", "--state", "delivered"
+    )
 
     await stack.receiver.come_up()
     stack.receiver.misbehave(Misbehaviour.ERROR, times=1)  # one more failure after the replay
@@ -354,22 +385,28 @@ async def test_26_hour_outage_ends_dead_then_cli_lists_and_replays_them(
     # The replay re-opened the retry window: a failure now means a 10 s backoff, not death.
     retrying = [d for d, _ in await stack.deliveries() if d.last_status_code == 500]
     assert len(retrying) == 1 and retrying[0].state == "pending"
-    assert timedelta(seconds=10) <= retrying[0].next_attempt_at - stack.clock() \
+    assert (
+        timedelta(seconds=10)
+        <= retrying[0].next_attempt_at - stack.clock()
         <= timedelta(seconds=11)
+    )
     await stack.drain()
 
     assert [d.state for d, _ in await stack.deliveries()] == ["delivered"] * 5
     assert delivered_events_by_order(stack.receiver) == {
         f"restaurant:{order['uid']}": ["order.new", "order.confirmed", "order.closed"],
-        f"partner:{partner_order}": ["order.created", "order.status_changed"]}
+        f"partner:{partner_order}": ["order.created", "order.status_changed"],
+    }
     assert_sent_in_order_per_order(stack.receiver)
     assert all(q.signature_valid for q in stack.receiver.requests)
     for request in stack.receiver.requests:
         if "x-xmenu-signature" in request.headers:
             assert request.headers["x-xmenu-signature"] == plain_signature(
-                restaurant_secret, request.body)
+                restaurant_secret, request.body
+            )
     assert "0 deliveries" in await cli_invoke(
-        monkeypatch, url, "webhooks", "list", "--state", "dead")
+        monkeypatch, url, "webhooks", "list", "--state", "dead"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,15 +418,28 @@ ORDERS_FOR_WORKER = 5
 
 
 def _order(r_uid: str, location: str) -> dict[str, Any]:
-    return {"client": {"first_name": "Anna", "last_name": "Rossi", "email": "anna@example.com",
-                       "phone": "02 1234567"},
-            "dmethod": "0t", "payment_method": "cash", "payment_method_sub": "cash",
-            "subrestaurant_uid": location,
-            "details": [{"product": {"uid": f"{r_uid}-acqua"}, "quantity": 1}]}
+    return {
+        "client": {
+            "first_name": "Anna",
+            "last_name": "Rossi",
+            "email": "anna@example.com",
+            "phone": "02 1234567",
+        },
+        "dmethod": "0t",
+        "payment_method": "cash",
+        "payment_method_sub": "cash",
+        "subrestaurant_uid": location,
+        "details": [{"product": {"uid": f"{r_uid}-acqua"}, "quantity": 1}],
+    }
 
 
-async def _wait_for(receiver: Receiver, event_ids: set[int], what: str,
-                    proc: asyncio.subprocess.Process | None = None, within: float = 120) -> None:
+async def _wait_for(
+    receiver: Receiver,
+    event_ids: set[int],
+    what: str,
+    proc: asyncio.subprocess.Process | None = None,
+    within: float = 120,
+) -> None:
     """Poll until every one of ``event_ids`` was accepted by the receiver, or fail."""
     deadline = time.monotonic() + within
     while True:
@@ -399,17 +449,19 @@ async def _wait_for(receiver: Receiver, event_ids: set[int], what: str,
         if proc is not None and proc.returncode is not None:
             raise AssertionError(f"{what} exited with {proc.returncode} before delivering")
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: {len(missing)} events never arrived: "
-                                 f"{sorted(missing)}")
+            raise AssertionError(f"{what}: {len(missing)} events never arrived: {sorted(missing)}")
         await asyncio.sleep(0.05)
 
 
 async def _outbox(url: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(url)
     try:
-        return list(await conn.fetch(
-            "SELECT e.id, e.event, e.published_at, o.uid FROM outbox_events e "
-            "JOIN orders o ON o.id = e.order_id ORDER BY e.id"))
+        return list(
+            await conn.fetch(
+                "SELECT e.id, e.event, e.published_at, o.uid FROM outbox_events e "
+                "JOIN orders o ON o.id = e.order_id ORDER BY e.id"
+            )
+        )
     finally:
         await conn.close()
 
@@ -426,32 +478,49 @@ async def test_serve_with_2_workers_and_a_separate_worker_deliver_each_event_onc
     worker_log = tmp_path / "worker.log"
     try:
         secret = "whsec-processes-0123"
-        doc = restaurant_doc(webhooks=[{"url": receiver.endpoint("restaurant", secret),
-                                        "secret": secret}])
+        doc = restaurant_doc(
+            webhooks=[{"url": receiver.endpoint("restaurant", secret), "secret": secret}]
+        )
         setup = tmp_path / "setup.json"
         setup.write_text(json.dumps({"version": 1, "restaurants": [doc]}))
         applied = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "orderdesk", "apply", str(setup), "--database-url", url,
-            stdout=asyncio.subprocess.DEVNULL)
+            sys.executable,
+            "-m",
+            "orderdesk",
+            "apply",
+            str(setup),
+            "--database-url",
+            url,
+            stdout=asyncio.subprocess.DEVNULL,
+        )
         assert await applied.wait() == 0
-        credentials = {"client_id": doc["clients"][0]["client_id"],
-                       "client_secret": doc["clients"][0]["client_secret"]}
-        client_headers = {"X-Client-Id": credentials["client_id"],
-                          "X-Client-Secret": credentials["client_secret"]}
+        credentials = {
+            "client_id": doc["clients"][0]["client_id"],
+            "client_secret": doc["clients"][0]["client_secret"],
+        }
+        client_headers = {
+            "X-Client-Id": credentials["client_id"],
+            "X-Client-Secret": credentials["client_secret"],
+        }
         location = doc["subrestaurants"][0]["uid"]
 
         with running_server(url, workers=2, media_dir=tmp_path / "media") as base:
             async with httpx.AsyncClient(base_url=base, timeout=120) as client:
                 # One bearer token (one argon2 check of the client secret) for all 20 orders:
                 # twenty concurrent first-time secret checks only load the machine.
-                token = await client.post("/api/oauth/token", data={
-                    "grant_type": "client_credentials", **credentials})
+                token = await client.post(
+                    "/api/oauth/token", data={"grant_type": "client_credentials", **credentials}
+                )
                 assert token.status_code == 200, token.text
                 bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
-                responses = await asyncio.gather(*(
-                    client.post("/api/order/create", headers=bearer,
-                                json=_order(doc["uid"], location))
-                    for _ in range(ORDERS_THROUGH_SERVE)))
+                responses = await asyncio.gather(
+                    *(
+                        client.post(
+                            "/api/order/create", headers=bearer, json=_order(doc["uid"], location)
+                        )
+                        for _ in range(ORDERS_THROUGH_SERVE)
+                    )
+                )
             assert all(r.json()["success"] for r in responses), responses[0].text
             served_uids = {r.json()["order"]["uid"] for r in responses}
             outbox = await _outbox(url)
@@ -464,22 +533,32 @@ async def test_serve_with_2_workers_and_a_separate_worker_deliver_each_event_onc
         duplicates = {e for e, n in accepted.items() if n > 1}
         assert duplicates <= failed, f"sent twice without a failure: {sorted(duplicates)}"
         first_copies = {q.event_id: q for q in served if q.answered == 200}
-        new_orders = Counter(q.payload["order"]["uid"] for q in first_copies.values()
-                             if q.payload["event"] == "order.new")
+        new_orders = Counter(
+            q.payload["order"]["uid"]
+            for q in first_copies.values()
+            if q.payload["event"] == "order.new"
+        )
         assert new_orders == dict.fromkeys(served_uids, 1)
         assert all(q.signature_valid for q in served)
-        assert all(q.headers["x-xmenu-signature"] == plain_signature(secret, q.body)
-                   for q in served)
+        assert all(
+            q.headers["x-xmenu-signature"] == plain_signature(secret, q.body) for q in served
+        )
 
         # With no server running, orders still go into the outbox (the API in process, with no
         # background loops); a separate `orderdesk worker` process then delivers them.
-        app = create_app(Settings(database_url=url, media_dir=tmp_path / "media"),
-                         background=False)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
-            later = [await client.post("/api/order/create", headers=client_headers,
-                                       json=_order(doc["uid"], location))
-                     for _ in range(ORDERS_FOR_WORKER)]
+        app = create_app(Settings(database_url=url, media_dir=tmp_path / "media"), background=False)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            ) as client,
+        ):
+            later = [
+                await client.post(
+                    "/api/order/create", headers=client_headers, json=_order(doc["uid"], location)
+                )
+                for _ in range(ORDERS_FOR_WORKER)
+            ]
         assert all(r.json()["success"] for r in later), later[0].text
         later_uids = {r.json()["order"]["uid"] for r in later}
         pending = [row for row in await _outbox(url) if row["uid"] in later_uids]
@@ -490,25 +569,38 @@ async def test_serve_with_2_workers_and_a_separate_worker_deliver_each_event_onc
         env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
         with worker_log.open("wb") as log:
             worker = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "orderdesk", "worker", "--database-url", url, env=env,
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                sys.executable,
+                "-m",
+                "orderdesk",
+                "worker",
+                "--database-url",
+                url,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         await _wait_for(receiver, {row["id"] for row in pending}, "orderdesk worker", worker)
         os.killpg(worker.pid, signal.SIGTERM)
         assert await asyncio.wait_for(worker.wait(), 30) == 0, worker_log.read_text()
 
-        by_worker = receiver.requests[len(served):]
-        assert Counter(q.payload["order"]["uid"] for q in by_worker
-                       if q.payload["event"] == "order.new" and q.answered == 200) == \
-            dict.fromkeys(later_uids, 1)
+        by_worker = receiver.requests[len(served) :]
+        assert Counter(
+            q.payload["order"]["uid"]
+            for q in by_worker
+            if q.payload["event"] == "order.new" and q.answered == 200
+        ) == dict.fromkeys(later_uids, 1)
         assert all(q.signature_valid for q in by_worker)
         conn = await asyncpg.connect(url)
         try:
-            states = await conn.fetch("SELECT state, count(*) AS n FROM webhook_deliveries "
-                                      "GROUP BY state")
+            states = await conn.fetch(
+                "SELECT state, count(*) AS n FROM webhook_deliveries GROUP BY state"
+            )
         finally:
             await conn.close()
         assert {row["state"]: row["n"] for row in states} == {
-            "delivered": 2 * (ORDERS_THROUGH_SERVE + ORDERS_FOR_WORKER)}
+            "delivered": 2 * (ORDERS_THROUGH_SERVE + ORDERS_FOR_WORKER)
+        }
     finally:
         if worker is not None and worker.returncode is None:
             os.killpg(worker.pid, signal.SIGKILL)

@@ -52,8 +52,7 @@ class SwitchableReceiver(Receiver):
     _bound_port: int | None = field(default=None)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1",
-                                                  self._bound_port or 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self._bound_port or 0)
         self._bound_port = int(self._server.sockets[0].getsockname()[1])
 
     @property
@@ -121,8 +120,11 @@ def assert_sent_in_order_per_order(receiver: Receiver) -> None:
         for request in requests:
             earlier = {r.event_id for r in requests if r.event_id < request.event_id}
             assert earlier <= set(accepted), (key, request.event_id, accepted)
-            if request.answered is not None and 200 <= request.answered < 300 \
-                    and request.event_id not in accepted:
+            if (
+                request.answered is not None
+                and 200 <= request.answered < 300
+                and request.event_id not in accepted
+            ):
                 accepted.append(request.event_id)
         assert accepted == sorted(accepted), (key, accepted)
 
@@ -155,9 +157,11 @@ class Stack:
     async def next_due(self) -> Any:
         async with self.state.sessions() as session:
             return await session.scalar(
-                select(func.min(WebhookDelivery.next_attempt_at))
-                .where(WebhookDelivery.state == "pending",
-                       WebhookDelivery.next_attempt_at > self.clock()))
+                select(func.min(WebhookDelivery.next_attempt_at)).where(
+                    WebhookDelivery.state == "pending",
+                    WebhookDelivery.next_attempt_at > self.clock(),
+                )
+            )
 
     async def drain(self, *, until: datetime | None = None, max_jumps: int = 1000) -> int:
         """Rounds, jumping the clock to the next scheduled retry whenever nothing is due, until
@@ -174,8 +178,9 @@ class Stack:
 
     async def attempt_count(self) -> int:
         async with self.state.sessions() as session:
-            count: int = await session.scalar(
-                select(func.count()).select_from(DeliveryAttempt)) or 0
+            count: int = (
+                await session.scalar(select(func.count()).select_from(DeliveryAttempt)) or 0
+            )
             return count
 
     async def deliveries(self) -> list[tuple[WebhookDelivery, OutboxEvent]]:
@@ -183,13 +188,13 @@ class Stack:
             rows = await session.execute(
                 select(WebhookDelivery, OutboxEvent)
                 .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
-                .order_by(WebhookDelivery.id))
+                .order_by(WebhookDelivery.id)
+            )
             return [(d, e) for d, e in rows]
 
     async def attempts(self) -> list[DeliveryAttempt]:
         async with self.state.sessions() as session:
-            return list(await session.scalars(
-                select(DeliveryAttempt).order_by(DeliveryAttempt.id)))
+            return list(await session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)))
 
     async def outbox(self) -> list[OutboxEvent]:
         async with self.state.sessions() as session:
@@ -201,45 +206,65 @@ class Stack:
         """A restaurant subscribed to the receiver; returns it and its webhook secret."""
         secret = f"whsec-{secrets.token_hex(8)}"
         url = self.receiver.endpoint("restaurant", secret)
-        r = await make_restaurant(self.state, places=MILANO_PLACES,
-                                  webhooks=[{"url": url, "secret": secret}], **overrides)
+        r = await make_restaurant(
+            self.state, places=MILANO_PLACES, webhooks=[{"url": url, "secret": secret}], **overrides
+        )
         return r, secret
 
-    async def restaurant_order(self, r: RestaurantSetup, *, slot: int = 0,
-                               creator: str = "customer") -> dict[str, Any]:
+    async def restaurant_order(
+        self, r: RestaurantSetup, *, slot: int = 0, creator: str = "customer"
+    ) -> dict[str, Any]:
         """A pickup order through ``POST /api/order/create``; returns its ``order`` object."""
         times = await self.client.post(
-            "/api/order/pickup_delivery_times", headers=r.client_headers,
-            json={"dmethod": "0", "subrestaurant_uid": r.locations[0]})
+            "/api/order/pickup_delivery_times",
+            headers=r.client_headers,
+            json={"dmethod": "0", "subrestaurant_uid": r.locations[0]},
+        )
         assert times.json()["success"], times.text
         when = times.json()["data"]["pickup_times"][slot]["date"]
         body = {
-            "client": {"first_name": "Anna", "last_name": "Rossi", "email": "anna@example.com",
-                       "phone": "02 1234567"},
-            "dmethod": "0", "payment_method": "cash", "payment_method_sub": "pos",
-            "subrestaurant_uid": r.locations[0], "pickup": {"date": when},
-            "details": [{"product": {"uid": f"{r.uid}-margherita"}, "quantity": 2,
-                         "options": [{"uid": f"{r.uid}-size", "values": [{"uid": "maxi"}]}]}],
+            "client": {
+                "first_name": "Anna",
+                "last_name": "Rossi",
+                "email": "anna@example.com",
+                "phone": "02 1234567",
+            },
+            "dmethod": "0",
+            "payment_method": "cash",
+            "payment_method_sub": "pos",
+            "subrestaurant_uid": r.locations[0],
+            "pickup": {"date": when},
+            "details": [
+                {
+                    "product": {"uid": f"{r.uid}-margherita"},
+                    "quantity": 2,
+                    "options": [{"uid": f"{r.uid}-size", "values": [{"uid": "maxi"}]}],
+                }
+            ],
             "creator": creator,
         }
-        created = await self.client.post("/api/order/create", headers=r.client_headers,
-                                         json=body)
+        created = await self.client.post("/api/order/create", headers=r.client_headers, json=body)
         assert created.json()["success"], created.text
         order: dict[str, Any] = created.json()["order"]
         return order
 
-    async def restaurant_call(self, r: RestaurantSetup, action: str,
-                              order: dict[str, Any]) -> dict[str, Any]:
+    async def restaurant_call(
+        self, r: RestaurantSetup, action: str, order: dict[str, Any]
+    ) -> dict[str, Any]:
         """``POST /api/order/confirm`` or ``/api/order/close`` with the order's uid and token."""
-        response = await self.client.post(f"/api/order/{action}", headers=r.key_headers,
-                                          params={"uid": order["uid"], "token": order["token"]})
+        response = await self.client.post(
+            f"/api/order/{action}",
+            headers=r.key_headers,
+            params={"uid": order["uid"], "token": order["token"]},
+        )
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
 
     async def restaurant_get(self, r: RestaurantSetup, uid: str) -> dict[str, Any]:
-        response = await self.client.get("/api/orders/get", headers=r.key_headers,
-                                         params={"uid": uid})
+        response = await self.client.get(
+            "/api/orders/get", headers=r.key_headers, params={"uid": uid}
+        )
         assert response.json()["success"], response.text
         order: dict[str, Any] = response.json()["order"]
         return order
@@ -252,13 +277,15 @@ class Stack:
         partner = await make_partner(self.state)
         secret = f"whsec-{secrets.token_hex(8)}"
         partner.document["partners"][0]["webhooks"] = [
-            {"url": self.receiver.endpoint("partner", secret), "secret": secret}]
+            {"url": self.receiver.endpoint("partner", secret), "secret": secret}
+        ]
         await apply_document(self.state, partner.document)
         return partner, secret, await login(self.client, partner)
 
     async def partner_list_item(self, headers: dict[str, str], order_id: int) -> dict[str, Any]:
-        response = await self.client.get("/partner/order/list", headers=headers,
-                                         params={"limit": 100})
+        response = await self.client.get(
+            "/partner/order/list", headers=headers, params={"limit": 100}
+        )
         assert response.status_code == 200, response.text
         [item] = [o for o in response.json()["data"] if o["_id"] == order_id]
         return dict(item)
@@ -274,8 +301,10 @@ async def stack_on(database_url: str, media_dir: Path, clock: FakeClock) -> Asyn
         async with app.router.lifespan_context(app):
             state: AppState = app.state.orderdesk
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c, \
-                    Dispatcher(state.sessions, clock=clock, timeout=5.0) as dispatcher:
+            async with (
+                httpx.AsyncClient(transport=transport, base_url="http://testserver") as c,
+                Dispatcher(state.sessions, clock=clock, timeout=5.0) as dispatcher,
+            ):
                 background = Background(state.sessions, clock)
                 try:
                     yield Stack(state, c, clock, dispatcher, background, receiver)

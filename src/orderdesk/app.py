@@ -59,7 +59,6 @@ log = logging.getLogger("orderdesk")
 UNAVAILABLE_RETRY_AFTER = 2
 
 
-
 @dataclass(frozen=True)
 class DialectErrors:
     """How one dialect words its failures: domain errors, and bare HTTP ones (404, 405, 500)."""
@@ -130,7 +129,9 @@ class BodyLimit:
 
 
 def create_app(
-    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None,
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
     background: bool = True,
 ) -> FastAPI:
     """The application. ``background=False`` leaves webhook delivery and countdown timeouts to
@@ -141,8 +142,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, pool_size=settings.db_pool_size,
-                               pool_timeout=settings.db_pool_timeout)
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            pool_timeout=settings.db_pool_timeout,
+        )
         # Configuration rows are cached per worker while a listener hears every change of them
         # (PostgreSQL); on SQLite the listener is absent and nothing is cached.
         cache = ConfigCache()
@@ -152,17 +156,24 @@ def create_app(
             watch_local_writes(engine, cache)
             listener.start()
         state = AppState(
-            settings=settings, engine=engine, sessions=create_sessionmaker(engine, cache=cache),
-            storage=LocalImageStorage(settings.media_dir), clock=clock or utcnow,
+            settings=settings,
+            engine=engine,
+            sessions=create_sessionmaker(engine, cache=cache),
+            storage=LocalImageStorage(settings.media_dir),
+            clock=clock or utcnow,
             geocoder=HttpGeocoder(settings.geocoder_url) if settings.geocoder_url else None,
-            rate_limiter=(RateLimiter.from_settings(settings)
-                          if settings.rate_limit_enabled else None),
+            rate_limiter=(
+                RateLimiter.from_settings(settings) if settings.rate_limit_enabled else None
+            ),
             config_cache=cache,
             read_sessions=create_sessionmaker(read_only_engine(engine), cache=cache),
         )
         app.state.orderdesk = state
-        loops = Background(state.sessions, lambda: state.clock(),
-                           idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours))
+        loops = Background(
+            state.sessions,
+            lambda: state.clock(),
+            idempotency_ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        )
         if background:
             loops.start()
         try:
@@ -178,15 +189,19 @@ def create_app(
                 await listener.stop()
             await engine.dispose()
 
-    app = FastAPI(title="orderdesk", version=__version__, lifespan=lifespan,
-                  description="Order intake for partner stores (`/partner`) and restaurants "
-                  "(`/api`).")
+    app = FastAPI(
+        title="orderdesk",
+        version=__version__,
+        lifespan=lifespan,
+        description="Order intake for partner stores (`/partner`) and restaurants (`/api`).",
+    )
     # Router-level dependencies run before each route's own, so budgets are spent before
     # authentication and a flood of bad credentials is throttled too.
     limited = [Depends(rate_limited)]
     app.include_router(partner_router, prefix="/partner", dependencies=limited)
-    app.include_router(partner_router, prefix="/partner/v1", include_in_schema=False,
-                       dependencies=limited)
+    app.include_router(
+        partner_router, prefix="/partner/v1", include_in_schema=False, dependencies=limited
+    )
     app.include_router(restaurant_router, prefix="/api", dependencies=limited)
 
     @app.get("/health", tags=["operations"])
@@ -219,11 +234,19 @@ def create_app(
     async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
         if not is_unavailable(exc):
             raise exc
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
-                    exc.__class__.__name__)
-        return dialect_for(request.url.path).domain(Unavailable(
-            "The service is temporarily unavailable; nothing was changed, retry in "
-            f"{UNAVAILABLE_RETRY_AFTER} s", retry_after=UNAVAILABLE_RETRY_AFTER))
+        log.warning(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.url.path,
+            exc.__class__.__name__,
+        )
+        return dialect_for(request.url.path).domain(
+            Unavailable(
+                "The service is temporarily unavailable; nothing was changed, retry in "
+                f"{UNAVAILABLE_RETRY_AFTER} s",
+                retry_after=UNAVAILABLE_RETRY_AFTER,
+            )
+        )
 
     @app.exception_handler(ClientDisconnect)
     async def on_client_gone(request: Request, exc: ClientDisconnect) -> Response:
@@ -242,8 +265,9 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version=app.version,
-                                 description=app.description, routes=app.routes)
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
             document_responses(schema, "/partner", partner_responses.RESPONSES)
             document_responses(schema, "/api", restaurant_responses.RESPONSES)
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})

@@ -29,8 +29,12 @@ class Background:
     """The loops of one process; ``start`` them with the app, ``stop`` them before shutdown."""
 
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, *,
-        idempotency_ttl: timedelta = timedelta(hours=24), poll_interval: float = 1.0,
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        idempotency_ttl: timedelta = timedelta(hours=24),
+        poll_interval: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
@@ -60,8 +64,9 @@ class Background:
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self.dispatcher.run(self._stop), name="webhooks"),
-            asyncio.create_task(self._every(self.poll_interval, self.expire_countdowns),
-                                name="countdowns"),
+            asyncio.create_task(
+                self._every(self.poll_interval, self.expire_countdowns), name="countdowns"
+            ),
             asyncio.create_task(self._every(3600, self.purge), name="purge"),
         ]
 

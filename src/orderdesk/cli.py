@@ -13,11 +13,16 @@ import typer
 
 from orderdesk.settings import Settings, SettingsError, load_settings
 
-cli = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="orderdesk: order intake for partner stores and restaurants.")
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="orderdesk: order intake for partner stores and restaurants.",
+)
 
-DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="sqlite:///file.db or "
-                                                 "postgresql://user@host:port/db")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="sqlite:///file.db or postgresql://user@host:port/db"),
+]
 
 
 def _settings(database_url: str | None) -> Settings:
@@ -55,8 +60,9 @@ def migrate(database_url: DatabaseUrl = None) -> None:
 def apply(
     file: Annotated[Path, typer.Argument(help="setup document (JSON)")],
     database_url: DatabaseUrl = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="validate and report, change "
-                                          "nothing")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="validate and report, change nothing")
+    ] = False,
 ) -> None:
     """Apply a setup document: idempotent, all or nothing."""
     from orderdesk.setup.apply import apply_file
@@ -97,8 +103,9 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="worker processes")] = 1,
     database_url: DatabaseUrl = None,
-    demo: Annotated[bool, typer.Option("--demo", help="apply the demo setup first and print "
-                                       "how to call it")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="apply the demo setup first and print how to call it")
+    ] = False,
 ) -> None:
     """Apply pending migrations, then serve both APIs, /docs and /health."""
     import uvicorn
@@ -126,10 +133,18 @@ def serve(
     # connections cleanly when they are the first to do so, so the server waits longer.
     # The HTTP protocol is uvicorn's httptools one plus a deadline for request headers
     # (ORDERDESK_HEADER_TIMEOUT), which uvicorn does not have; see orderdesk.http.timeouts.
-    uvicorn.run("orderdesk.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level=settings.log_level, timeout_graceful_shutdown=30,
-                timeout_keep_alive=75, proxy_headers=False,
-                http="orderdesk.http.timeouts:HeaderDeadlineProtocol")
+    uvicorn.run(
+        "orderdesk.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=30,
+        timeout_keep_alive=75,
+        proxy_headers=False,
+        http="orderdesk.http.timeouts:HeaderDeadlineProtocol",
+    )
 
 
 @cli.command()
@@ -179,16 +194,21 @@ def webhooks_list(
 
     settings = _settings(database_url)
     try:
-        rows = asyncio.run(_with_session(
-            settings.database_url,
-            lambda session: list_deliveries(session, state=state, limit=limit)))
+        rows = asyncio.run(
+            _with_session(
+                settings.database_url,
+                lambda session: list_deliveries(session, state=state, limit=limit),
+            )
+        )
     except ValueError as exc:
         typer.echo(f"orderdesk: {exc}", err=True)
         raise typer.Exit(2) from None
     for row in rows:
-        typer.echo(f"{row.id}\t{row.state}\t{row.event}\torder={row.order_id}\t"
-                   f"attempts={row.attempts}\tlast={row.last_status_code or row.last_error or '-'}"
-                   f"\t{row.url}")
+        typer.echo(
+            f"{row.id}\t{row.state}\t{row.event}\torder={row.order_id}\t"
+            f"attempts={row.attempts}\tlast={row.last_status_code or row.last_error or '-'}"
+            f"\t{row.url}"
+        )
     typer.echo(f"{len(rows)} deliveries")
 
 
@@ -206,9 +226,12 @@ def webhooks_replay(
     if not ids and not all_dead:
         typer.echo("orderdesk: name delivery ids or pass --all-dead", err=True)
         raise typer.Exit(2)
-    count = asyncio.run(_with_session(
-        settings.database_url,
-        lambda session: replay(session, ids or None, dead_only=all_dead, now=utcnow())))
+    count = asyncio.run(
+        _with_session(
+            settings.database_url,
+            lambda session: replay(session, ids or None, dead_only=all_dead, now=utcnow()),
+        )
+    )
     typer.echo(f"{count} deliveries queued again")
 
 
@@ -219,10 +242,17 @@ def _q(value: object) -> str:
 
 def demo_instructions(base: str, document: dict[str, Any]) -> str:
     """Credentials and a ready-to-paste curl line for every endpoint of both APIs."""
-    return "\n".join([
-        "", f"orderdesk demo is running at {base}  (API docs: {base}/docs)", "",
-        *_partner_lines(base, document), "", *_restaurant_lines(base, document), "",
-    ])
+    return "\n".join(
+        [
+            "",
+            f"orderdesk demo is running at {base}  (API docs: {base}/docs)",
+            "",
+            *_partner_lines(base, document),
+            "",
+            *_restaurant_lines(base, document),
+            "",
+        ]
+    )
 
 
 def _partner_lines(base: str, document: dict[str, Any]) -> list[str]:
@@ -231,26 +261,43 @@ def _partner_lines(base: str, document: dict[str, Any]) -> list[str]:
     store = partner["stores"][0]["id"]
     item = document["items"][0]
     login = json.dumps({"login": user["login"], "password": user["password"]})
-    order = _q({
-        "customer": {"phone_number": "+37120000000", "first_name": "Anna", "last_name": "Ozola"},
-        "address": {"address": "Brivibas iela 1, Riga", "coordinates": {"lat": 56.95,
-                                                                         "lon": 24.11},
-                    "details": "3rd floor", "zip": "LV-1010"},
-        "partner_details": {"store_id": store, "items": [{"id": item["id"], "count": 1,
-                                                          "delivery": True}],
-                            "instock": True, "delivery_type": "to_door_by_lift"},
-        "datetime": [{"date": "$(date -d tomorrow +%F)", "timeslot": "1217"}],
-        "payment_method": "cash", "image_uuids": []})
+    order = _q(
+        {
+            "customer": {
+                "phone_number": "+37120000000",
+                "first_name": "Anna",
+                "last_name": "Ozola",
+            },
+            "address": {
+                "address": "Brivibas iela 1, Riga",
+                "coordinates": {"lat": 56.95, "lon": 24.11},
+                "details": "3rd floor",
+                "zip": "LV-1010",
+            },
+            "partner_details": {
+                "store_id": store,
+                "items": [{"id": item["id"], "count": 1, "delivery": True}],
+                "instock": True,
+                "delivery_type": "to_door_by_lift",
+            },
+            "datetime": [{"date": "$(date -d tomorrow +%F)", "timeslot": "1217"}],
+            "payment_method": "cash",
+            "image_uuids": [],
+        }
+    )
     p = f"{base}/partner"
     auth = '-H "token: $TOKEN"'
     return [
         "Partner API (/partner). Demo logins:",
-        *[f"  {p_['name']}: {u['login']} / {u['password']}" for p_ in document["partners"]
-          for u in p_["users"]],
+        *[
+            f"  {p_['name']}: {u['login']} / {u['password']}"
+            for p_ in document["partners"]
+            for u in p_["users"]
+        ],
         "Log in and keep the token:",
         f"  TOKEN=$(curl -s {p}/auth/authorize -H 'Content-Type: application/json' "
         f"-d '{login}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"]"
-        "[\"token\"])')",
+        '["token"])\')',
         "Free master slots (no token needed):",
         f"  curl -s '{p}/slots/free?store_id={store}'",
         "Items, search and stores:",
@@ -262,13 +309,13 @@ def _partner_lines(base: str, document: dict[str, Any]) -> list[str]:
         "Create an order (books a master tomorrow 12-17):",
         f"  curl -s {p}/order/create {auth} -H 'Content-Type: application/json' "
         f"-H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\" "
-        f"-d \"{order}\"",
+        f'-d "{order}"',
         "List, read, mark in stock, change dates, cancel:",
         f"  curl -s -g '{p}/order/list?filter[query]=Ozola' {auth}",
         f"  curl -s {p}/order/1 {auth}",
         f"  curl -s -X POST {p}/order/1/instock {auth}",
         f"  curl -s {p}/order/1/datetime {auth} -H 'Content-Type: application/json' "
-        f"-d \"{_q({'datetime': [{'date': '$(date -d +2days +%F)', 'timeslot': '0712'}]})}\"",
+        f'-d "{_q({"datetime": [{"date": "$(date -d +2days +%F)", "timeslot": "0712"}]})}"',
         f"  curl -s -X POST {p}/order/1/cancel {auth}",
     ]
 
@@ -289,18 +336,36 @@ def _restaurant_lines(base: str, document: dict[str, Any]) -> list[str]:
     gencode = restaurant["coupon_generators"][0]["gencode"]
     a = f"{base}/api"
     key = f"-H 'X-Api-Key: {DEMO_RESTAURANT_API_KEY}'"
-    client = (f"-H 'X-Client-Id: {DEMO_RESTAURANT_CLIENT_ID}' "
-              f"-H 'X-Client-Secret: {DEMO_RESTAURANT_CLIENT_SECRET}'")
+    client = (
+        f"-H 'X-Client-Id: {DEMO_RESTAURANT_CLIENT_ID}' "
+        f"-H 'X-Client-Secret: {DEMO_RESTAURANT_CLIENT_SECRET}'"
+    )
     json_body = "-H 'Content-Type: application/json'"
-    order = _q({
-        "client": {"first_name": "Giulia", "last_name": "Rossi", "email": "giulia@example.com",
-                   "phone": "+39 02 1234567"},
-        "dmethod": "0", "payment_method": "cash", "payment_method_sub": cash,
-        "subrestaurant_uid": location, "pickup": {"date": "$WHEN"},
-        "details": [{"product": {"uid": product["uid"]}, "quantity": 2,
-                     "options": [{"uid": size["uid"],
-                                  "values": [{"uid": size["option_values"][0]["uid"]}]}]}],
-        "coupon": {"code": coupon}})
+    order = _q(
+        {
+            "client": {
+                "first_name": "Giulia",
+                "last_name": "Rossi",
+                "email": "giulia@example.com",
+                "phone": "+39 02 1234567",
+            },
+            "dmethod": "0",
+            "payment_method": "cash",
+            "payment_method_sub": cash,
+            "subrestaurant_uid": location,
+            "pickup": {"date": "$WHEN"},
+            "details": [
+                {
+                    "product": {"uid": product["uid"]},
+                    "quantity": 2,
+                    "options": [
+                        {"uid": size["uid"], "values": [{"uid": size["option_values"][0]["uid"]}]}
+                    ],
+                }
+            ],
+            "coupon": {"code": coupon},
+        }
+    )
     py = "python3 -c 'import json,sys; print(json.load(sys.stdin)"
     place = document["places"][0]
     address = f"{place['street']} {place['number']}, {place['city']}"
@@ -324,20 +389,20 @@ def _restaurant_lines(base: str, document: dict[str, Any]) -> list[str]:
         f"-d '{json.dumps({'dmethod': '0', 'subrestaurant_uid': location, 'language': 'en'})}'",
         f"  WHEN=$(curl -s {a}/order/pickup_delivery_times {client} {json_body} "
         f"-d '{json.dumps({'dmethod': '0', 'subrestaurant_uid': location})}' | "
-        f"{py}[\"data\"][\"pickup_times\"][0][\"date\"])')",
+        f'{py}["data"]["pickup_times"][0]["date"])\')',
         "Coupons:",
         f"  curl -s -X POST '{a}/coupon/apply?code={coupon}&total=25' {client}",
         f"  curl -s -X POST '{a}/coupon/generate?gencode={gencode}"
         f"&valid_email=giulia@example.com' {client}",
         "Create an order (kept in $ORDER), then confirm, read, list and close it:",
-        f"  ORDER=$(curl -s {a}/order/create {client} {json_body} -d \"{order}\")",
+        f'  ORDER=$(curl -s {a}/order/create {client} {json_body} -d "{order}")',
         '  echo "$ORDER"',
-        f"  OUID=$(echo \"$ORDER\" | {py}[\"order\"][\"uid\"])'); "
-        f"OTOKEN=$(echo \"$ORDER\" | {py}[\"order\"][\"token\"])')",
-        f"  curl -s -X POST \"{a}/order/confirm?uid=$OUID&token=$OTOKEN\" {key}",
-        f"  curl -s \"{a}/orders/get?uid=$OUID\" {key}",
+        f'  OUID=$(echo "$ORDER" | {py}["order"]["uid"])\'); '
+        f'OTOKEN=$(echo "$ORDER" | {py}["order"]["token"])\')',
+        f'  curl -s -X POST "{a}/order/confirm?uid=$OUID&token=$OTOKEN" {key}',
+        f'  curl -s "{a}/orders/get?uid=$OUID" {key}',
         f"  curl -s '{a}/orders/list?page=1&pagesize=10' {key}",
-        f"  curl -s -X POST \"{a}/order/close?uid=$OUID&token=$OTOKEN\" {key}",
+        f'  curl -s -X POST "{a}/order/close?uid=$OUID&token=$OTOKEN" {key}',
     ]
 
 

@@ -86,8 +86,9 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "sqlite+aiosqlite:", "postgresql:", "postgres:",
-                                 "postgresql+asyncpg:")):
+        if not value.startswith(
+            ("sqlite:", "sqlite+aiosqlite:", "postgresql:", "postgres:", "postgresql+asyncpg:")
+        ):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 

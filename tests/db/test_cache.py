@@ -28,7 +28,8 @@ from orderdesk.http.state import AppState
 from orderdesk.settings import Settings
 
 POSTGRES_ONLY = pytest.mark.parametrize(
-    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 def test_a_value_read_before_an_invalidation_is_not_stored() -> None:
@@ -68,8 +69,9 @@ class Live:
 @pytest.fixture
 async def live(database_url: str, tmp_path: Path) -> AsyncIterator[Live]:
     """The application with its listener connected, and a client of it."""
-    settings = Settings(database_url=database_url, media_dir=tmp_path / "media",
-                        rate_limit_enabled=False)
+    settings = Settings(
+        database_url=database_url, media_dir=tmp_path / "media", rate_limit_enabled=False
+    )
     application = create_app(settings, background=False)
     async with application.router.lifespan_context(application):
         state: AppState = application.state.orderdesk
@@ -78,8 +80,9 @@ async def live(database_url: str, tmp_path: Path) -> AsyncIterator[Live]:
                 break
             await asyncio.sleep(0.05)
         assert state.config_cache.enabled
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                     base_url="http://t") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://t"
+        ) as client:
             yield Live(state, client)
 
 
@@ -120,8 +123,9 @@ async def test_a_token_revoked_by_another_process_is_refused(
     assert len(state.config_cache) > 0  # the token is cached now
 
     async with outsider.begin() as connection:
-        await connection.execute(text("UPDATE api_tokens SET revoked_at = now() "
-                                      "WHERE revoked_at IS NULL"))
+        await connection.execute(
+            text("UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL")
+        )
 
     async def refused() -> bool:
         response = await client.get("/partner/store/list", headers=headers)
@@ -139,19 +143,23 @@ async def test_an_item_changed_by_another_process_is_priced_anew(
     headers = await login(client, partner)
 
     async def total() -> int:
-        response = await client.post("/partner/order/create", headers=headers,
-                                     json=order_body(partner, [(_day(3), "1217")]))
+        response = await client.post(
+            "/partner/order/create", headers=headers, json=order_body(partner, [(_day(3), "1217")])
+        )
         assert response.status_code == 200, response.text
         async with outsider.connect() as connection:
             price = await connection.scalar(
                 text("SELECT unit_price FROM order_lines WHERE order_id = :id"),
-                {"id": response.json()["data"]["_id"]})
+                {"id": response.json()["data"]["_id"]},
+            )
         return int(price)
 
     before = await total()
     async with outsider.begin() as connection:
-        await connection.execute(text("UPDATE products SET price = price + 12345 "
-                                      "WHERE item_id = :item"), {"item": partner.items[0]})
+        await connection.execute(
+            text("UPDATE products SET price = price + 12345 WHERE item_id = :item"),
+            {"item": partner.items[0]},
+        )
 
     async def repriced() -> bool:
         return await total() == before + 12345
@@ -178,10 +186,13 @@ async def test_without_its_listener_a_worker_caches_nothing_until_it_listens_aga
     state, client = live.state, live.client
     headers = await _cached_partner(live)
     async with outsider.begin() as connection:
-        killed = await connection.scalar(text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = 'orderdesk-config-listener' "
-            "AND datname = current_database()"))
+        killed = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'orderdesk-config-listener' "
+                "AND datname = current_database()"
+            )
+        )
     assert killed >= 1  # this application's listener, and any other app's on this database
 
     async def disabled() -> bool:
@@ -209,13 +220,17 @@ async def test_a_setup_change_from_another_process_reaches_every_cached_read(
     partner = await make_partner(state, masters={"0712": 50, "1217": 50, "1721": 50})
     headers = await login(client, partner)
     body = order_body(partner, [(_day(4), "0712")])
-    assert (await client.post("/partner/order/create", headers=headers,
-                              json=body)).status_code == 200
+    assert (
+        await client.post("/partner/order/create", headers=headers, json=body)
+    ).status_code == 200
     async with outsider.begin() as connection:
-        await connection.execute(text(
-            "INSERT INTO capacity_overrides (location_id, day, slot, capacity) "
-            "SELECT id, :day, '0712', 0 FROM locations WHERE key = :store"),
-            {"day": date.fromisoformat(_day(4)), "store": partner.stores[0]})
+        await connection.execute(
+            text(
+                "INSERT INTO capacity_overrides (location_id, day, slot, capacity) "
+                "SELECT id, :day, '0712', 0 FROM locations WHERE key = :store"
+            ),
+            {"day": date.fromisoformat(_day(4)), "store": partner.stores[0]},
+        )
 
     async def full() -> bool:
         body["customer"]["phone_number"] = f"+371 2{secrets.randbelow(10**7):07d}"
@@ -233,7 +248,12 @@ async def test_every_cached_table_has_its_notifying_trigger(outsider: AsyncEngin
     """The tables the cache watches for local writes and those migration 0004 put triggers on
     are two lists in two places; a table in one and not the other would be served stale."""
     async with outsider.connect() as connection:
-        triggered = set(await connection.scalars(text(
-            "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE t.tgname LIKE '%\\_config\\_changed' ESCAPE '\\'")))
+        triggered = set(
+            await connection.scalars(
+                text(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE t.tgname LIKE '%\\_config\\_changed' ESCAPE '\\'"
+                )
+            )
+        )
     assert triggered == set(CONFIG_TABLES)

@@ -15,7 +15,8 @@ from orderdesk.db.engine import create_engine
 from orderdesk.db.errors import is_unavailable
 
 POSTGRES_ONLY = pytest.mark.parametrize(
-    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 async def _raised(coroutine: object) -> BaseException:
@@ -133,8 +134,9 @@ async def test_a_deadlock_rolls_back_one_side_as_unavailable(database_url: str) 
             await connection.execute(text("INSERT INTO deadlock_probe VALUES (1, 0), (2, 0)"))
         first_locked, second_locked = asyncio.Event(), asyncio.Event()
 
-        async def cross(mine: int, theirs: int, locked: asyncio.Event,
-                        other: asyncio.Event) -> BaseException | None:
+        async def cross(
+            mine: int, theirs: int, locked: asyncio.Event, other: asyncio.Event
+        ) -> BaseException | None:
             try:
                 async with engine.begin() as connection:
                     await connection.execute(update, {"id": mine})
@@ -145,8 +147,9 @@ async def test_a_deadlock_rolls_back_one_side_as_unavailable(database_url: str) 
                 return exc
             return None
 
-        outcomes = await asyncio.gather(cross(1, 2, first_locked, second_locked),
-                                        cross(2, 1, second_locked, first_locked))
+        outcomes = await asyncio.gather(
+            cross(1, 2, first_locked, second_locked), cross(2, 1, second_locked, first_locked)
+        )
         failures = [exc for exc in outcomes if exc is not None]
         assert len(failures) == 1 and is_unavailable(failures[0]), outcomes
     finally:

@@ -33,9 +33,10 @@ quantities = st.integers(min_value=1, max_value=999)
 @st.composite
 def priced_lines(draw: st.DrawFn) -> PricedLine:
     unit_price = draw(small_amounts)
-    services = tuple(PricedService(name, draw(small_amounts))
-                     for name in draw(st.lists(st.sampled_from(["delivery", "assembly"]),
-                                               unique=True)))
+    services = tuple(
+        PricedService(name, draw(small_amounts))
+        for name in draw(st.lists(st.sampled_from(["delivery", "assembly"]), unique=True))
+    )
     # price_options never takes a unit below zero: options_price >= -unit_price.
     options_price = draw(st.integers(min_value=-unit_price, max_value=1_000_000))
     return PricedLine(unit_price, draw(quantities), services, options_price)
@@ -47,21 +48,20 @@ def _is_int(value: Any) -> bool:
 
 # --- price_order -------------------------------------------------------------------------------
 
+
 @PROPERTIES
-@given(lines=st.lists(priced_lines(), max_size=20), delivery_fee=small_amounts,
-       discount=amounts)
+@given(lines=st.lists(priced_lines(), max_size=20), delivery_fee=small_amounts, discount=amounts)
 def test_order_totals_are_whole_non_negative_and_exact(
     lines: list[PricedLine], delivery_fee: int, discount: int
 ) -> None:
     totals = price_order(lines, delivery_fee=delivery_fee, discount=discount)
 
     expected_subtotal = sum(
-        line.quantity * (line.unit_price + sum(s.price for s in line.services)
-                         + line.options_price)
-        for line in lines)
+        line.quantity * (line.unit_price + sum(s.price for s in line.services) + line.options_price)
+        for line in lines
+    )
     assert totals.subtotal == expected_subtotal
-    assert all(map(_is_int, (totals.subtotal, totals.delivery_fee, totals.discount,
-                             totals.total)))
+    assert all(map(_is_int, (totals.subtotal, totals.delivery_fee, totals.discount, totals.total)))
     assert 0 <= totals.discount <= totals.subtotal
     assert totals.discount == min(discount, expected_subtotal)
     assert totals.total == expected_subtotal + delivery_fee - totals.discount
@@ -69,9 +69,11 @@ def test_order_totals_are_whole_non_negative_and_exact(
 
 
 @PROPERTIES
-@given(lines=st.lists(priced_lines(), max_size=3),
-       delivery_fee=st.integers(max_value=-1) | small_amounts,
-       discount=st.integers(max_value=-1))
+@given(
+    lines=st.lists(priced_lines(), max_size=3),
+    delivery_fee=st.integers(max_value=-1) | small_amounts,
+    discount=st.integers(max_value=-1),
+)
 def test_negative_fees_and_discounts_are_refused(
     lines: list[PricedLine], delivery_fee: int, discount: int
 ) -> None:
@@ -92,14 +94,30 @@ def option_menus(draw: st.DrawFn) -> list[OptionWithValues]:
     options = []
     for o in range(draw(st.integers(min_value=1, max_value=4))):
         values = [
-            OptionValue(uid=f"v{o}-{v}", name=f"Value {v}", short_name="",
-                        price_operator=draw(operators), price_operand=draw(small_amounts),
-                        hidden=False, position=v, checked_default=False, ext_id=None)
+            OptionValue(
+                uid=f"v{o}-{v}",
+                name=f"Value {v}",
+                short_name="",
+                price_operator=draw(operators),
+                price_operand=draw(small_amounts),
+                hidden=False,
+                position=v,
+                checked_default=False,
+                ext_id=None,
+            )
             for v in range(draw(st.integers(min_value=1, max_value=5)))
         ]
-        option = ProductOption(uid=f"o{o}", name=f"Option {o}", short_name="", type="multiple",
-                               min_selectable=0, max_selectable=len(values), max_quantity=99,
-                               hidden=False, position=o)
+        option = ProductOption(
+            uid=f"o{o}",
+            name=f"Option {o}",
+            short_name="",
+            type="multiple",
+            min_selectable=0,
+            max_selectable=len(values),
+            max_quantity=99,
+            hidden=False,
+            position=o,
+        )
         options.append(OptionWithValues(option, values))
     return options
 
@@ -113,17 +131,26 @@ def menus_and_choices(
     for index, entry in enumerate(draw(st.lists(st.sampled_from(menu), unique_by=id))):
         picked = draw(st.lists(st.sampled_from(entry.values), unique_by=id, min_size=1))
         path = f"details.0.options.{index}"
-        choices.append(OptionChoice(entry.option.uid, [
-            ValueChoice(value.uid, draw(st.integers(min_value=1, max_value=99)),
-                        f"{path}.values.{k}")
-            for k, value in enumerate(picked)], path))
+        choices.append(
+            OptionChoice(
+                entry.option.uid,
+                [
+                    ValueChoice(
+                        value.uid,
+                        draw(st.integers(min_value=1, max_value=99)),
+                        f"{path}.values.{k}",
+                    )
+                    for k, value in enumerate(picked)
+                ],
+                path,
+            )
+        )
     return menu, choices
 
 
 def _reference_unit(base: int, menu: list[OptionWithValues], choices: list[OptionChoice]) -> int:
     """The module docstring's rule, computed the obvious way."""
-    operand = {v.uid: (v.price_operator, v.price_operand)
-               for entry in menu for v in entry.values}
+    operand = {v.uid: (v.price_operator, v.price_operand) for entry in menu for v in entry.values}
     picked = [(operand[v.uid], v.quantity) for c in choices for v in c.values]
     replaced = [p * q for (op, p), q in picked if op == "="]
     unit = sum(replaced) if replaced else base
@@ -135,13 +162,13 @@ def _reference_unit(base: int, menu: list[OptionWithValues], choices: list[Optio
 @PROPERTIES
 @given(base=small_amounts, menu_and_choices=menus_and_choices(), quantity=quantities)
 def test_option_operators_are_exact_in_minor_units(
-    base: int, menu_and_choices: tuple[list[OptionWithValues], list[OptionChoice]],
+    base: int,
+    menu_and_choices: tuple[list[OptionWithValues], list[OptionChoice]],
     quantity: int,
 ) -> None:
     menu, choices = menu_and_choices
     errors = ErrorCollector()
-    options_price, snapshot = price_options(base, menu, choices, errors,
-                                            line_path="details.0")
+    options_price, snapshot = price_options(base, menu, choices, errors, line_path="details.0")
 
     assert errors.errors == []
     assert _is_int(options_price)
@@ -155,17 +182,25 @@ def test_option_operators_are_exact_in_minor_units(
 
 
 @PROPERTIES
-@given(base=small_amounts, menu=option_menus(),
-       uids=st.lists(st.text(max_size=5), max_size=4),
-       quantity=st.integers(min_value=-5, max_value=200))
+@given(
+    base=small_amounts,
+    menu=option_menus(),
+    uids=st.lists(st.text(max_size=5), max_size=4),
+    quantity=st.integers(min_value=-5, max_value=200),
+)
 def test_unknown_or_out_of_range_choices_are_reported_not_raised(
     base: int, menu: list[OptionWithValues], uids: list[str], quantity: int
 ) -> None:
-    choices = [OptionChoice(uid, [ValueChoice(uid, quantity, f"o.{i}.values.0")], f"o.{i}")
-               for i, uid in enumerate(uids)]
-    choices += [OptionChoice(entry.option.uid,
-                             [ValueChoice(entry.values[0].uid, quantity, "x.values.0")], "x")
-                for entry in menu[:1]]
+    choices = [
+        OptionChoice(uid, [ValueChoice(uid, quantity, f"o.{i}.values.0")], f"o.{i}")
+        for i, uid in enumerate(uids)
+    ]
+    choices += [
+        OptionChoice(
+            entry.option.uid, [ValueChoice(entry.values[0].uid, quantity, "x.values.0")], "x"
+        )
+        for entry in menu[:1]
+    ]
     errors = ErrorCollector()
     options_price, _ = price_options(base, menu, choices, errors, line_path="details.0")
 
@@ -178,10 +213,19 @@ def test_unknown_or_out_of_range_choices_are_reported_not_raised(
 
 # --- coupons -------------------------------------------------------------------------------------
 
+
 def _coupon(percent: int, amount: int) -> Coupon:
-    return Coupon(code="FUZZ", discount_perc=percent, discount_amount=amount, quantity=None,
-                  order_min=0, valid_from=None, valid_to=None, valid_weekdays=[],
-                  valid_email=None)
+    return Coupon(
+        code="FUZZ",
+        discount_perc=percent,
+        discount_amount=amount,
+        quantity=None,
+        order_min=0,
+        valid_from=None,
+        valid_to=None,
+        valid_weekdays=[],
+        valid_email=None,
+    )
 
 
 def _half_up_percent(subtotal: int, percent: int) -> int:
@@ -190,8 +234,11 @@ def _half_up_percent(subtotal: int, percent: int) -> int:
 
 
 @PROPERTIES
-@given(subtotal=st.integers(min_value=-1_000_000, max_value=MAX_PRICE),
-       percent=st.integers(min_value=0, max_value=100), amount=amounts)
+@given(
+    subtotal=st.integers(min_value=-1_000_000, max_value=MAX_PRICE),
+    percent=st.integers(min_value=0, max_value=100),
+    amount=amounts,
+)
 def test_coupon_discount_rounds_half_up_and_never_exceeds_the_subtotal(
     subtotal: int, percent: int, amount: int
 ) -> None:
@@ -204,9 +251,11 @@ def test_coupon_discount_rounds_half_up_and_never_exceeds_the_subtotal(
 
 
 @PROPERTIES
-@given(subtotal=st.integers(min_value=0, max_value=MAX_PRICE // 2),
-       more=st.integers(min_value=0, max_value=MAX_PRICE // 2),
-       percent=st.integers(min_value=0, max_value=100))
+@given(
+    subtotal=st.integers(min_value=0, max_value=MAX_PRICE // 2),
+    more=st.integers(min_value=0, max_value=MAX_PRICE // 2),
+    percent=st.integers(min_value=0, max_value=100),
+)
 def test_a_larger_order_never_gets_a_smaller_percentage_discount(
     subtotal: int, more: int, percent: int
 ) -> None:
@@ -215,8 +264,12 @@ def test_a_larger_order_never_gets_a_smaller_percentage_discount(
 
 
 @PROPERTIES
-@given(lines=st.lists(priced_lines(), min_size=1, max_size=10), delivery_fee=small_amounts,
-       percent=st.integers(min_value=0, max_value=100), amount=small_amounts)
+@given(
+    lines=st.lists(priced_lines(), min_size=1, max_size=10),
+    delivery_fee=small_amounts,
+    percent=st.integers(min_value=0, max_value=100),
+    amount=small_amounts,
+)
 def test_a_coupon_on_an_order_leaves_the_delivery_fee_whole(
     lines: list[PricedLine], delivery_fee: int, percent: int, amount: int
 ) -> None:

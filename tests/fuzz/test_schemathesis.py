@@ -72,8 +72,12 @@ OPERATIONS = len(PARTNER_RESPONSES) + len(RESTAURANT_RESPONSES)
 WITH_CREDENTIALS = math.ceil(1.2 * TOTAL_CASES / OPERATIONS)
 WITHOUT_CREDENTIALS = max(5, WITH_CREDENTIALS // 10)
 SEED = 20261123
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 # Generation is slow for the big request bodies (the menu import) and many generated values
 # are filtered out by design; neither says anything about the server.
 HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
@@ -84,18 +88,27 @@ WORKDIR = (_SHM if _SHM.is_dir() else Path(tempfile.gettempdir())) / f"orderdesk
 DATABASE_URL = f"sqlite:///{WORKDIR / 'fuzz.db'}"
 # The rate limiter would answer 429 to a fuzzer long before the fuzzer is done.
 _NO_RATE_LIMIT: dict[str, Any] = (
-    {"rate_limit_enabled": False} if "rate_limit_enabled" in Settings.model_fields else {})
-APP = create_app(Settings(database_url=DATABASE_URL, media_dir=WORKDIR / "media",
-                          **_NO_RATE_LIMIT), background=False)
+    {"rate_limit_enabled": False} if "rate_limit_enabled" in Settings.model_fields else {}
+)
+APP = create_app(
+    Settings(database_url=DATABASE_URL, media_dir=WORKDIR / "media", **_NO_RATE_LIMIT),
+    background=False,
+)
 
 
 def _schema(*, all_phases: bool) -> Any:
-    config = schemathesis.Config.from_dict({
-        "seed": SEED,
-        "generation": {"mode": "all"},
-        "phases": {"examples": {"enabled": all_phases}, "coverage": {"enabled": all_phases},
-                   "fuzzing": {"enabled": True}, "stateful": {"enabled": False}},
-    })
+    config = schemathesis.Config.from_dict(
+        {
+            "seed": SEED,
+            "generation": {"mode": "all"},
+            "phases": {
+                "examples": {"enabled": all_phases},
+                "coverage": {"enabled": all_phases},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": False},
+            },
+        }
+    )
     schema = schemathesis.openapi.from_dict(APP.openapi(), config=config)
     schema.app = APP
     return schema.include(path_regex=r"^/(partner|api)/")
@@ -107,8 +120,13 @@ SCHEMA_WITHOUT_CREDENTIALS = _schema(all_phases=False)
 # A reader that may not write (403 INSUFFICIENT_SCOPE) and a second restaurant whose data the
 # demo restaurant may not ask for (restuid: 403 UNAUTHORIZED).
 READER = ("fuzz-menu-reader", "fuzz-menu-reader-secret")
-OTHER_RESTAURANT = {"uid": "fuzz-other", "name": "Another restaurant", "timezone": "Europe/Rome",
-                    "language": "it", "currency": "EUR"}
+OTHER_RESTAURANT = {
+    "uid": "fuzz-other",
+    "name": "Another restaurant",
+    "timezone": "Europe/Rome",
+    "language": "it",
+    "currency": "EUR",
+}
 PARTNER_STORES = ["nordhaus-riga", "nordhaus-berlin"]  # the stores of DEMO_LOGINS[0]
 PLAIN_PRODUCTS = ["acqua-naturale", "coca-cola", "tiramisu", "panna-cotta", "birra-moretti"]
 COUPONS = ["WELCOME10", "SCONTO5", "AMICI3", "ESTATE", "welcome10", "NOPE"]
@@ -154,22 +172,39 @@ def _document() -> dict[str, Any]:
     document = demo_document()
     bella = document["restaurants"][0]
     bella["countdown_seconds"] = 86400  # seeded orders stay confirmable through a long run
-    bella["clients"].append({"client_id": READER[0], "client_secret": READER[1],
-                             "scopes": ["read:menu"]})
+    bella["clients"].append(
+        {"client_id": READER[0], "client_secret": READER[1], "scopes": ["read:menu"]}
+    )
     document["restaurants"].append(OTHER_RESTAURANT)
     return document
 
 
 def _partner_order(index: int) -> dict[str, Any]:
     return {
-        "customer": {"phone_number": f"+3712000{index:04d}", "first_name": "Anna",
-                     "last_name": "Ozola"},
-        "address": {"address": "Brivibas iela 1, Riga",
-                    "coordinates": {"lat": 56.95, "lon": 24.11}, "details": "", "zip": "LV-1010"},
-        "partner_details": {"store_id": PARTNER_STORES[0],
-                            "items": [{"id": Known.items[index], "count": 1 + index % 3,
-                                       "delivery": True, "assembly": index % 2 == 0}],
-                            "instock": index % 2 == 0, "delivery_type": "to_door_by_lift"},
+        "customer": {
+            "phone_number": f"+3712000{index:04d}",
+            "first_name": "Anna",
+            "last_name": "Ozola",
+        },
+        "address": {
+            "address": "Brivibas iela 1, Riga",
+            "coordinates": {"lat": 56.95, "lon": 24.11},
+            "details": "",
+            "zip": "LV-1010",
+        },
+        "partner_details": {
+            "store_id": PARTNER_STORES[0],
+            "items": [
+                {
+                    "id": Known.items[index],
+                    "count": 1 + index % 3,
+                    "delivery": True,
+                    "assembly": index % 2 == 0,
+                }
+            ],
+            "instock": index % 2 == 0,
+            "delivery_type": "to_door_by_lift",
+        },
         "datetime": [{"date": day, "timeslot": "1217"} for day in Known.slot_dates[index:][:2]],
         "payment_method": "stripe" if index % 2 else "cash",
         "image_uuids": [name.removesuffix(".webp") for name in Known.image_names[index:][:1]],
@@ -180,22 +215,37 @@ def _restaurant_order(index: int) -> dict[str, Any]:
     delivery = index % 3 == 2
     when = Known.pickup_times[index % len(Known.pickup_times)].replace(" ", "T")
     body: dict[str, Any] = {
-        "client": {"first_name": "Giulia", "last_name": "Rossi",
-                   "email": f"giulia{index}@example.com", "phone": "+39 02 1234567"},
-        "dmethod": "1" if delivery else "0", "payment_method": "cash",
-        "payment_method_sub": "pos", "subrestaurant_uid": "bella-centro", "language": "it",
-        "details": [{"product": {"uid": "margherita"}, "quantity": 2, "notes": "ben cotta",
-                     "options": [{"uid": "margherita-formato", "values": [{"uid": "maxi"}]},
-                                 {"uid": "margherita-extra",
-                                  "values": [{"uid": "funghi", "quantity": 2}]}]},
-                    {"product": {"uid": PLAIN_PRODUCTS[index % len(PLAIN_PRODUCTS)]},
-                     "quantity": 1}],
+        "client": {
+            "first_name": "Giulia",
+            "last_name": "Rossi",
+            "email": f"giulia{index}@example.com",
+            "phone": "+39 02 1234567",
+        },
+        "dmethod": "1" if delivery else "0",
+        "payment_method": "cash",
+        "payment_method_sub": "pos",
+        "subrestaurant_uid": "bella-centro",
+        "language": "it",
+        "details": [
+            {
+                "product": {"uid": "margherita"},
+                "quantity": 2,
+                "notes": "ben cotta",
+                "options": [
+                    {"uid": "margherita-formato", "values": [{"uid": "maxi"}]},
+                    {"uid": "margherita-extra", "values": [{"uid": "funghi", "quantity": 2}]},
+                ],
+            },
+            {"product": {"uid": PLAIN_PRODUCTS[index % len(PLAIN_PRODUCTS)]}, "quantity": 1},
+        ],
         "coupon": {"code": "WELCOME10"} if index % 2 else None,
         "creator": "restaurant" if index % 4 == 3 else "customer",
     }
     if delivery:
-        body["delivery"] = {"date": when, "address": {"place_id": "via-roma-1-milano",
-                                                      "doorbell": "Rossi", "floor": "3"}}
+        body["delivery"] = {
+            "date": when,
+            "address": {"place_id": "via-roma-1-milano", "doorbell": "Rossi", "floor": "3"},
+        }
     else:
         body["pickup"] = {"date": when}
     return body
@@ -215,32 +265,53 @@ def fuzz_database() -> Iterator[None]:
     Known.products = [product["uid"] for product in bella["products"]]
 
     login, password = DEMO_LOGINS[0]
-    Known.partner_token = _call("POST", "/partner/auth/authorize",
-                                body={"login": login, "password": password})["data"]["token"]
+    Known.partner_token = _call(
+        "POST", "/partner/auth/authorize", body={"login": login, "password": password}
+    )["data"]["token"]
     partner = {"token": Known.partner_token}
     free = _call("GET", "/partner/slots/free", query={"store_id": PARTNER_STORES[0]})["data"]
     Known.slot_dates = [day for day, slots in free.items() if slots["1217"]]
     for _ in range(2):
-        uploaded = _call("POST", "/partner/image/upload", headers=partner,
-                         media_type="multipart/form-data", body={"file": _png()})
+        uploaded = _call(
+            "POST",
+            "/partner/image/upload",
+            headers=partner,
+            media_type="multipart/form-data",
+            body={"file": _png()},
+        )
         Known.image_names.append(f"{uploaded['data'][0]['id']}.webp")
     Known.order_ids = [
-        str(_call("POST", "/partner/order/create", headers=partner,
-                  body=_partner_order(index))["data"]["_id"])
-        for index in range(4)]
+        str(
+            _call("POST", "/partner/order/create", headers=partner, body=_partner_order(index))[
+                "data"
+            ]["_id"]
+        )
+        for index in range(4)
+    ]
 
     Known.bearer_token = _call(
-        "POST", "/api/oauth/token", media_type="application/x-www-form-urlencoded",
-        body={"grant_type": "client_credentials", "client_id": DEMO_RESTAURANT_CLIENT_ID,
-              "client_secret": DEMO_RESTAURANT_CLIENT_SECRET})["access_token"]
+        "POST",
+        "/api/oauth/token",
+        media_type="application/x-www-form-urlencoded",
+        body={
+            "grant_type": "client_credentials",
+            "client_id": DEMO_RESTAURANT_CLIENT_ID,
+            "client_secret": DEMO_RESTAURANT_CLIENT_SECRET,
+        },
+    )["access_token"]
     restaurant = {"X-Api-Key": DEMO_RESTAURANT_API_KEY}
-    times = _call("POST", "/api/order/pickup_delivery_times", headers=restaurant,
-                  body={"dmethod": "0", "subrestaurant_uid": "bella-centro"})["data"]
+    times = _call(
+        "POST",
+        "/api/order/pickup_delivery_times",
+        headers=restaurant,
+        body={"dmethod": "0", "subrestaurant_uid": "bella-centro"},
+    )["data"]
     Known.pickup_times = [entry["date"] for entry in times["pickup_times"]]
     assert Known.pickup_times, "Bella Centro has no free pickup time in the next days"
     for index in range(6):
-        created = _call("POST", "/api/order/create", headers=restaurant,
-                        body=_restaurant_order(index))["order"]
+        created = _call(
+            "POST", "/api/order/create", headers=restaurant, body=_restaurant_order(index)
+        )["order"]
         Known.restaurant_orders.append((created["uid"], created["token"]))
     yield
     shutil.rmtree(WORKDIR, ignore_errors=True)
@@ -252,8 +323,9 @@ def fuzz_database() -> Iterator[None]:
 
 def _digest(case: Any) -> int:
     """A stable number from what was generated, so that every choice below is reproducible."""
-    material = json.dumps([case.path_parameters, case.query, case.body], sort_keys=True,
-                          default=repr)
+    material = json.dumps(
+        [case.path_parameters, case.query, case.body], sort_keys=True, default=repr
+    )
     return zlib.crc32(material.encode())
 
 
@@ -325,8 +397,7 @@ def _steer(case: Any) -> None:
     if "name" in params:
         params["name"] = _pick(Known.image_names, digest)
     if path == "/partner/slots/free":
-        query["store_id"] = _pick([*PARTNER_STORES, "kitchenworks-munich", "bella-centro"],
-                                  digest)
+        query["store_id"] = _pick([*PARTNER_STORES, "kitchenworks-munich", "bella-centro"], digest)
     elif path == "/partner/order/create":
         _patch_partner_order(case.body, digest)
     elif path.endswith("/datetime") and isinstance(case.body, dict):
@@ -353,8 +424,9 @@ def _steer(case: Any) -> None:
         if digest % 2:
             case.body.update(dmethod="1", place_id=_pick(Known.places, digest))
     elif path == "/api/order/validate_address" and isinstance(case.body, dict):
-        case.body["address"] = _pick(["Via Roma 1, Milano", "Corso Como 10 Milano",
-                                      "Piazza del Duomo 1"], digest)
+        case.body["address"] = _pick(
+            ["Via Roma 1, Milano", "Corso Como 10 Milano", "Piazza del Duomo 1"], digest
+        )
 
 
 def _phase(case: Any) -> str:
@@ -366,8 +438,10 @@ def _restaurant_credentials(digest: int) -> dict[str, str]:
     if choice == 0:
         return {"X-Api-Key": DEMO_RESTAURANT_API_KEY}
     if choice == 1:
-        return {"X-Client-Id": DEMO_RESTAURANT_CLIENT_ID,
-                "X-Client-Secret": DEMO_RESTAURANT_CLIENT_SECRET}
+        return {
+            "X-Client-Id": DEMO_RESTAURANT_CLIENT_ID,
+            "X-Client-Secret": DEMO_RESTAURANT_CLIENT_SECRET,
+        }
     return {"Authorization": f"Bearer {Known.bearer_token}"}
 
 
@@ -399,14 +473,20 @@ def _wrong_credentials(case: Any) -> None:
 
 
 @SCHEMA.parametrize()
-@settings(max_examples=WITH_CREDENTIALS, derandomize=True, deadline=None, database=None,
-          suppress_health_check=HEALTH_CHECKS)
+@settings(
+    max_examples=WITH_CREDENTIALS,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=HEALTH_CHECKS,
+)
 def test_with_credentials(case: Any) -> None:
     CASES["with credentials"][_phase(case)] += 1
     if case.path == "/partner/auth/revoke":
         login, password = DEMO_LOGINS[1]
-        case.headers["token"] = _call("POST", "/partner/auth/authorize", body={
-            "login": login, "password": password})["data"]["token"]
+        case.headers["token"] = _call(
+            "POST", "/partner/auth/authorize", body={"login": login, "password": password}
+        )["data"]["token"]
     elif case.path.startswith("/partner/"):
         case.headers["token"] = Known.partner_token
     elif case.path != "/api/oauth/token":
@@ -416,8 +496,13 @@ def test_with_credentials(case: Any) -> None:
 
 
 @SCHEMA_WITHOUT_CREDENTIALS.parametrize()
-@settings(max_examples=WITHOUT_CREDENTIALS, derandomize=True, deadline=None, database=None,
-          suppress_health_check=HEALTH_CHECKS)
+@settings(
+    max_examples=WITHOUT_CREDENTIALS,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=HEALTH_CHECKS,
+)
 def test_without_credentials(case: Any) -> None:
     CASES["without credentials"][_phase(case)] += 1
     _wrong_credentials(case)
@@ -427,26 +512,35 @@ def test_without_credentials(case: Any) -> None:
 TOKEN_FIELDS = ["grant_type", "client_id", "client_secret"]
 
 
-@settings(max_examples=max(20, WITH_CREDENTIALS), derandomize=True, deadline=None,
-          database=None)
-@given(client=st.sampled_from([(DEMO_RESTAURANT_CLIENT_ID, DEMO_RESTAURANT_CLIENT_SECRET),
-                               READER]),
-       wrong=st.dictionaries(st.sampled_from([*TOKEN_FIELDS, "other"]),
-                             st.sampled_from(["password", READER[1], ""]) | st.text(max_size=20)),
-       left_out=st.sets(st.sampled_from(TOKEN_FIELDS)),
-       scope=st.none() | st.sampled_from(["read:menu", "write:orders read:orders", "admin", ""])
-       | st.text(max_size=20),
-       media_type=st.sampled_from(["application/x-www-form-urlencoded"] * 3
-                                  + ["application/json"]))
+@settings(max_examples=max(20, WITH_CREDENTIALS), derandomize=True, deadline=None, database=None)
+@given(
+    client=st.sampled_from([(DEMO_RESTAURANT_CLIENT_ID, DEMO_RESTAURANT_CLIENT_SECRET), READER]),
+    wrong=st.dictionaries(
+        st.sampled_from([*TOKEN_FIELDS, "other"]),
+        st.sampled_from(["password", READER[1], ""]) | st.text(max_size=20),
+    ),
+    left_out=st.sets(st.sampled_from(TOKEN_FIELDS)),
+    scope=st.none()
+    | st.sampled_from(["read:menu", "write:orders read:orders", "admin", ""])
+    | st.text(max_size=20),
+    media_type=st.sampled_from(["application/x-www-form-urlencoded"] * 3 + ["application/json"]),
+)
 def test_oauth_token_requests(
-    client: tuple[str, str], wrong: dict[str, str], left_out: set[str], scope: str | None,
+    client: tuple[str, str],
+    wrong: dict[str, str],
+    left_out: set[str],
+    scope: str | None,
     media_type: str,
 ) -> None:
     """The token endpoint's form body is not in the document (it is read by hand), so its
     requests are generated here: right, wrong or missing fields, form-encoded or JSON."""
     CASES["with credentials"]["oauth forms"] += 1
-    body = {"grant_type": "client_credentials", "client_id": client[0],
-            "client_secret": client[1], **wrong}
+    body = {
+        "grant_type": "client_credentials",
+        "client_id": client[0],
+        "client_secret": client[1],
+        **wrong,
+    }
     if scope is not None:
         body["scope"] = scope
     for name in left_out:
@@ -457,15 +551,21 @@ def test_oauth_token_requests(
 
 def test_enough_cases_were_generated(request: pytest.FixtureRequest) -> None:
     """Runs last in this module: hypothesis generated at least ``FUZZ_EXAMPLES`` requests."""
-    fuzzed = [item for item in request.session.items
-              if item.module is request.module
-              and item.name.startswith(("test_with_credentials[", "test_without_credentials["))]
+    fuzzed = [
+        item
+        for item in request.session.items
+        if item.module is request.module
+        and item.name.startswith(("test_with_credentials[", "test_without_credentials["))
+    ]
     if len(fuzzed) < 2 * OPERATIONS:
         pytest.skip("only part of the fuzz run was selected")
-    generated = sum(CASES[run]["fuzzing"] for run in CASES) + \
-        CASES["with credentials"]["oauth forms"]
+    generated = (
+        sum(CASES[run]["fuzzing"] for run in CASES) + CASES["with credentials"]["oauth forms"]
+    )
     sent = sum(sum(phases.values()) for phases in CASES.values())
-    print(f"\nfuzz requests: {sent}, generated by hypothesis: {generated}; "
-          f"by run and phase: { {run: dict(phases) for run, phases in CASES.items()} }")
+    print(
+        f"\nfuzz requests: {sent}, generated by hypothesis: {generated}; "
+        f"by run and phase: { {run: dict(phases) for run, phases in CASES.items()} }"
+    )
     assert generated >= TOTAL_CASES, CASES
     assert CASES["without credentials"]["fuzzing"] >= OPERATIONS, CASES

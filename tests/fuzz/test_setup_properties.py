@@ -27,18 +27,24 @@ from orderdesk.setup.schema import SCOPES, WEEKDAYS, SetupDocument, SetupInvalid
 pytestmark = pytest.mark.fuzz
 TIMESLOTS = tuple(MASTER_TIMESLOTS)
 
-PROPERTIES = settings(max_examples=200, derandomize=True, deadline=None, database=None,
-                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+PROPERTIES = settings(
+    max_examples=200,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # --- arbitrary JSON --------------------------------------------------------------------------
 
-scalars = (st.none() | st.booleans() | st.integers() | st.floats()
-           | st.text(max_size=12))
+scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
 json_values = st.recursive(
     scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=10), children, max_size=4),
-    max_leaves=25)
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=25,
+)
 section_names = st.sampled_from([*SetupDocument.model_fields, "version", "extra"])
 # Objects that look like a document at the top, so the sections' own rules get to run.
 document_like = st.dictionaries(section_names, json_values, max_size=5)
@@ -46,10 +52,12 @@ document_like = st.dictionaries(section_names, json_values, max_size=5)
 # --- valid documents -------------------------------------------------------------------------
 
 slug = st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True)
-words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1,
-                max_size=30).map(str.strip).filter(bool)
-timezones = st.sampled_from(["Europe/Riga", "Europe/Rome", "America/New_York", "Asia/Tokyo",
-                             "UTC"])
+words = (
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=30)
+    .map(str.strip)
+    .filter(bool)
+)
+timezones = st.sampled_from(["Europe/Riga", "Europe/Rome", "America/New_York", "Asia/Tokyo", "UTC"])
 money = st.integers(min_value=0, max_value=2**31 - 1)
 iso_dates = st.dates().map(lambda d: d.isoformat())
 lats = st.floats(min_value=-90, max_value=90)
@@ -58,24 +66,35 @@ lngs = st.floats(min_value=-180, max_value=180)
 
 @st.composite
 def stores(draw: st.DrawFn, store_id: str) -> dict[str, Any]:
-    overrides = draw(st.lists(st.tuples(iso_dates, st.sampled_from(TIMESLOTS)),
-                              unique=True, max_size=3))
-    return {"id": store_id, "title": draw(words), "timezone": draw(timezones),
-            "masters": {slot: draw(st.integers(0, 1000)) for slot in TIMESLOTS},
-            "masters_on": [{"date": day, "timeslot": slot, "masters": draw(st.integers(0, 1000))}
-                           for day, slot in overrides]}
+    overrides = draw(
+        st.lists(st.tuples(iso_dates, st.sampled_from(TIMESLOTS)), unique=True, max_size=3)
+    )
+    return {
+        "id": store_id,
+        "title": draw(words),
+        "timezone": draw(timezones),
+        "masters": {slot: draw(st.integers(0, 1000)) for slot in TIMESLOTS},
+        "masters_on": [
+            {"date": day, "timeslot": slot, "masters": draw(st.integers(0, 1000))}
+            for day, slot in overrides
+        ],
+    }
 
 
 @st.composite
 def partners(draw: st.DrawFn, index: int) -> dict[str, Any]:
     name = f"{draw(slug)}-p{index}"
     return {
-        "name": name, "title": draw(words),
-        "users": [{"login": f"u{u}@{name}.example", "password": draw(st.text(min_size=8,
-                                                                              max_size=20))}
-                  for u in range(draw(st.integers(0, 2)))],
-        "webhooks": [{"url": f"https://hooks{w}.{name}.example/in", "secret": "s" * (8 + w)}
-                     for w in range(draw(st.integers(0, 2)))],
+        "name": name,
+        "title": draw(words),
+        "users": [
+            {"login": f"u{u}@{name}.example", "password": draw(st.text(min_size=8, max_size=20))}
+            for u in range(draw(st.integers(0, 2)))
+        ],
+        "webhooks": [
+            {"url": f"https://hooks{w}.{name}.example/in", "secret": "s" * (8 + w)}
+            for w in range(draw(st.integers(0, 2)))
+        ],
         "stores": [draw(stores(f"{name}-s{s}")) for s in range(draw(st.integers(0, 2)))],
     }
 
@@ -83,9 +102,14 @@ def partners(draw: st.DrawFn, index: int) -> dict[str, Any]:
 @st.composite
 def items(draw: st.DrawFn, item_id: int) -> dict[str, Any]:
     delivery, assembly = draw(st.booleans()), draw(st.booleans())
-    item: dict[str, Any] = {"id": item_id, "title": draw(words), "category": draw(slug),
-                            "delivery": delivery, "assembly": assembly,
-                            "currency": draw(st.from_regex(r"[A-Z]{3}", fullmatch=True))}
+    item: dict[str, Any] = {
+        "id": item_id,
+        "title": draw(words),
+        "category": draw(slug),
+        "delivery": delivery,
+        "assembly": assembly,
+        "currency": draw(st.from_regex(r"[A-Z]{3}", fullmatch=True)),
+    }
     for service, offered in (("delivery", delivery), ("assembly", assembly)):
         if offered or draw(st.booleans()):
             item[f"{service}_price"] = draw(money)
@@ -94,17 +118,22 @@ def items(draw: st.DrawFn, item_id: int) -> dict[str, Any]:
 
 @st.composite
 def places(draw: st.DrawFn, place_id: str) -> dict[str, Any]:
-    return {"place_id": place_id, "street": draw(words), "number": str(draw(st.integers(1, 99))),
-            "city": draw(words), "country": draw(st.sampled_from(["IT", "LV", "DE"])),
-            "lat": draw(lats), "lng": draw(lngs)}
+    return {
+        "place_id": place_id,
+        "street": draw(words),
+        "number": str(draw(st.integers(1, 99))),
+        "city": draw(words),
+        "country": draw(st.sampled_from(["IT", "LV", "DE"])),
+        "lat": draw(lats),
+        "lng": draw(lngs),
+    }
 
 
 @st.composite
 def opening_hours(draw: st.DrawFn) -> dict[str, list[list[str]]]:
     hours: dict[str, list[list[str]]] = {}
     for day in draw(st.lists(st.sampled_from(WEEKDAYS), unique=True, max_size=7)):
-        bounds = sorted(draw(st.lists(st.integers(0, 24 * 4), unique=True, min_size=2,
-                                      max_size=4)))
+        bounds = sorted(draw(st.lists(st.integers(0, 24 * 4), unique=True, min_size=2, max_size=4)))
         pairs = list(zip(bounds[::2], bounds[1::2], strict=False))
         hours[day] = [[_clock(start), _clock(end)] for start, end in pairs]
     return hours
@@ -117,14 +146,26 @@ def _clock(quarters: int) -> str:
 @st.composite
 def options(draw: st.DrawFn, uid: str) -> dict[str, Any]:
     single = draw(st.booleans())
-    values = [{"uid": f"v{v}", "name": draw(words), "price_operator": draw(
-        st.sampled_from(["+", "-", "="])), "price_operand": draw(money),
-        "ext_id": f"V{v}" if draw(st.booleans()) else None}
-        for v in range(draw(st.integers(1, 4)))]
+    values = [
+        {
+            "uid": f"v{v}",
+            "name": draw(words),
+            "price_operator": draw(st.sampled_from(["+", "-", "="])),
+            "price_operand": draw(money),
+            "ext_id": f"V{v}" if draw(st.booleans()) else None,
+        }
+        for v in range(draw(st.integers(1, 4)))
+    ]
     maximum = 1 if single else draw(st.integers(1, len(values)))
-    return {"uid": uid, "name": draw(words), "type": "single" if single else "multiple",
-            "min_selectable": draw(st.integers(0, maximum)), "max_selectable": maximum,
-            "max_quantity": draw(st.integers(1, 99)), "option_values": values}
+    return {
+        "uid": uid,
+        "name": draw(words),
+        "type": "single" if single else "multiple",
+        "min_selectable": draw(st.integers(0, maximum)),
+        "max_selectable": maximum,
+        "max_quantity": draw(st.integers(1, 99)),
+        "option_values": values,
+    }
 
 
 @st.composite
@@ -132,39 +173,76 @@ def restaurants(draw: st.DrawFn, index: int) -> dict[str, Any]:
     uid = f"{draw(slug)}-r{index}"
     locations = [f"{uid}-l{n}" for n in range(draw(st.integers(0, 2)))]
     categories = [f"c{n}" for n in range(draw(st.integers(0, 3)))]
-    subrestaurants = [{
-        "uid": location, "name": draw(words), "address": draw(words), "city": draw(words),
-        "country": "IT", "lat": draw(lats), "lng": draw(lngs),
-        "opening_hours": draw(opening_hours()),
-        "slot_minutes": draw(st.sampled_from([5, 10, 15, 20, 30, 60, 90])),
-    } for location in locations]
+    subrestaurants = [
+        {
+            "uid": location,
+            "name": draw(words),
+            "address": draw(words),
+            "city": draw(words),
+            "country": "IT",
+            "lat": draw(lats),
+            "lng": draw(lngs),
+            "opening_hours": draw(opening_hours()),
+            "slot_minutes": draw(st.sampled_from([5, 10, 15, 20, 30, 60, 90])),
+        }
+        for location in locations
+    ]
     zones = [
-        {"name": f"zone {n}", "subrestaurant_uid": location, "fee": draw(money),
-         **({"radius_km": draw(st.floats(0.1, 100))} if n % 2 == 0 else
-            {"polygon": [[45.0, 9.0], [45.1, 9.0], [45.1, 9.1]]})}
-        for n, location in enumerate(locations)]
+        {
+            "name": f"zone {n}",
+            "subrestaurant_uid": location,
+            "fee": draw(money),
+            **(
+                {"radius_km": draw(st.floats(0.1, 100))}
+                if n % 2 == 0
+                else {"polygon": [[45.0, 9.0], [45.1, 9.0], [45.1, 9.1]]}
+            ),
+        }
+        for n, location in enumerate(locations)
+    ]
     products = [
-        {"uid": f"p{n}", "category_uid": draw(st.sampled_from(categories)), "name": draw(words),
-         "price": draw(money), "ext_id": f"P{n}",
-         "subrestaurant_uids": draw(st.lists(st.sampled_from(locations), unique=True))
-         if locations else [],
-         "options": [draw(options(f"{uid}-p{n}-o{o}")) for o in range(draw(st.integers(0, 2)))]}
-        for n in range(draw(st.integers(0, 3)) if categories else 0)]
+        {
+            "uid": f"p{n}",
+            "category_uid": draw(st.sampled_from(categories)),
+            "name": draw(words),
+            "price": draw(money),
+            "ext_id": f"P{n}",
+            "subrestaurant_uids": draw(st.lists(st.sampled_from(locations), unique=True))
+            if locations
+            else [],
+            "options": [draw(options(f"{uid}-p{n}-o{o}")) for o in range(draw(st.integers(0, 2)))],
+        }
+        for n in range(draw(st.integers(0, 3)) if categories else 0)
+    ]
     return {
-        "uid": uid, "name": draw(words), "timezone": draw(timezones),
+        "uid": uid,
+        "name": draw(words),
+        "timezone": draw(timezones),
         "language": draw(st.sampled_from(["it", "en", "de", "lv"])),
         "currency": draw(st.sampled_from(["EUR", "USD", "JPY"])),
         "api_keys": [f"key-{uid}-{k:08d}" for k in range(draw(st.integers(0, 2)))],
-        "clients": [{"client_id": f"{uid}-client", "client_secret": "secret-secret-1",
-                     "scopes": draw(st.lists(st.sampled_from(SCOPES), unique=True, min_size=1))}],
-        "subrestaurants": subrestaurants, "zones": zones,
-        "dmethods": draw(st.lists(st.sampled_from(["0", "1", "0t", "20", "dcf-x1"]),
-                                  unique=True, min_size=1)),
+        "clients": [
+            {
+                "client_id": f"{uid}-client",
+                "client_secret": "secret-secret-1",
+                "scopes": draw(st.lists(st.sampled_from(SCOPES), unique=True, min_size=1)),
+            }
+        ],
+        "subrestaurants": subrestaurants,
+        "zones": zones,
+        "dmethods": draw(
+            st.lists(st.sampled_from(["0", "1", "0t", "20", "dcf-x1"]), unique=True, min_size=1)
+        ),
         "categories": [{"uid": c, "name": draw(words), "ext_id": f"C{c}"} for c in categories],
         "products": products,
-        "coupons": [{"code": f"CODE{n}", "discount_perc": draw(st.integers(1, 100)),
-                     "valid_weekdays": draw(st.lists(st.sampled_from(WEEKDAYS), unique=True))}
-                    for n in range(draw(st.integers(0, 2)))],
+        "coupons": [
+            {
+                "code": f"CODE{n}",
+                "discount_perc": draw(st.integers(1, 100)),
+                "valid_weekdays": draw(st.lists(st.sampled_from(WEEKDAYS), unique=True)),
+            }
+            for n in range(draw(st.integers(0, 2)))
+        ],
         "coupon_generators": [{"gencode": "GEN", "discount_amount": draw(st.integers(1, 5000))}],
     }
 
@@ -224,8 +302,9 @@ def _steps(path: str) -> list[str | int]:
         match = _STEP.match(path, position)
         assert match, f"{path!r} is not a JSON path (at {path[position:]!r})"
         name, index, quoted = match.groups()
-        steps.append(name if name is not None else int(index) if index is not None
-                     else json.loads(quoted))
+        steps.append(
+            name if name is not None else int(index) if index is not None else json.loads(quoted)
+        )
         position = match.end()
     return steps
 
@@ -251,11 +330,13 @@ def _check_parse(raw: Any) -> None:
         assert invalid.errors, "SetupInvalid without errors"
         for error in invalid.errors:
             assert _points_into(raw, error.path), (error.path, error.message)
-    assert json.dumps(raw, sort_keys=True) == json.dumps(before, sort_keys=True), \
+    assert json.dumps(raw, sort_keys=True) == json.dumps(before, sort_keys=True), (
         "parse_setup changed its input"
+    )
 
 
 # --- properties ------------------------------------------------------------------------------
+
 
 @PROPERTIES
 @given(raw=json_values)

@@ -29,12 +29,23 @@ async def _cut_short(app: FastAPI, path: str, headers: dict[str, str]) -> list[M
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
-        "root_path": "", "server": ("test", 80), "client": ("127.0.0.1", 5000),
-        "headers": [(b"host", b"test"), (b"content-type", b"application/json"),
-                    (b"content-length", b"400"),
-                    *((k.lower().encode(), v.encode()) for k, v in headers.items())],
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "server": ("test", 80),
+        "client": ("127.0.0.1", 5000),
+        "headers": [
+            (b"host", b"test"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"400"),
+            *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+        ],
     }
     await app(scope, receive, send)
     return sent
@@ -45,8 +56,10 @@ async def test_a_body_cut_short_by_a_disconnect_is_logged_quietly(
 ) -> None:
     partner = await make_partner(state)
     r = await restaurant(state)
-    cases = [("/partner/order/create", await login(client, partner)),
-             ("/api/order/create", r.key_headers)]
+    cases = [
+        ("/partner/order/create", await login(client, partner)),
+        ("/api/order/create", r.key_headers),
+    ]
     for path, headers in cases:
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="orderdesk"):

@@ -21,9 +21,12 @@ async def test_a_read_request_does_not_wait_for_an_open_write_transaction(
     async with state.transaction() as session:
         await session.execute(text("UPDATE locations SET title = title WHERE id < 0"))
         # The write transaction is open (and on SQLite holds the write lock) while these run.
-        answers = await asyncio.wait_for(asyncio.gather(
-            client.get("/partner/store/list", headers=headers),
-            client.get("/partner/slots/free", params={"store_id": partner.stores[0]}),
-            client.get("/partner/order/list", headers=headers),
-        ), timeout=5)
+        answers = await asyncio.wait_for(
+            asyncio.gather(
+                client.get("/partner/store/list", headers=headers),
+                client.get("/partner/slots/free", params={"store_id": partner.stores[0]}),
+                client.get("/partner/order/list", headers=headers),
+            ),
+            timeout=5,
+        )
     assert [a.status_code for a in answers] == [200, 200, 200]

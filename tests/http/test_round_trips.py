@@ -98,8 +98,9 @@ async def test_partner_order_create_reads_the_same_for_1_and_8_lines(
 
     def create(items: list[int]) -> Request:
         body = order_body(partner, [(_day(4), "0712")])
-        body["partner_details"]["items"] = [{"id": i, "count": 2, "delivery": True,
-                                             "assembly": True} for i in items]
+        body["partner_details"]["items"] = [
+            {"id": i, "count": 2, "delivery": True, "assembly": True} for i in items
+        ]
         return lambda: client.post("/partner/order/create", json=body, headers=headers)
 
     one, _ = await _reads(state, create(partner.items[:1]))
@@ -137,16 +138,19 @@ async def test_restaurant_orders_list_reads_the_same_for_1_and_10_orders(
     when = await pickup_dates(client, r)
 
     def listing() -> Awaitable[httpx.Response]:
-        return client.get("/api/orders/list", headers=r.key_headers,
-                          params={"page": 1, "pagesize": 50})
+        return client.get(
+            "/api/orders/list", headers=r.key_headers, params={"page": 1, "pagesize": 50}
+        )
 
-    await create_ok(client, r, pickup_body(r, when=when[0],
-                                           details=[margherita(r, 1, "maxi", mozz=1)]))
+    await create_ok(
+        client, r, pickup_body(r, when=when[0], details=[margherita(r, 1, "maxi", mozz=1)])
+    )
     one, response = await _reads(state, listing)
     assert len(response.json()["orders"]) == 1
     for n in range(1, 10):
-        await create_ok(client, r, pickup_body(r, when=when[n],
-                                               details=[margherita(r, 2, "maxi", mozz=2)]))
+        await create_ok(
+            client, r, pickup_body(r, when=when[n], details=[margherita(r, 2, "maxi", mozz=2)])
+        )
     ten, response = await _reads(state, listing)
     assert len(response.json()["orders"]) == 10
     assert ten == one
@@ -164,8 +168,10 @@ async def test_restaurant_order_create_reads_the_same_for_1_and_6_lines_with_opt
         return lambda: client.post("/api/order/create", json=body, headers=r.client_headers)
 
     one, _ = await _reads(state, create([margherita(r, 1)], when[0]))
-    six_lines = [margherita(r, n, size, mozz=1 + n % 2)
-                 for n, size in zip(range(1, 7), ["normale", "maxi"] * 3, strict=True)]
+    six_lines = [
+        margherita(r, n, size, mozz=1 + n % 2)
+        for n, size in zip(range(1, 7), ["normale", "maxi"] * 3, strict=True)
+    ]
     six, response = await _reads(state, create(six_lines, when[1]))
     order = await get_order(client, r, response.json()["order"]["uid"])
     assert len(order["details"]) == 6
@@ -179,8 +185,9 @@ async def test_restaurant_menu_products_reads_the_same_for_a_page_of_1_and_of_al
     r = await restaurant(state)
 
     def page(size: int) -> Request:
-        return lambda: client.get("/api/menu/products", headers=r.key_headers,
-                                  params={"page": 1, "pagesize": size})
+        return lambda: client.get(
+            "/api/menu/products", headers=r.key_headers, params={"page": 1, "pagesize": size}
+        )
 
     one, _ = await _reads(state, page(1))
     every, response = await _reads(state, page(100))

@@ -27,18 +27,24 @@ RESTAURANT = ("GET", "/api/menu/categories?page=1", {"X-Api-Key": "any-key-at-al
 
 
 @asynccontextmanager
-async def _served(database_url: str, media: Path, **settings: Any
-                  ) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
-    app = create_app(Settings(database_url=database_url, media_dir=media,
-                              rate_limit_enabled=False, **settings), background=False)
+async def _served(
+    database_url: str, media: Path, **settings: Any
+) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
+    app = create_app(
+        Settings(database_url=database_url, media_dir=media, rate_limit_enabled=False, **settings),
+        background=False,
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=transport, base_url="http://testserver") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
         yield client, app.state.orderdesk
 
 
-async def _call(client: httpx.AsyncClient, request: tuple[str, str, dict[str, str]]
-                ) -> httpx.Response:
+async def _call(
+    client: httpx.AsyncClient, request: tuple[str, str, dict[str, str]]
+) -> httpx.Response:
     method, url, headers = request
     return await client.request(method, url, headers=headers)
 
@@ -48,7 +54,12 @@ def _assert_unavailable(partner: httpx.Response, restaurant: httpx.Response) -> 
     assert partner.headers["Retry-After"] == "2"
     body = partner.json()
     assert (body["name"], body["type"], body["code"], body["statusCode"], body["status"]) == (
-        "ServiceUnavailableError", "SERVICE_UNAVAILABLE", 503, 503, "error")
+        "ServiceUnavailableError",
+        "SERVICE_UNAVAILABLE",
+        503,
+        503,
+        "error",
+    )
     assert "retry" in body["message"]
 
     assert restaurant.status_code == 200, restaurant.text
@@ -63,7 +74,9 @@ async def test_a_pool_busy_past_its_timeout_answers_retry_then_serves_again(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with _served(database_url, tmp_path, db_pool_size=1, db_pool_timeout=0.2) as (
-            client, state):
+        client,
+        state,
+    ):
         with caplog.at_level(logging.WARNING, logger="orderdesk"):
             async with state.engine.connect():  # the only pooled connection, held
                 partner, restaurant = await _call(client, PARTNER), await _call(client, RESTAURANT)

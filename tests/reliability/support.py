@@ -19,8 +19,11 @@ def server_env() -> dict[str, str]:
     Every request here comes from one address; the budgets would answer 429 before the
     contended resource is ever reached, which is not what these tests measure.
     """
-    return ({"ORDERDESK_RATE_LIMIT_ENABLED": "false"}
-            if "rate_limit_enabled" in Settings.model_fields else {})
+    return (
+        {"ORDERDESK_RATE_LIMIT_ENABLED": "false"}
+        if "rate_limit_enabled" in Settings.model_fields
+        else {}
+    )
 
 
 def cli_env() -> dict[str, str]:
@@ -34,8 +37,17 @@ async def apply_document(url: str, document: dict[str, Any], directory: Path) ->
     setup = directory / "setup.json"
     setup.write_text(json.dumps(document))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "orderdesk", "apply", str(setup), "--database-url", url,
-        env=cli_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "orderdesk",
+        "apply",
+        str(setup),
+        "--database-url",
+        url,
+        env=cli_env(),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     output, _ = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 0, output.decode()
 
@@ -76,8 +88,9 @@ def serve_pid(base: str) -> int:
 def worker_pids(parent: int) -> set[int]:
     """The live uvicorn workers of ``parent``: its multiprocessing spawn children (the resource
     tracker, also a child, and killed workers not yet reaped are left out)."""
-    return {child for child in _children(parent)
-            if any(b"spawn_main" in arg for arg in _cmdline(child))}
+    return {
+        child for child in _children(parent) if any(b"spawn_main" in arg for arg in _cmdline(child))
+    }
 
 
 def has_exited(pid: int) -> bool:

@@ -53,24 +53,49 @@ def _client_of(uid: str) -> dict[str, str]:
 
 
 def _restaurant(uid: str, **extra: Any) -> dict[str, Any]:
-    every_day = {day: [["00:00", "24:00"]] for day in
-                 ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    every_day = {
+        day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
     return {
-        "uid": uid, "name": f"Contend {uid}", "timezone": "Europe/Rome", "language": "it",
-        "currency": "EUR", "auto_confirm": True, "countdown_seconds": 300,
+        "uid": uid,
+        "name": f"Contend {uid}",
+        "timezone": "Europe/Rome",
+        "language": "it",
+        "currency": "EUR",
+        "auto_confirm": True,
+        "countdown_seconds": 300,
         "api_keys": [f"{uid}-api-key-0123456789"],
-        "clients": [{"client_id": f"{uid}-web", "client_secret": f"{uid}-client-secret-0123",
-                     "scopes": ["write:orders", "read:orders", "read:menu"]}],
-        "subrestaurants": [{
-            "uid": f"{uid}-centro", "name": "Centro", "code": "C", "address": "Via Roma 1",
-            "city": "Milano", "province": "MI", "zip": "20121", "country": "IT",
-            "lat": 45.4642, "lng": 9.19, "opening_hours": every_day,
-            "lead_minutes": 0, "slot_minutes": 15, "orders_per_slot": ORDERS_PER_SLOT,
-        }],
-        "dmethods": ["0", "0t"], "cash_subs": ["cash"],
+        "clients": [
+            {
+                "client_id": f"{uid}-web",
+                "client_secret": f"{uid}-client-secret-0123",
+                "scopes": ["write:orders", "read:orders", "read:menu"],
+            }
+        ],
+        "subrestaurants": [
+            {
+                "uid": f"{uid}-centro",
+                "name": "Centro",
+                "code": "C",
+                "address": "Via Roma 1",
+                "city": "Milano",
+                "province": "MI",
+                "zip": "20121",
+                "country": "IT",
+                "lat": 45.4642,
+                "lng": 9.19,
+                "opening_hours": every_day,
+                "lead_minutes": 0,
+                "slot_minutes": 15,
+                "orders_per_slot": ORDERS_PER_SLOT,
+            }
+        ],
+        "dmethods": ["0", "0t"],
+        "cash_subs": ["cash"],
         "categories": [{"uid": "pizze", "name": "Pizze"}],
-        "products": [{"uid": "margherita", "category_uid": "pizze", "name": "Margherita",
-                      "price": 750}],
+        "products": [
+            {"uid": "margherita", "category_uid": "pizze", "name": "Margherita", "price": 750}
+        ],
         **extra,
     }
 
@@ -78,21 +103,49 @@ def _restaurant(uid: str, **extra: Any) -> dict[str, Any]:
 def _document(day: date) -> dict[str, Any]:
     return {
         "version": 1,
-        "partners": [{
-            "name": "contend", "title": "Contend Furniture",
-            "users": [{**PARTNER_LOGIN}],
-            "stores": [{"id": "contend-riga", "title": "Contend Riga", "timezone": "Europe/Riga",
+        "partners": [
+            {
+                "name": "contend",
+                "title": "Contend Furniture",
+                "users": [{**PARTNER_LOGIN}],
+                "stores": [
+                    {
+                        "id": "contend-riga",
+                        "title": "Contend Riga",
+                        "timezone": "Europe/Riga",
                         "masters": {"0712": 0, "1217": 0, "1721": 0},
-                        "masters_on": [{"date": day.isoformat(), "timeslot": "1217",
-                                        "masters": MASTERS}]}],
-        }],
-        "items": [{"id": 7101, "title": "PAX wardrobe", "category": "wardrobes",
-                   "delivery": True, "assembly": True, "delivery_price": 2500,
-                   "assembly_price": 6900, "currency": "EUR"}],
+                        "masters_on": [
+                            {"date": day.isoformat(), "timeslot": "1217", "masters": MASTERS}
+                        ],
+                    }
+                ],
+            }
+        ],
+        "items": [
+            {
+                "id": 7101,
+                "title": "PAX wardrobe",
+                "category": "wardrobes",
+                "delivery": True,
+                "assembly": True,
+                "delivery_price": 2500,
+                "assembly_price": 6900,
+                "currency": "EUR",
+            }
+        ],
         "restaurants": [
-            _restaurant("coupons", coupons=[{
-                "code": COUPON, "discount_perc": 10, "quantity": COUPON_USES,
-                "valid_from": "2020-01-01", "valid_to": "2099-12-31"}]),
+            _restaurant(
+                "coupons",
+                coupons=[
+                    {
+                        "code": COUPON,
+                        "discount_perc": 10,
+                        "quantity": COUPON_USES,
+                        "valid_from": "2020-01-01",
+                        "valid_to": "2099-12-31",
+                    }
+                ],
+            ),
             _restaurant("slots"),
             _restaurant("numbers"),
             _restaurant("keys"),
@@ -133,21 +186,28 @@ class Race:
         return [r for r in self.responses if r.status_code >= 500]
 
     def unexpected(self) -> list[httpx.Response]:
-        return [r for r in self.responses if r.status_code < 500
-                and not self.succeeded(r) and not self.refused(r)]
+        return [
+            r
+            for r in self.responses
+            if r.status_code < 500 and not self.succeeded(r) and not self.refused(r)
+        ]
 
     def report(self) -> None:
         self.figures = {
-            "test": "contention", "scenario": self.scenario, "workers": 4,
+            "test": "contention",
+            "scenario": self.scenario,
+            "workers": 4,
             "attempts": len(self.responses) + len(self.transport_errors),
-            "successes": len(self.successes()), "refusals": len(self.refusals()),
+            "successes": len(self.successes()),
+            "refusals": len(self.refusals()),
             "server_errors_5xx": len(self.server_errors()),
             "unexpected": len(self.unexpected()),
             "transport_errors": len(self.transport_errors),
             "workers_replaced": self.workers_replaced,
             "duration_s": round(self.duration, 2),
-            "requests_per_s": round((len(self.responses) + len(self.transport_errors))
-                                    / self.duration, 1),
+            "requests_per_s": round(
+                (len(self.responses) + len(self.transport_errors)) / self.duration, 1
+            ),
         }
         report(self.figures)
 
@@ -159,17 +219,22 @@ class Race:
 
 
 async def race(
-    served: Served, scenario: str, path: str,
+    served: Served,
+    scenario: str,
+    path: str,
     requests: list[tuple[dict[str, Any], dict[str, str]]],
-    *, succeeded: Callable[[httpx.Response], bool], refused: Callable[[httpx.Response], bool],
+    *,
+    succeeded: Callable[[httpx.Response], bool],
+    refused: Callable[[httpx.Response], bool],
 ) -> Race:
     """Fire every ``(body, headers)`` at ``path`` at once; report and return what came back."""
     responses: list[httpx.Response] = []
     errors: list[str] = []
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
 
-    async def attempt(client: httpx.AsyncClient, body: dict[str, Any],
-                      headers: dict[str, str]) -> None:
+    async def attempt(
+        client: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
+    ) -> None:
         try:
             responses.append(await client.post(path, json=body, headers=headers))
         except httpx.TransportError as exc:
@@ -194,6 +259,7 @@ def _restaurant_error(code: str) -> Callable[[httpx.Response], bool]:
     def refused(response: httpx.Response) -> bool:
         body = response.json()
         return body.get("success") is False and body.get("error") == code
+
     return refused
 
 
@@ -213,9 +279,12 @@ async def check_books(url: str) -> None:
             WHERE coalesce(u.used, 0) <> coalesce(o.booked, 0)""")
         assert not mismatched, [dict(r) for r in mismatched]
         # Remaining uses == initial uses - uses recorded.
-        coupon = await conn.fetchrow("""
+        coupon = await conn.fetchrow(
+            """
             SELECT c.quantity, (SELECT count(*) FROM coupon_uses u WHERE u.coupon_id = c.id) AS used
-            FROM coupons c WHERE c.code = $1""", COUPON)
+            FROM coupons c WHERE c.code = $1""",
+            COUPON,
+        )
         assert coupon["quantity"] == COUPON_USES - coupon["used"], dict(coupon)
         # Per organization: numbers 1..n, no duplicates, no gaps.
         numbering = await conn.fetch("""
@@ -236,9 +305,12 @@ async def check_books(url: str) -> None:
 async def _orders_of(url: str, organization: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(url)
     try:
-        rows: list[asyncpg.Record] = await conn.fetch("""
+        rows: list[asyncpg.Record] = await conn.fetch(
+            """
             SELECT o.* FROM orders o JOIN organizations g ON g.id = o.organization_id
-            WHERE g.key = $1 ORDER BY o.number""", organization)
+            WHERE g.key = $1 ORDER BY o.number""",
+            organization,
+        )
         return rows
     finally:
         await conn.close()
@@ -254,8 +326,9 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Serv
         await apply_document(url, _document(day), tmp)
         pickup = (datetime.now(UTC) + timedelta(days=2)).astimezone(ZoneInfo("Europe/Rome"))
         pickup = pickup.replace(hour=12, minute=0, second=0, microsecond=0)
-        with running_server(url, workers=4, media_dir=tmp / "media",
-                            env_extra=server_env()) as base:
+        with running_server(
+            url, workers=4, media_dir=tmp / "media", env_extra=server_env()
+        ) as base:
             async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as client:
                 auth = await client.post("/partner/auth/authorize", json=PARTNER_LOGIN)
                 assert auth.status_code == 200, auth.text
@@ -269,29 +342,41 @@ async def test_last_masters_of_a_partner_slot_go_to_exactly_capacity_racers(
 ) -> None:
     body = {
         "customer": {"phone_number": "+37120000000", "first_name": "A", "last_name": "B"},
-        "partner_details": {"store_id": "contend-riga", "instock": True,
-                            "items": [{"id": 7101, "count": 1}]},
+        "partner_details": {
+            "store_id": "contend-riga",
+            "instock": True,
+            "items": [{"id": 7101, "count": 1}],
+        },
         "datetime": [{"date": served.day.isoformat(), "timeslot": "1217"}],
-        "payment_method": "cash", "image_uuids": [],
+        "payment_method": "cash",
+        "image_uuids": [],
     }
     result = await race(
-        served, "partner_slot_masters", "/partner/order/create",
+        served,
+        "partner_slot_masters",
+        "/partner/order/create",
         [(body, {"token": served.partner_token})] * ATTEMPTS,
         succeeded=lambda r: r.status_code == 200,
-        refused=lambda r: r.status_code == 422 and r.json()["data"][0]["type"] == "unavailable")
+        refused=lambda r: r.status_code == 422 and r.json()["data"][0]["type"] == "unavailable",
+    )
 
     result.assert_clean()
     assert len(result.successes()) == MASTERS
     assert len(result.refusals()) == ATTEMPTS - MASTERS
     booked = await _orders_of(served.database_url, "contend")
-    assert sorted(o["id"] for o in booked) == \
-        sorted(r.json()["data"]["_id"] for r in result.successes())
+    assert sorted(o["id"] for o in booked) == sorted(
+        r.json()["data"]["_id"] for r in result.successes()
+    )
     conn = await asyncpg.connect(served.database_url)
     try:
-        assert await conn.fetchval(
-            "SELECT u.used FROM slot_usage u JOIN locations l ON l.id = u.location_id "
-            "WHERE l.key = 'contend-riga' AND u.day = $1 AND u.slot = '1217'",
-            served.day) == MASTERS
+        assert (
+            await conn.fetchval(
+                "SELECT u.used FROM slot_usage u JOIN locations l ON l.id = u.location_id "
+                "WHERE l.key = 'contend-riga' AND u.day = $1 AND u.slot = '1217'",
+                served.day,
+            )
+            == MASTERS
+        )
     finally:
         await conn.close()
     await check_books(served.database_url)
@@ -299,9 +384,13 @@ async def test_last_masters_of_a_partner_slot_go_to_exactly_capacity_racers(
 
 async def test_last_uses_of_a_coupon_go_to_exactly_its_quantity(served: Served) -> None:
     result = await race(
-        served, "restaurant_coupon_uses", "/api/order/create",
+        served,
+        "restaurant_coupon_uses",
+        "/api/order/create",
         [(counter_order_body(coupon={"code": COUPON}), _client_of("coupons"))] * ATTEMPTS,
-        succeeded=_restaurant_ok, refused=_restaurant_error("COUPON_ERROR"))
+        succeeded=_restaurant_ok,
+        refused=_restaurant_error("COUPON_ERROR"),
+    )
 
     result.assert_clean()
     assert len(result.successes()) == COUPON_USES
@@ -321,9 +410,13 @@ async def test_last_uses_of_a_coupon_go_to_exactly_its_quantity(served: Served) 
 async def test_a_pickup_slot_takes_exactly_orders_per_slot(served: Served) -> None:
     body = counter_order_body(dmethod="0", pickup={"date": served.pickup.isoformat()})
     result = await race(
-        served, "restaurant_slot_capacity", "/api/order/create",
+        served,
+        "restaurant_slot_capacity",
+        "/api/order/create",
         [(body, _client_of("slots"))] * ATTEMPTS,
-        succeeded=_restaurant_ok, refused=_restaurant_error("VALIDATION_ERROR"))
+        succeeded=_restaurant_ok,
+        refused=_restaurant_error("VALIDATION_ERROR"),
+    )
 
     result.assert_clean()
     assert len(result.successes()) == ORDERS_PER_SLOT
@@ -333,9 +426,13 @@ async def test_a_pickup_slot_takes_exactly_orders_per_slot(served: Served) -> No
     assert {o["scheduled_at"] for o in orders} == {served.pickup}
     conn = await asyncpg.connect(served.database_url)
     try:
-        assert await conn.fetchval(
-            "SELECT sum(u.used) FROM slot_usage u JOIN locations l ON l.id = u.location_id "
-            "WHERE l.key = 'slots-centro'") == ORDERS_PER_SLOT
+        assert (
+            await conn.fetchval(
+                "SELECT sum(u.used) FROM slot_usage u JOIN locations l ON l.id = u.location_id "
+                "WHERE l.key = 'slots-centro'"
+            )
+            == ORDERS_PER_SLOT
+        )
     finally:
         await conn.close()
     await check_books(served.database_url)
@@ -343,9 +440,13 @@ async def test_a_pickup_slot_takes_exactly_orders_per_slot(served: Served) -> No
 
 async def test_concurrent_orders_get_unique_gapless_numbers(served: Served) -> None:
     result = await race(
-        served, "order_numbers", "/api/order/create",
+        served,
+        "order_numbers",
+        "/api/order/create",
         [(counter_order_body(), _client_of("numbers"))] * ATTEMPTS,
-        succeeded=_restaurant_ok, refused=lambda r: False)
+        succeeded=_restaurant_ok,
+        refused=lambda r: False,
+    )
 
     result.assert_clean()
     assert len(result.successes()) == ATTEMPTS
@@ -360,9 +461,13 @@ async def test_one_idempotency_key_raced_creates_exactly_one_order(served: Serve
     headers = {**_client_of("keys"), "Idempotency-Key": "contended-key"}
     body = counter_order_body()
     result = await race(
-        served, "idempotency_key_reuse", "/api/order/create", [(body, headers)] * ATTEMPTS,
+        served,
+        "idempotency_key_reuse",
+        "/api/order/create",
+        [(body, headers)] * ATTEMPTS,
         succeeded=_restaurant_ok,
-        refused=lambda r: r.status_code == 409 and r.json().get("error") == "INVALID_ACTION")
+        refused=lambda r: r.status_code == 409 and r.json().get("error") == "INVALID_ACTION",
+    )
 
     result.assert_clean()
     assert result.successes()
@@ -376,8 +481,12 @@ async def test_one_idempotency_key_raced_creates_exactly_one_order(served: Serve
     assert [o["uid"] for o in orders] == [again.json()["order"]["uid"]]
     conn = await asyncpg.connect(served.database_url)
     try:
-        assert await conn.fetchval(
-            "SELECT count(*) FROM idempotency_records WHERE key = 'contended-key'") == 1
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM idempotency_records WHERE key = 'contended-key'"
+            )
+            == 1
+        )
     finally:
         await conn.close()
     await check_books(served.database_url)

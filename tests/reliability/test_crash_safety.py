@@ -65,16 +65,36 @@ TIMEOUT = httpx.Timeout(connect=5, read=30, write=5, pool=60)
 def _document(day: date) -> dict[str, Any]:
     return {
         "version": 1,
-        "partners": [{
-            "name": "crash", "title": "Crash Furniture", "users": [{**LOGIN}],
-            "stores": [{"id": "crash-riga", "title": "Crash Riga", "timezone": "Europe/Riga",
+        "partners": [
+            {
+                "name": "crash",
+                "title": "Crash Furniture",
+                "users": [{**LOGIN}],
+                "stores": [
+                    {
+                        "id": "crash-riga",
+                        "title": "Crash Riga",
+                        "timezone": "Europe/Riga",
                         "masters": {"0712": 0, "1217": 0, "1721": 0},
-                        "masters_on": [{"date": day.isoformat(), "timeslot": "1217",
-                                        "masters": MASTERS}]}],
-        }],
-        "items": [{"id": 7201, "title": "MALM bed", "category": "beds", "delivery": True,
-                   "assembly": True, "delivery_price": 2500, "assembly_price": 6900,
-                   "currency": "EUR"}],
+                        "masters_on": [
+                            {"date": day.isoformat(), "timeslot": "1217", "masters": MASTERS}
+                        ],
+                    }
+                ],
+            }
+        ],
+        "items": [
+            {
+                "id": 7201,
+                "title": "MALM bed",
+                "category": "beds",
+                "delivery": True,
+                "assembly": True,
+                "delivery_price": 2500,
+                "assembly_price": 6900,
+                "currency": "EUR",
+            }
+        ],
     }
 
 
@@ -83,10 +103,14 @@ def _order(day: date, key: str) -> dict[str, Any]:
     asked how many orders each key produced."""
     return {
         "customer": {"phone_number": "+37120000000", "first_name": "Crash", "last_name": key},
-        "partner_details": {"store_id": "crash-riga", "instock": True,
-                            "items": [{"id": 7201, "count": 1}]},
+        "partner_details": {
+            "store_id": "crash-riga",
+            "instock": True,
+            "items": [{"id": 7201, "count": 1}],
+        },
         "datetime": [{"date": day.isoformat(), "timeslot": "1217"}],
-        "payment_method": "cash", "image_uuids": [],
+        "payment_method": "cash",
+        "image_uuids": [],
     }
 
 
@@ -121,15 +145,21 @@ class Load:
 
 
 async def _create_until_acknowledged(
-    client: httpx.AsyncClient, token: str, day: date, key: str, load: Load, give_up_at: float,
+    client: httpx.AsyncClient,
+    token: str,
+    day: date,
+    key: str,
+    load: Load,
+    give_up_at: float,
 ) -> None:
     """Send the order with ``key`` until the server answers it for good (200 or a refusal)."""
     body = _order(day, key)
     for tries in range(1, MAX_TRIES + 1):
         load.attempts += 1
         try:
-            response = await client.post("/partner/order/create", json=body,
-                                         headers={"token": token, "Idempotency-Key": key})
+            response = await client.post(
+                "/partner/order/create", json=body, headers={"token": token, "Idempotency-Key": key}
+            )
         except httpx.TransportError as exc:
             load.outcomes[exc.__class__.__name__] += 1
         else:
@@ -153,7 +183,10 @@ async def _create_until_acknowledged(
 
 
 async def _feed_and_kill(
-    serve: int, load: Load, queue: asyncio.Queue[str | None], kills: list[int],
+    serve: int,
+    load: Load,
+    queue: asyncio.Queue[str | None],
+    kills: list[int],
     replacements: list[float],
 ) -> None:
     """Release the keys in ``KILL_ROUNDS + 1`` batches. Once half of a batch is settled,
@@ -163,7 +196,7 @@ async def _feed_and_kill(
     size = len(load.keys) // (KILL_ROUNDS + 1)
     for round_ in range(KILL_ROUNDS + 1):
         last = round_ == KILL_ROUNDS
-        for key in load.keys[round_ * size:None if last else (round_ + 1) * size]:
+        for key in load.keys[round_ * size : None if last else (round_ + 1) * size]:
             queue.put_nowait(key)
         if last:
             break
@@ -201,8 +234,9 @@ async def test_sigkilled_workers_lose_and_duplicate_no_acknowledged_order(
         load = Load([f"crash-{n:04d}-{secrets.token_hex(4)}" for n in range(REQUESTS)])
         kills: list[int] = []
         replacements: list[float] = []
-        with running_server(url, workers=WORKERS, media_dir=tmp_path / "media",
-                            env_extra=server_env()) as base:
+        with running_server(
+            url, workers=WORKERS, media_dir=tmp_path / "media", env_extra=server_env()
+        ) as base:
             serve = serve_pid(base)
             assert len(worker_pids(serve)) == WORKERS
             limits = httpx.Limits(max_connections=CONCURRENCY)
@@ -218,9 +252,10 @@ async def test_sigkilled_workers_lose_and_duplicate_no_acknowledged_order(
                     while (key := await queue.get()) is not None:
                         await _create_until_acknowledged(c, token, day, key, load, give_up_at)
 
-                tasks = [asyncio.create_task(_feed_and_kill(serve, load, queue, kills,
-                                                            replacements)),
-                         *(asyncio.create_task(client_loop()) for _ in range(CONCURRENCY))]
+                tasks = [
+                    asyncio.create_task(_feed_and_kill(serve, load, queue, kills, replacements)),
+                    *(asyncio.create_task(client_loop()) for _ in range(CONCURRENCY)),
+                ]
                 try:
                     await asyncio.gather(*tasks)
                 finally:
@@ -234,14 +269,17 @@ async def test_sigkilled_workers_lose_and_duplicate_no_acknowledged_order(
         conn = await asyncpg.connect(url)
         try:
             orders = await conn.fetch(
-                "SELECT id, number, customer->>'last_name' AS key, booked_day FROM orders")
+                "SELECT id, number, customer->>'last_name' AS key, booked_day FROM orders"
+            )
             records = await conn.fetch(
                 "SELECT key, (response->'data'->>'_id')::bigint AS order_id "
-                "FROM idempotency_records")
+                "FROM idempotency_records"
+            )
             slot_used = await conn.fetchval("SELECT coalesce(sum(used), 0) FROM slot_usage")
             without_event = await conn.fetchval(
                 "SELECT count(*) FROM orders o WHERE NOT EXISTS "
-                "(SELECT 1 FROM outbox_events e WHERE e.order_id = o.id)")
+                "(SELECT 1 FROM outbox_events e WHERE e.order_id = o.id)"
+            )
         finally:
             await conn.close()
 
@@ -249,20 +287,34 @@ async def test_sigkilled_workers_lose_and_duplicate_no_acknowledged_order(
         per_key = Counter(o["key"] for o in orders)
         lost = [k for k, order_id in load.acknowledged.items() if order_id not in order_ids]
         duplicated = [k for k, n in per_key.items() if n > 1]
-        report({
-            "test": "crash_safety", "scenario": "sigkill_workers_under_load",
-            "workers": WORKERS, "requests": REQUESTS, "concurrency": CONCURRENCY,
-            "kills": len(kills), "attempts": load.attempts, "retries": load.retries,
-            "server_errors_5xx": load.outcomes["5xx"],
-            "in_progress_409": load.outcomes["409 in progress"],
-            "no_answer": {k: v for k, v in sorted(load.outcomes.items())
-                          if k not in ("5xx", "409 in progress")},
-            "acknowledged": len(load.acknowledged), "replayed_acks": len(load.replayed),
-            "gave_up": len(load.gave_up), "unexpected": len(load.unexpected),
-            "orders": len(orders), "lost": len(lost), "duplicated": len(duplicated),
-            "worker_replacement_s": [round(s, 1) for s in replacements],
-            "duration_s": round(duration, 1),
-        })
+        report(
+            {
+                "test": "crash_safety",
+                "scenario": "sigkill_workers_under_load",
+                "workers": WORKERS,
+                "requests": REQUESTS,
+                "concurrency": CONCURRENCY,
+                "kills": len(kills),
+                "attempts": load.attempts,
+                "retries": load.retries,
+                "server_errors_5xx": load.outcomes["5xx"],
+                "in_progress_409": load.outcomes["409 in progress"],
+                "no_answer": {
+                    k: v
+                    for k, v in sorted(load.outcomes.items())
+                    if k not in ("5xx", "409 in progress")
+                },
+                "acknowledged": len(load.acknowledged),
+                "replayed_acks": len(load.replayed),
+                "gave_up": len(load.gave_up),
+                "unexpected": len(load.unexpected),
+                "orders": len(orders),
+                "lost": len(lost),
+                "duplicated": len(duplicated),
+                "worker_replacement_s": [round(s, 1) for s in replacements],
+                "duration_s": round(duration, 1),
+            }
+        )
 
         assert not load.unexpected, load.unexpected[:5]
         assert not load.gave_up, load.gave_up[:5]
@@ -290,9 +342,12 @@ async def test_sigkilled_workers_lose_and_duplicate_no_acknowledged_order(
 
 async def _lock_waiters(conn: asyncpg.Connection) -> int:
     """Server connections whose transaction waits for a lock (ours, on the partner's row)."""
-    return int(await conn.fetchval(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND application_name = 'orderdesk' AND wait_event_type = 'Lock'"))
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND application_name = 'orderdesk' AND wait_event_type = 'Lock'"
+        )
+    )
 
 
 async def test_sigterm_lets_in_flight_orders_finish_and_creates_nothing_it_refused(
@@ -307,8 +362,9 @@ async def test_sigterm_lets_in_flight_orders_finish_and_creates_nothing_it_refus
         blocker = await asyncpg.connect(url)
         watcher = await asyncpg.connect(url)
         try:
-            with running_server(url, workers=WORKERS, media_dir=tmp_path / "media",
-                                env_extra=server_env()) as base:
+            with running_server(
+                url, workers=WORKERS, media_dir=tmp_path / "media", env_extra=server_env()
+            ) as base:
                 serve = serve_pid(base)
                 async with httpx.AsyncClient(base_url=base, timeout=TIMEOUT) as c:
                     auth = await c.post("/partner/auth/authorize", json=LOGIN)
@@ -321,28 +377,39 @@ async def test_sigterm_lets_in_flight_orders_finish_and_creates_nothing_it_refus
                 await transaction.start()
                 await blocker.execute(
                     "INSERT INTO slot_usage (location_id, day, slot, used) "
-                    "SELECT id, $1, '1217', 0 FROM locations WHERE key = 'crash-riga'", day)
+                    "SELECT id, $1, '1217', 0 FROM locations WHERE key = 'crash-riga'",
+                    day,
+                )
                 # A fresh client per phase: no connection of one phase is reused by the next.
                 flight_client = httpx.AsyncClient(
-                    base_url=base, timeout=httpx.Timeout(connect=5, read=90, write=5, pool=5),
-                    limits=httpx.Limits(max_connections=IN_FLIGHT))
+                    base_url=base,
+                    timeout=httpx.Timeout(connect=5, read=90, write=5, pool=5),
+                    limits=httpx.Limits(max_connections=IN_FLIGHT),
+                )
                 late_client = httpx.AsyncClient(
-                    base_url=base, timeout=httpx.Timeout(connect=5, read=90, write=5, pool=5),
-                    limits=httpx.Limits(max_connections=LATE))
+                    base_url=base,
+                    timeout=httpx.Timeout(connect=5, read=90, write=5, pool=5),
+                    limits=httpx.Limits(max_connections=LATE),
+                )
                 try:
+
                     async def create(client: httpx.AsyncClient, key: str) -> httpx.Response:
                         return await client.post(
-                            "/partner/order/create", json=_order(day, key),
-                            headers={"token": token, "Idempotency-Key": key})
+                            "/partner/order/create",
+                            json=_order(day, key),
+                            headers={"token": token, "Idempotency-Key": key},
+                        )
 
-                    flights = [asyncio.create_task(create(flight_client, k))
-                               for k in in_flight_keys]
+                    flights = [
+                        asyncio.create_task(create(flight_client, k)) for k in in_flight_keys
+                    ]
 
                     # However the workers shared the connections out, at least a pool's worth
                     # (10 per worker) can be seen waiting in the database; any others wait
                     # inside the server for a pooled connection.
                     async def inside() -> bool:
                         return await _lock_waiters(watcher) >= SEEN_INSIDE
+
                     await _until(inside, 60, "orders waiting inside the server")
                     waiting_at_sigterm = await _lock_waiters(watcher)
 
@@ -357,6 +424,7 @@ async def test_sigterm_lets_in_flight_orders_finish_and_creates_nothing_it_refus
                         except httpx.TransportError:
                             return True
                         return False
+
                     # (Well inside the 30 s the workers give in-flight requests to finish.)
                     await _until(closed, 15, "the workers to stop accepting connections")
 
@@ -368,6 +436,7 @@ async def test_sigterm_lets_in_flight_orders_finish_and_creates_nothing_it_refus
 
                     async def server_gone() -> bool:
                         return has_exited(serve)
+
                     await _until(server_gone, 60, "the server to exit")
                     exit_s = time.monotonic() - sigterm_at
                 finally:
@@ -379,38 +448,52 @@ async def test_sigterm_lets_in_flight_orders_finish_and_creates_nothing_it_refus
 
         conn = await asyncpg.connect(url)
         try:
-            stored = {r["key"]: r["id"] for r in await conn.fetch(
-                "SELECT id, customer->>'last_name' AS key FROM orders")}
+            stored = {
+                r["key"]: r["id"]
+                for r in await conn.fetch("SELECT id, customer->>'last_name' AS key FROM orders")
+            }
             recorded = {r["key"] for r in await conn.fetch("SELECT key FROM idempotency_records")}
             slot_used = await conn.fetchval("SELECT coalesce(sum(used), 0) FROM slot_usage")
             without_event = await conn.fetchval(
                 "SELECT count(*) FROM orders o WHERE NOT EXISTS "
-                "(SELECT 1 FROM outbox_events e WHERE e.order_id = o.id)")
+                "(SELECT 1 FROM outbox_events e WHERE e.order_id = o.id)"
+            )
         finally:
             await conn.close()
 
         def answered(keys: list[str], results: list[Any]) -> dict[str, int]:
-            return {key: r.json()["data"]["_id"] for key, r in zip(keys, results, strict=True)
-                    if isinstance(r, httpx.Response) and r.status_code == 200}
+            return {
+                key: r.json()["data"]["_id"]
+                for key, r in zip(keys, results, strict=True)
+                if isinstance(r, httpx.Response) and r.status_code == 200
+            }
 
         def failures(results: list[Any]) -> list[str]:
-            return [r.__class__.__name__ if isinstance(r, BaseException) else str(r.status_code)
-                    for r in results
-                    if not (isinstance(r, httpx.Response) and r.status_code == 200)]
+            return [
+                r.__class__.__name__ if isinstance(r, BaseException) else str(r.status_code)
+                for r in results
+                if not (isinstance(r, httpx.Response) and r.status_code == 200)
+            ]
 
         flown = answered(in_flight_keys, flight_results)
         landed_late = answered(late_keys, late_results)
-        report({
-            "test": "crash_safety", "scenario": "sigterm_with_requests_in_flight",
-            "workers": WORKERS, "in_flight": IN_FLIGHT,
-            "waiting_in_database_at_sigterm": waiting_at_sigterm,
-            "in_flight_acknowledged": len(flown),
-            "in_flight_unanswered": dict(Counter(failures(flight_results))),
-            "late_requests": LATE, "late_acknowledged": len(landed_late),
-            "late_refused": LATE - len(landed_late),
-            "late_refusals": dict(Counter(failures(late_results))),
-            "orders": len(stored), "server_exit_s": round(exit_s, 1),
-        })
+        report(
+            {
+                "test": "crash_safety",
+                "scenario": "sigterm_with_requests_in_flight",
+                "workers": WORKERS,
+                "in_flight": IN_FLIGHT,
+                "waiting_in_database_at_sigterm": waiting_at_sigterm,
+                "in_flight_acknowledged": len(flown),
+                "in_flight_unanswered": dict(Counter(failures(flight_results))),
+                "late_requests": LATE,
+                "late_acknowledged": len(landed_late),
+                "late_refused": LATE - len(landed_late),
+                "late_refusals": dict(Counter(failures(late_results))),
+                "orders": len(stored),
+                "server_exit_s": round(exit_s, 1),
+            }
+        )
 
         # The requests seen inside the server at SIGTERM (and, in practice, all of them) got a
         # complete 200, and each such order exists.

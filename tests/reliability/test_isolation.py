@@ -60,8 +60,11 @@ def partner_ok(response: httpx.Response) -> Any:
     return body["data"]
 
 
-PARTNER_ERRORS = {401: ("UnAuthorizedError", "NO_RIGHTS"), 404: ("NotFoundError", "NOT_FOUND"),
-                  422: ("ValidationError", "VALIDATION_ERROR")}
+PARTNER_ERRORS = {
+    401: ("UnAuthorizedError", "NO_RIGHTS"),
+    404: ("NotFoundError", "NOT_FOUND"),
+    422: ("ValidationError", "VALIDATION_ERROR"),
+}
 
 
 def partner_error(response: httpx.Response, code: int) -> dict[str, Any]:
@@ -69,7 +72,12 @@ def partner_error(response: httpx.Response, code: int) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     name, kind = PARTNER_ERRORS[code]
     assert (body["name"], body["type"], body["code"], body["statusCode"], body["status"]) == (
-        name, kind, code, code, "error"), body
+        name,
+        kind,
+        code,
+        code,
+        "error",
+    ), body
     return body
 
 
@@ -105,8 +113,9 @@ def _masked(value: Any, needles: Sequence[str]) -> Any:
     return value
 
 
-def same_as_missing(foreign: httpx.Response, missing: httpx.Response,
-                    foreign_id: str, missing_id: str) -> None:
+def same_as_missing(
+    foreign: httpx.Response, missing: httpx.Response, foreign_id: str, missing_id: str
+) -> None:
     """A foreign id is answered exactly like an id nobody has (the id itself masked)."""
     assert foreign.status_code == missing.status_code, (foreign.text, missing.text)
     assert _masked(foreign.json(), [foreign_id]) == _masked(missing.json(), [missing_id])
@@ -125,18 +134,18 @@ class World:
     pa_headers: dict[str, str]
     pb_headers: dict[str, str]
     pa_order: dict[str, Any]
-    pb_booked: dict[str, Any]       # in stock, a master booked
-    pb_waiting: dict[str, Any]      # not in stock yet: nothing booked
+    pb_booked: dict[str, Any]  # in stock, a master booked
+    pb_waiting: dict[str, Any]  # not in stock yet: nothing booked
     pb_booked_uid: str
     pb_booked_token: str
-    pb_image: str                   # uploaded, not linked to any order
-    pb_linked_image: str            # linked to pb_booked
+    pb_image: str  # uploaded, not linked to any order
+    pb_linked_image: str  # linked to pb_booked
     ra: RestaurantSetup
     rb: RestaurantSetup
-    rb_marker: str                  # a word only in restaurant B's product names
+    rb_marker: str  # a word only in restaurant B's product names
     ra_order: dict[str, Any]
-    rb_pending: dict[str, Any]      # awaiting confirmation
-    rb_confirmed: dict[str, Any]    # confirmed, open
+    rb_pending: dict[str, Any]  # awaiting confirmation
+    rb_confirmed: dict[str, Any]  # confirmed, open
     rb_pending_id: int
     ra_bearer: str
     pickup_at: str
@@ -165,13 +174,24 @@ async def _restaurant(state: AppState, *, far_zone: bool, marker: str) -> Restau
         if product["uid"] == f"{uid}-acqua":
             product["name"] = f"Acqua {marker}"
     if far_zone:
-        doc["zones"].append({"name": "Lontano", "subrestaurant_uid": f"{uid}-centro", "fee": 900,
-                             "order_min": 0, "radius_km": 60})
+        doc["zones"].append(
+            {
+                "name": "Lontano",
+                "subrestaurant_uid": f"{uid}-centro",
+                "fee": 900,
+                "order_min": 0,
+                "radius_km": 60,
+            }
+        )
     await apply_document(state, {"version": 1, "restaurants": [doc], "places": MILANO_PLACES})
-    return RestaurantSetup(uid, doc["api_keys"][0], doc["clients"][0]["client_id"],
-                           doc["clients"][0]["client_secret"],
-                           [s["uid"] for s in doc["subrestaurants"]],
-                           {"version": 1, "restaurants": [doc]})
+    return RestaurantSetup(
+        uid,
+        doc["api_keys"][0],
+        doc["clients"][0]["client_id"],
+        doc["clients"][0]["client_secret"],
+        [s["uid"] for s in doc["subrestaurants"]],
+        {"version": 1, "restaurants": [doc]},
+    )
 
 
 def coupon_of(r: RestaurantSetup, prefix: str) -> str:
@@ -185,10 +205,17 @@ def gencode_of(r: RestaurantSetup) -> str:
 
 def restaurant_body(r: RestaurantSetup, when: str, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "client": {"first_name": "Anna", "last_name": "Rossi", "email": "anna@example.com",
-                   "phone": "02 1234567"},
-        "dmethod": "0", "payment_method": "cash", "payment_method_sub": "cash",
-        "subrestaurant_uid": r.locations[0], "pickup": {"date": when},
+        "client": {
+            "first_name": "Anna",
+            "last_name": "Rossi",
+            "email": "anna@example.com",
+            "phone": "02 1234567",
+        },
+        "dmethod": "0",
+        "payment_method": "cash",
+        "payment_method_sub": "cash",
+        "subrestaurant_uid": r.locations[0],
+        "pickup": {"date": when},
         "details": [{"product": {"uid": f"{r.uid}-acqua"}, "quantity": 1}],
     }
     body.update(overrides)
@@ -196,15 +223,19 @@ def restaurant_body(r: RestaurantSetup, when: str, **overrides: Any) -> dict[str
 
 
 def delivery_body(r: RestaurantSetup, when: str, place_id: str) -> dict[str, Any]:
-    body = restaurant_body(r, when, dmethod="1",
-                           delivery={"date": when, "address": {"place_id": place_id}})
+    body = restaurant_body(
+        r, when, dmethod="1", delivery={"date": when, "address": {"place_id": place_id}}
+    )
     del body["pickup"]
     return body
 
 
 async def _times(client: httpx.AsyncClient, r: RestaurantSetup, **body: Any) -> dict[str, Any]:
-    response = await client.post("/api/order/pickup_delivery_times", headers=r.client_headers,
-                                 json={"subrestaurant_uid": r.locations[0], **body})
+    response = await client.post(
+        "/api/order/pickup_delivery_times",
+        headers=r.client_headers,
+        json={"subrestaurant_uid": r.locations[0], **body},
+    )
     data: dict[str, Any] = restaurant_ok(response)["data"]
     return data
 
@@ -220,18 +251,21 @@ async def build_world(client: httpx.AsyncClient, state: AppState) -> World:
     pa, pb = await make_partner(state), await make_partner(state)
     pa_headers, pb_headers = await login(client, pa), await login(client, pb)
 
-    async def partner_order(p: PartnerSetup, headers: dict[str, str], instock: bool,
-                            images: list[str] | None = None) -> dict[str, Any]:
+    async def partner_order(
+        p: PartnerSetup, headers: dict[str, str], instock: bool, images: list[str] | None = None
+    ) -> dict[str, Any]:
         body = order_body(p, [(local_day(3), "0712")], image_uuids=images or [])
         body["customer"]["last_name"] = f"Victim{secrets.token_hex(3)}"
         body["partner_details"]["instock"] = instock
         created: dict[str, Any] = partner_ok(
-            await client.post("/partner/order/create", json=body, headers=headers))
+            await client.post("/partner/order/create", json=body, headers=headers)
+        )
         return created
 
     async def upload(headers: dict[str, str]) -> str:
-        response = await client.post("/partner/image/upload", headers=headers,
-                                     files={"file": ("r.png", PNG, "image/png")})
+        response = await client.post(
+            "/partner/image/upload", headers=headers, files={"file": ("r.png", PNG, "image/png")}
+        )
         return str(partner_ok(response)[0]["id"])
 
     pb_linked_image = await upload(pb_headers)
@@ -242,30 +276,53 @@ async def build_world(client: httpx.AsyncClient, state: AppState) -> World:
     ra = await _restaurant(state, far_zone=False, marker=marker_a)
     rb = await _restaurant(state, far_zone=True, marker=marker_b)
     pickup_at = (await _times(client, rb, dmethod="0"))["pickup_times"][0]["date"]
-    delivery_at = (await _times(client, rb, dmethod="1", place_id=BERGAMO)
-                   )["delivery_times"][0]["date"]
+    delivery_at = (await _times(client, rb, dmethod="1", place_id=BERGAMO))["delivery_times"][0][
+        "date"
+    ]
 
     async def restaurant_order(r: RestaurantSetup, **overrides: Any) -> dict[str, Any]:
-        response = await client.post("/api/order/create", headers=r.client_headers,
-                                     json=restaurant_body(r, pickup_at, **overrides))
+        response = await client.post(
+            "/api/order/create",
+            headers=r.client_headers,
+            json=restaurant_body(r, pickup_at, **overrides),
+        )
         order: dict[str, Any] = restaurant_ok(response)["order"]
         return order
 
     rb_pending = await restaurant_order(rb)
-    token = await client.post("/api/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": ra.client_id,
-        "client_secret": ra.client_secret})
+    token = await client.post(
+        "/api/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": ra.client_id,
+            "client_secret": ra.client_secret,
+        },
+    )
     assert token.status_code == 200, token.text
     return World(
-        client=client, state=state, pa=pa, pb=pb, pa_headers=pa_headers, pb_headers=pb_headers,
-        pa_order=await partner_order(pa, pa_headers, True), pb_booked=pb_booked,
+        client=client,
+        state=state,
+        pa=pa,
+        pb=pb,
+        pa_headers=pa_headers,
+        pb_headers=pb_headers,
+        pa_order=await partner_order(pa, pa_headers, True),
+        pb_booked=pb_booked,
         pb_waiting=await partner_order(pb, pb_headers, False),
-        pb_booked_uid=booked_row.uid, pb_booked_token=booked_row.token,
-        pb_image=await upload(pb_headers), pb_linked_image=pb_linked_image,
-        ra=ra, rb=rb, rb_marker=marker_b, ra_order=await restaurant_order(ra),
-        rb_pending=rb_pending, rb_confirmed=await restaurant_order(rb, creator="restaurant"),
+        pb_booked_uid=booked_row.uid,
+        pb_booked_token=booked_row.token,
+        pb_image=await upload(pb_headers),
+        pb_linked_image=pb_linked_image,
+        ra=ra,
+        rb=rb,
+        rb_marker=marker_b,
+        ra_order=await restaurant_order(ra),
+        rb_pending=rb_pending,
+        rb_confirmed=await restaurant_order(rb, creator="restaurant"),
         rb_pending_id=(await _order_row(state, uid=rb_pending["uid"])).id,
-        ra_bearer=token.json()["access_token"], pickup_at=pickup_at, delivery_at=delivery_at,
+        ra_bearer=token.json()["access_token"],
+        pickup_at=pickup_at,
+        delivery_at=delivery_at,
     )
 
 
@@ -286,15 +343,18 @@ async def snapshot(state: AppState, organization_keys: Sequence[str]) -> dict[st
             if table.name == "organizations":
                 where = [table.c.key.in_(organization_keys)]
             else:
-                where = [fk.parent.in_({row[fk.column.name] for row in rows_of[referred]})
-                         for fk in table.foreign_keys
-                         if (referred := fk.column.table.name) in rows_of]
+                where = [
+                    fk.parent.in_({row[fk.column.name] for row in rows_of[referred]})
+                    for fk in table.foreign_keys
+                    if (referred := fk.column.table.name) in rows_of
+                ]
             if not where:
                 continue
             result = await session.execute(select(table).where(or_(*where)))
             rows_of[table.name] = [dict(row) for row in result.mappings()]
-    return {name: sorted(repr(sorted(row.items())) for row in rows)
-            for name, rows in rows_of.items()}
+    return {
+        name: sorted(repr(sorted(row.items())) for row in rows) for name, rows in rows_of.items()
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,20 +379,25 @@ def cell(name: str, *routes: str, prepare: Prepare | None = None) -> Callable[[C
             PREPARE[name] = prepare
         COVERED.update(routes)
         return fn
+
     return register
 
 
 # --- partner ---------------------------------------------------------------------------------
 
 
-async def _partner_order_call(w: World, action: str, order_id: Any, headers: dict[str, str],
-                              ) -> httpx.Response:
+async def _partner_order_call(
+    w: World,
+    action: str,
+    order_id: Any,
+    headers: dict[str, str],
+) -> httpx.Response:
     if action == "get":
         return await w.client.get(f"/partner/order/{order_id}", headers=headers)
-    body = {"datetime": [{"date": local_day(4), "timeslot": "1217"}]} \
-        if action == "datetime" else None
-    return await w.client.post(f"/partner/order/{order_id}/{action}", headers=headers,
-                               json=body)
+    body = (
+        {"datetime": [{"date": local_day(4), "timeslot": "1217"}]} if action == "datetime" else None
+    )
+    return await w.client.post(f"/partner/order/{order_id}/{action}", headers=headers, json=body)
 
 
 def _partner_order_cell(action: str, target: str) -> Cell:
@@ -346,17 +411,22 @@ def _partner_order_cell(action: str, target: str) -> Cell:
         async def control() -> None:
             data = partner_ok(await _partner_order_call(w, action, order_id, w.pb_headers))
             assert data["_id"] == int(order_id)
+
         return control
+
     return run
 
 
 cell("partner/order-get", "GET /partner/order/{order_id}")(_partner_order_cell("get", "pb_booked"))
 cell("partner/order-instock", "POST /partner/order/{order_id}/instock")(
-    _partner_order_cell("instock", "pb_waiting"))
+    _partner_order_cell("instock", "pb_waiting")
+)
 cell("partner/order-datetime", "POST /partner/order/{order_id}/datetime")(
-    _partner_order_cell("datetime", "pb_booked"))
+    _partner_order_cell("datetime", "pb_booked")
+)
 cell("partner/order-cancel", "POST /partner/order/{order_id}/cancel")(
-    _partner_order_cell("cancel", "pb_booked"))
+    _partner_order_cell("cancel", "pb_booked")
+)
 
 
 async def _partner_list(w: World, headers: dict[str, str], **params: Any) -> list[int]:
@@ -374,11 +444,14 @@ async def cell_partner_order_list_filter_store_json(w: World) -> Control:
     foreign = await _partner_list(w, w.pa_headers, filter=json.dumps({"store_ids": [store]}))
     assert foreign == []
     assert foreign == await _partner_list(
-        w, w.pa_headers, filter=json.dumps({"store_ids": ["no-such-store"]}))
+        w, w.pa_headers, filter=json.dumps({"store_ids": ["no-such-store"]})
+    )
 
     async def control() -> None:
-        assert _victim_ids(w) <= set(await _partner_list(
-            w, w.pb_headers, filter=json.dumps({"store_ids": [store]})))
+        assert _victim_ids(w) <= set(
+            await _partner_list(w, w.pb_headers, filter=json.dumps({"store_ids": [store]}))
+        )
+
     return control
 
 
@@ -390,6 +463,7 @@ async def cell_partner_order_list_filter_store_brackets(w: World) -> Control:
 
     async def control() -> None:
         assert set(await _partner_list(w, w.pb_headers, **params)) == _victim_ids(w)
+
     return control
 
 
@@ -403,7 +477,9 @@ async def cell_partner_order_list_query_victim_customer(w: World) -> Control:
 
     async def control() -> None:
         assert await _partner_list(w, w.pb_headers, **{"filter[query]": query}) == [
-            w.pb_booked["_id"]]
+            w.pb_booked["_id"]
+        ]
+
     return control
 
 
@@ -414,11 +490,13 @@ async def cell_partner_order_list_unfiltered(w: World) -> Control:
 
     async def control() -> None:
         assert set(await _partner_list(w, w.pb_headers, limit=100)) == _victim_ids(w)
+
     return control
 
 
-async def _partner_create(w: World, headers: dict[str, str], body: dict[str, Any],
-                          **extra: str) -> httpx.Response:
+async def _partner_create(
+    w: World, headers: dict[str, str], body: dict[str, Any], **extra: str
+) -> httpx.Response:
     return await w.client.post("/partner/order/create", json=body, headers={**headers, **extra})
 
 
@@ -437,6 +515,7 @@ async def cell_partner_order_create_foreign_store(w: World) -> Control:
     async def control() -> None:
         body["partner_details"]["store_id"] = w.pb.stores[0]
         partner_ok(await _partner_create(w, w.pb_headers, body))
+
     return control
 
 
@@ -446,8 +525,11 @@ def _partner_image_cell(target: str, owner_can_link: bool) -> Cell:
         missing = secrets.token_hex(12)
 
         async def attempt(headers: dict[str, str], image_id: str) -> httpx.Response:
-            body = order_body(w.pa if headers is w.pa_headers else w.pb,
-                              [(local_day(3), "1217")], image_uuids=[image_id])
+            body = order_body(
+                w.pa if headers is w.pa_headers else w.pb,
+                [(local_day(3), "1217")],
+                image_uuids=[image_id],
+            )
             return await _partner_create(w, headers, body)
 
         foreign = await attempt(w.pa_headers, image)
@@ -460,14 +542,18 @@ def _partner_image_cell(target: str, owner_can_link: bool) -> Cell:
                 partner_ok(response)
             else:  # the owner is told the truth: it is linked already
                 partner_field_error(response, "image_uuids.0", "conflict")
+
         return control
+
     return run
 
 
 cell("partner/order-create-foreign-image", "POST /partner/order/create")(
-    _partner_image_cell("pb_image", True))
+    _partner_image_cell("pb_image", True)
+)
 cell("partner/order-create-foreign-linked-image", "POST /partner/order/create")(
-    _partner_image_cell("pb_linked_image", False))
+    _partner_image_cell("pb_linked_image", False)
+)
 
 
 async def _partner_keyed_order(w: World) -> None:
@@ -476,8 +562,11 @@ async def _partner_keyed_order(w: World) -> None:
     w.keyed = (key, body, first)
 
 
-@cell("partner/order-create-foreign-idempotency-key", "POST /partner/order/create",
-      prepare=_partner_keyed_order)
+@cell(
+    "partner/order-create-foreign-idempotency-key",
+    "POST /partner/order/create",
+    prepare=_partner_keyed_order,
+)
 async def cell_partner_order_create_foreign_idempotency_key(w: World) -> Control:
     """The victim's key and exact body must not replay the victim's order to someone else."""
     key, body, first = w.keyed
@@ -489,6 +578,7 @@ async def cell_partner_order_create_foreign_idempotency_key(w: World) -> Control
         again = await _partner_create(w, w.pb_headers, body, **{"Idempotency-Key": key})
         assert again.headers.get("Idempotent-Replayed") == "true"
         assert partner_ok(again) == first
+
     return control
 
 
@@ -500,6 +590,7 @@ async def cell_partner_store_list(w: World) -> Control:
     async def control() -> None:
         own = partner_ok(await w.client.get("/partner/store/list", headers=w.pb_headers))
         assert [s["store_id"] for s in own] == w.pb.stores
+
     return control
 
 
@@ -519,21 +610,24 @@ async def cell_restaurant_orders_get(w: World) -> Control:
 
     async def control() -> None:
         assert restaurant_ok(await _orders_get(w, w.rb.key_headers, uid))["order"]["uid"] == uid
+
     return control
 
 
 @cell("restaurant/orders-list", "GET /api/orders/list")
 async def cell_restaurant_orders_list(w: World) -> Control:
-    body = restaurant_ok(await w.client.get("/api/orders/list", headers=w.ra.key_headers,
-                                            params={"page": 1}))
+    body = restaurant_ok(
+        await w.client.get("/api/orders/list", headers=w.ra.key_headers, params={"page": 1})
+    )
     assert [o["uid"] for o in body["orders"]] == [w.ra_order["uid"]]
     assert body["total_count"] == 1
 
     async def control() -> None:
-        own = restaurant_ok(await w.client.get("/api/orders/list", headers=w.rb.key_headers,
-                                               params={"page": 1}))
-        assert {o["uid"] for o in own["orders"]} == {w.rb_pending["uid"],
-                                                     w.rb_confirmed["uid"]}
+        own = restaurant_ok(
+            await w.client.get("/api/orders/list", headers=w.rb.key_headers, params={"page": 1})
+        )
+        assert {o["uid"] for o in own["orders"]} == {w.rb_pending["uid"], w.rb_confirmed["uid"]}
+
     return control
 
 
@@ -543,82 +637,128 @@ def _confirmation_cell(action: str, target: str) -> Cell:
         missing = secrets.token_hex(12)
 
         async def attempt(headers: dict[str, str], uid: str) -> httpx.Response:
-            return await w.client.post(f"/api/order/{action}", headers=headers,
-                                       params={"uid": uid, "token": order["token"]})
+            return await w.client.post(
+                f"/api/order/{action}",
+                headers=headers,
+                params={"uid": uid, "token": order["token"]},
+            )
 
         foreign = await attempt(w.ra.key_headers, order["uid"])
         restaurant_error(foreign, "NOT_FOUND")
-        same_as_missing(foreign, await attempt(w.ra.key_headers, missing), order["uid"],
-                        missing)
+        same_as_missing(foreign, await attempt(w.ra.key_headers, missing), order["uid"], missing)
 
         async def control() -> None:
-            confirmation = restaurant_ok(await attempt(w.rb.key_headers, order["uid"])
-                                         )["order"]["confirmation"]
+            confirmation = restaurant_ok(await attempt(w.rb.key_headers, order["uid"]))["order"][
+                "confirmation"
+            ]
             assert confirmation["confirmed" if action == "confirm" else "closed"] is True
+
         return control
+
     return run
 
 
 cell("restaurant/order-confirm", "POST /api/order/confirm")(
-    _confirmation_cell("confirm", "rb_pending"))
+    _confirmation_cell("confirm", "rb_pending")
+)
 cell("restaurant/order-close", "POST /api/order/close")(_confirmation_cell("close", "rb_confirmed"))
 
 
-async def _restaurant_create(w: World, r: RestaurantSetup, body: dict[str, Any],
-                             **extra: str) -> httpx.Response:
-    return await w.client.post("/api/order/create", headers={**r.client_headers, **extra},
-                               json=body)
+async def _restaurant_create(
+    w: World, r: RestaurantSetup, body: dict[str, Any], **extra: str
+) -> httpx.Response:
+    return await w.client.post(
+        "/api/order/create", headers={**r.client_headers, **extra}, json=body
+    )
 
 
-def _create_cell(code: str, build: Callable[[World, RestaurantSetup, str], dict[str, Any]],
-                 foreign: Callable[[World], str], missing: str) -> Cell:
+def _create_cell(
+    code: str,
+    build: Callable[[World, RestaurantSetup, str], dict[str, Any]],
+    foreign: Callable[[World], str],
+    missing: str,
+) -> Cell:
     """An order of restaurant A naming one thing of restaurant B (``build(w, r, value)``)."""
+
     async def run(w: World) -> Control:
         value = foreign(w)
         attempt = await _restaurant_create(w, w.ra, build(w, w.ra, value))
         message = restaurant_error(attempt, code)
         assert w.rb.uid not in message.replace(value, "<ID>")
-        same_as_missing(attempt, await _restaurant_create(w, w.ra, build(w, w.ra, missing)),
-                        value, missing)
+        same_as_missing(
+            attempt, await _restaurant_create(w, w.ra, build(w, w.ra, missing)), value, missing
+        )
 
         async def control() -> None:
             created = restaurant_ok(await _restaurant_create(w, w.rb, build(w, w.rb, value)))
             assert created["order"]["uid"]
+
         return control
+
     return run
 
 
-cell("restaurant/order-create-foreign-subrestaurant", "POST /api/order/create")(_create_cell(
-    "SUBRESTAURANT_NOT_FOUND",
-    lambda w, r, value: restaurant_body(r, w.pickup_at, subrestaurant_uid=value),
-    lambda w: w.rb.locations[0], "resto-nowhere-centro"))
+cell("restaurant/order-create-foreign-subrestaurant", "POST /api/order/create")(
+    _create_cell(
+        "SUBRESTAURANT_NOT_FOUND",
+        lambda w, r, value: restaurant_body(r, w.pickup_at, subrestaurant_uid=value),
+        lambda w: w.rb.locations[0],
+        "resto-nowhere-centro",
+    )
+)
 
-cell("restaurant/order-create-foreign-product", "POST /api/order/create")(_create_cell(
-    "PRODUCT_NOT_FOUND",
-    lambda w, r, value: restaurant_body(r, w.pickup_at,
-                                        details=[{"product": {"uid": value}, "quantity": 1}]),
-    lambda w: f"{w.rb.uid}-acqua", "resto-nowhere-acqua"))
+cell("restaurant/order-create-foreign-product", "POST /api/order/create")(
+    _create_cell(
+        "PRODUCT_NOT_FOUND",
+        lambda w, r, value: restaurant_body(
+            r, w.pickup_at, details=[{"product": {"uid": value}, "quantity": 1}]
+        ),
+        lambda w: f"{w.rb.uid}-acqua",
+        "resto-nowhere-acqua",
+    )
+)
 
 
 def _with_option(w: World, r: RestaurantSetup, option: str) -> dict[str, Any]:
-    return restaurant_body(r, w.pickup_at, details=[{
-        "product": {"uid": f"{r.uid}-margherita"}, "quantity": 1,
-        "options": [{"uid": f"{r.uid}-size", "values": [{"uid": "normale"}]},
-                    {"uid": option, "values": [{"uid": "mozz"}]}]}])
+    return restaurant_body(
+        r,
+        w.pickup_at,
+        details=[
+            {
+                "product": {"uid": f"{r.uid}-margherita"},
+                "quantity": 1,
+                "options": [
+                    {"uid": f"{r.uid}-size", "values": [{"uid": "normale"}]},
+                    {"uid": option, "values": [{"uid": "mozz"}]},
+                ],
+            }
+        ],
+    )
 
 
-cell("restaurant/order-create-foreign-option", "POST /api/order/create")(_create_cell(
-    "OPTION_NOT_FOUND", _with_option, lambda w: f"{w.rb.uid}-extra", "resto-nowhere-extra"))
+cell("restaurant/order-create-foreign-option", "POST /api/order/create")(
+    _create_cell(
+        "OPTION_NOT_FOUND", _with_option, lambda w: f"{w.rb.uid}-extra", "resto-nowhere-extra"
+    )
+)
 
-cell("restaurant/order-create-foreign-coupon", "POST /api/order/create")(_create_cell(
-    "COUPON_ERROR",
-    lambda w, r, value: restaurant_body(r, w.pickup_at, coupon={"code": value}),
-    lambda w: coupon_of(w.rb, "LAST"), "NOSUCHCOUPON"))
+cell("restaurant/order-create-foreign-coupon", "POST /api/order/create")(
+    _create_cell(
+        "COUPON_ERROR",
+        lambda w, r, value: restaurant_body(r, w.pickup_at, coupon={"code": value}),
+        lambda w: coupon_of(w.rb, "LAST"),
+        "NOSUCHCOUPON",
+    )
+)
 
-cell("restaurant/order-create-place-only-in-foreign-zone", "POST /api/order/create")(_create_cell(
-    "INVALID_ADDRESS",
-    lambda w, r, value: delivery_body(r, w.delivery_at, value),
-    lambda w: BERGAMO, "no-such-place"))
+cell("restaurant/order-create-place-only-in-foreign-zone", "POST /api/order/create")(
+    _create_cell(
+        "INVALID_ADDRESS",
+        lambda w, r, value: delivery_body(r, w.delivery_at, value),
+        lambda w: BERGAMO,
+        "no-such-place",
+    )
+)
 
 
 async def _restaurant_keyed_order(w: World) -> None:
@@ -627,8 +767,11 @@ async def _restaurant_keyed_order(w: World) -> None:
     w.keyed = (key, body, first)
 
 
-@cell("restaurant/order-create-foreign-idempotency-key", "POST /api/order/create",
-      prepare=_restaurant_keyed_order)
+@cell(
+    "restaurant/order-create-foreign-idempotency-key",
+    "POST /api/order/create",
+    prepare=_restaurant_keyed_order,
+)
 async def cell_restaurant_order_create_foreign_idempotency_key(w: World) -> Control:
     key, body, first = w.keyed
     foreign = await _restaurant_create(w, w.ra, body, **{"Idempotency-Key": key})
@@ -639,14 +782,16 @@ async def cell_restaurant_order_create_foreign_idempotency_key(w: World) -> Cont
         again = await _restaurant_create(w, w.rb, body, **{"Idempotency-Key": key})
         assert again.headers.get("Idempotent-Replayed") == "true"
         assert restaurant_ok(again) == first
+
     return control
 
 
 @cell("restaurant/validate-address-only-in-foreign-zone", "POST /api/order/validate_address")
 async def cell_restaurant_validate_address_only_in_foreign_zone(w: World) -> Control:
     async def attempt(r: RestaurantSetup, text: str) -> httpx.Response:
-        return await w.client.post("/api/order/validate_address", headers=r.client_headers,
-                                   json={"address": text})
+        return await w.client.post(
+            "/api/order/validate_address", headers=r.client_headers, json={"address": text}
+        )
 
     text, missing = "Piazza del Duomo 1, Bergamo", "Via Inesistente 99, Atlantide"
     foreign = await attempt(w.ra, text)
@@ -656,12 +801,14 @@ async def cell_restaurant_validate_address_only_in_foreign_zone(w: World) -> Con
     async def control() -> None:
         data = restaurant_ok(await attempt(w.rb, text))["data"]
         assert data["subrestaurant_uid"] == w.rb.locations[0]
+
     return control
 
 
 async def _times_call(w: World, r: RestaurantSetup, **body: Any) -> httpx.Response:
-    return await w.client.post("/api/order/pickup_delivery_times", headers=r.client_headers,
-                               json=body)
+    return await w.client.post(
+        "/api/order/pickup_delivery_times", headers=r.client_headers, json=body
+    )
 
 
 @cell("restaurant/pickup-times-foreign-subrestaurant", "POST /api/order/pickup_delivery_times")
@@ -669,30 +816,47 @@ async def cell_restaurant_pickup_times_foreign_subrestaurant(w: World) -> Contro
     location, missing = w.rb.locations[0], "resto-nowhere-centro"
     foreign = await _times_call(w, w.ra, dmethod="0", subrestaurant_uid=location)
     restaurant_error(foreign, "SUBRESTAURANT_NOT_FOUND")
-    same_as_missing(foreign, await _times_call(w, w.ra, dmethod="0", subrestaurant_uid=missing),
-                    location, missing)
+    same_as_missing(
+        foreign,
+        await _times_call(w, w.ra, dmethod="0", subrestaurant_uid=missing),
+        location,
+        missing,
+    )
 
     async def control() -> None:
-        data = restaurant_ok(await _times_call(w, w.rb, dmethod="0",
-                                               subrestaurant_uid=location))["data"]
+        data = restaurant_ok(await _times_call(w, w.rb, dmethod="0", subrestaurant_uid=location))[
+            "data"
+        ]
         assert data["pickup_times"]
+
     return control
 
 
-@cell("restaurant/delivery-times-place-only-in-foreign-zone",
-      "POST /api/order/pickup_delivery_times")
+@cell(
+    "restaurant/delivery-times-place-only-in-foreign-zone", "POST /api/order/pickup_delivery_times"
+)
 async def cell_restaurant_delivery_times_place_only_in_foreign_zone(w: World) -> Control:
-    foreign = await _times_call(w, w.ra, dmethod="1", subrestaurant_uid=w.ra.locations[0],
-                                place_id=BERGAMO)
+    foreign = await _times_call(
+        w, w.ra, dmethod="1", subrestaurant_uid=w.ra.locations[0], place_id=BERGAMO
+    )
     restaurant_error(foreign, "INVALID_ADDRESS")
-    same_as_missing(foreign, await _times_call(
-        w, w.ra, dmethod="1", subrestaurant_uid=w.ra.locations[0], place_id="no-such-place"),
-        BERGAMO, "no-such-place")
+    same_as_missing(
+        foreign,
+        await _times_call(
+            w, w.ra, dmethod="1", subrestaurant_uid=w.ra.locations[0], place_id="no-such-place"
+        ),
+        BERGAMO,
+        "no-such-place",
+    )
 
     async def control() -> None:
-        data = restaurant_ok(await _times_call(
-            w, w.rb, dmethod="1", subrestaurant_uid=w.rb.locations[0], place_id=BERGAMO))
+        data = restaurant_ok(
+            await _times_call(
+                w, w.rb, dmethod="1", subrestaurant_uid=w.rb.locations[0], place_id=BERGAMO
+            )
+        )
         assert data["data"]["delivery_times"]
+
     return control
 
 
@@ -701,8 +865,9 @@ def _menu_item_cell(path: str, code: str, suffix: str) -> Cell:
         uid, missing = f"{w.rb.uid}-{suffix}", f"resto-nowhere-{suffix}"
 
         async def attempt(r: RestaurantSetup, value: str) -> httpx.Response:
-            return await w.client.get(f"/api/menu/{path}", headers=r.key_headers,
-                                      params={"uid": value, "page": 1})
+            return await w.client.get(
+                f"/api/menu/{path}", headers=r.key_headers, params={"uid": value, "page": 1}
+            )
 
         foreign = await attempt(w.ra, uid)
         restaurant_error(foreign, code)
@@ -710,19 +875,26 @@ def _menu_item_cell(path: str, code: str, suffix: str) -> Cell:
 
         async def control() -> None:
             assert restaurant_ok(await attempt(w.rb, uid))[path]["uid"] == uid
+
         return control
+
     return run
 
 
 cell("restaurant/menu-category", "GET /api/menu/category")(
-    _menu_item_cell("category", "CATEGORY_NOT_FOUND", "pizze"))
+    _menu_item_cell("category", "CATEGORY_NOT_FOUND", "pizze")
+)
 cell("restaurant/menu-product", "GET /api/menu/product")(
-    _menu_item_cell("product", "PRODUCT_NOT_FOUND", "margherita"))
+    _menu_item_cell("product", "PRODUCT_NOT_FOUND", "margherita")
+)
 
 
 async def _products(w: World, r: RestaurantSetup, **params: Any) -> dict[str, Any]:
-    return restaurant_ok(await w.client.get("/api/menu/products", headers=r.key_headers,
-                                            params={"page": 1, **params}))
+    return restaurant_ok(
+        await w.client.get(
+            "/api/menu/products", headers=r.key_headers, params={"page": 1, **params}
+        )
+    )
 
 
 @cell("restaurant/menu-products-foreign-category", "GET /api/menu/products")
@@ -734,6 +906,7 @@ async def cell_restaurant_menu_products_foreign_category(w: World) -> Control:
 
     async def control() -> None:
         assert (await _products(w, w.rb, catuid=catuid))["total_count"] >= 1
+
     return control
 
 
@@ -745,24 +918,28 @@ async def cell_restaurant_menu_products_search_foreign_name(w: World) -> Control
     async def control() -> None:
         own = await _products(w, w.rb, q=w.rb_marker)
         assert [p["uid"] for p in own["products"]] == [f"{w.rb.uid}-acqua"]
+
     return control
 
 
 @cell("restaurant/menu-listings", "GET /api/menu/categories", "GET /api/menu/products")
 async def cell_restaurant_menu_listings(w: World) -> Control:
-    categories = restaurant_ok(await w.client.get(
-        "/api/menu/categories", headers=w.ra.key_headers, params={"page": 1, "visible": 0}))
+    categories = restaurant_ok(
+        await w.client.get(
+            "/api/menu/categories", headers=w.ra.key_headers, params={"page": 1, "visible": 0}
+        )
+    )
     products = await _products(w, w.ra, visible=0)
-    uids = [c["uid"] for c in categories["categories"]] + [p["uid"] for p in
-                                                           products["products"]]
+    uids = [c["uid"] for c in categories["categories"]] + [p["uid"] for p in products["products"]]
     assert uids and all(uid.startswith(f"{w.ra.uid}-") for uid in uids), uids
     return None
 
 
 @cell("restaurant/subrestaurants", "GET /api/account/subrestaurants")
 async def cell_restaurant_subrestaurants(w: World) -> Control:
-    listed = restaurant_ok(await w.client.get("/api/account/subrestaurants",
-                                              headers=w.ra.key_headers))
+    listed = restaurant_ok(
+        await w.client.get("/api/account/subrestaurants", headers=w.ra.key_headers)
+    )
     assert [s["uid"] for s in listed["subrestaurants"]] == sorted(w.ra.locations)
     return None
 
@@ -772,8 +949,9 @@ async def cell_restaurant_coupon_apply(w: World) -> Control:
     code, missing = coupon_of(w.rb, "WELCOME"), "NOSUCHCOUPON"
 
     async def attempt(r: RestaurantSetup, value: str) -> httpx.Response:
-        return await w.client.post("/api/coupon/apply", headers=r.client_headers,
-                                   params={"code": value, "total": 50})
+        return await w.client.post(
+            "/api/coupon/apply", headers=r.client_headers, params={"code": value, "total": 50}
+        )
 
     foreign = await attempt(w.ra, code)
     restaurant_error(foreign, "NOT_FOUND")
@@ -781,6 +959,7 @@ async def cell_restaurant_coupon_apply(w: World) -> Control:
 
     async def control() -> None:
         assert restaurant_ok(await attempt(w.rb, code))["coupon"]["code"] == code
+
     return control
 
 
@@ -789,8 +968,9 @@ async def cell_restaurant_coupon_generate(w: World) -> Control:
     gencode, missing = gencode_of(w.rb), "NOSUCHGEN"
 
     async def attempt(r: RestaurantSetup, value: str) -> httpx.Response:
-        return await w.client.post("/api/coupon/generate", headers=r.client_headers,
-                                   params={"gencode": value})
+        return await w.client.post(
+            "/api/coupon/generate", headers=r.client_headers, params={"gencode": value}
+        )
 
     foreign = await attempt(w.ra, gencode)
     restaurant_error(foreign, "NOT_FOUND")
@@ -799,6 +979,7 @@ async def cell_restaurant_coupon_generate(w: World) -> Control:
     async def control() -> None:
         code = restaurant_ok(await attempt(w.rb, gencode))["coupon"]["code"]
         assert code.startswith(f"{gencode}-")
+
     return control
 
 
@@ -806,23 +987,44 @@ async def cell_restaurant_coupon_generate(w: World) -> Control:
 async def cell_restaurant_restuid_of_another_restaurant(w: World) -> Control:
     for path, method in (("/api/orders/list", "GET"), ("/api/coupon/apply", "POST")):
         response = await w.client.request(
-            method, path, headers=w.ra.key_headers,
-            params={"restuid": w.rb.uid, "page": 1, "code": coupon_of(w.rb, "WELCOME"),
-                    "total": 50})
+            method,
+            path,
+            headers=w.ra.key_headers,
+            params={
+                "restuid": w.rb.uid,
+                "page": 1,
+                "code": coupon_of(w.rb, "WELCOME"),
+                "total": 50,
+            },
+        )
         restaurant_error(response, "UNAUTHORIZED", 403)
 
     async def control() -> None:
-        restaurant_ok(await w.client.get("/api/orders/list", headers=w.rb.key_headers,
-                                         params={"restuid": w.rb.uid, "page": 1}))
+        restaurant_ok(
+            await w.client.get(
+                "/api/orders/list",
+                headers=w.rb.key_headers,
+                params={"restuid": w.rb.uid, "page": 1},
+            )
+        )
+
     return control
 
 
 def _import_body(w: World, **product: Any) -> dict[str, Any]:
-    return {"update_mode": "replace",
-            "categories": [{"ext_id": f"{w.rb.uid}-pizze", "name": "Rubate"}],
-            "products": [{"ext_id": f"{w.rb.uid}-margherita", "category_ext_id":
-                          f"{w.rb.uid}-pizze", "name": "Margherita rubata", "price": 1,
-                          **product}]}
+    return {
+        "update_mode": "replace",
+        "categories": [{"ext_id": f"{w.rb.uid}-pizze", "name": "Rubate"}],
+        "products": [
+            {
+                "ext_id": f"{w.rb.uid}-margherita",
+                "category_ext_id": f"{w.rb.uid}-pizze",
+                "name": "Margherita rubata",
+                "price": 1,
+                **product,
+            }
+        ],
+    }
 
 
 async def _import(w: World, r: RestaurantSetup, body: dict[str, Any]) -> httpx.Response:
@@ -834,11 +1036,16 @@ async def cell_restaurant_menu_import_foreign_subrestaurant(w: World) -> Control
     location, missing = w.rb.locations[0], "resto-nowhere-centro"
     foreign = await _import(w, w.ra, _import_body(w, subrestaurant_uids=[location]))
     assert "products.0.subrestaurant_uids.0" in restaurant_error(foreign, "VALIDATION_ERROR")
-    same_as_missing(foreign, await _import(w, w.ra, _import_body(
-        w, subrestaurant_uids=[missing])), location, missing)
+    same_as_missing(
+        foreign,
+        await _import(w, w.ra, _import_body(w, subrestaurant_uids=[missing])),
+        location,
+        missing,
+    )
 
     async def control() -> None:
         restaurant_ok(await _import(w, w.rb, _import_body(w, subrestaurant_uids=[location])))
+
     return control
 
 
@@ -849,22 +1056,35 @@ async def cell_restaurant_menu_import_with_the_victims_keys(w: World) -> Control
     assert report["created"] >= 2 and report["hidden"] >= 1, report
 
     async def control() -> None:
-        product = restaurant_ok(await w.client.get(
-            "/api/menu/product", headers=w.rb.key_headers,
-            params={"uid": f"{w.rb.uid}-margherita"}))["product"]
+        product = restaurant_ok(
+            await w.client.get(
+                "/api/menu/product",
+                headers=w.rb.key_headers,
+                params={"uid": f"{w.rb.uid}-margherita"},
+            )
+        )["product"]
         assert (product["name"], product["price"]) == ("Margherita", 7.5)
+
     return control
 
 
-@cell("restaurant/client-id-with-another-restaurants-secret",
-      "GET /api/orders/list", "POST /api/oauth/token")
+@cell(
+    "restaurant/client-id-with-another-restaurants-secret",
+    "GET /api/orders/list",
+    "POST /api/oauth/token",
+)
 async def cell_restaurant_client_id_with_another_restaurants_secret(w: World) -> Control:
     mixed = {"X-Client-Id": w.rb.client_id, "X-Client-Secret": w.ra.client_secret}
     response = await w.client.get("/api/orders/list", headers=mixed, params={"page": 1})
     restaurant_error(response, "INVALID_AUTH", 401)
-    token = await w.client.post("/api/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": w.rb.client_id,
-        "client_secret": w.ra.client_secret})
+    token = await w.client.post(
+        "/api/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": w.rb.client_id,
+            "client_secret": w.ra.client_secret,
+        },
+    )
     assert token.status_code == 401 and token.json()["error"] == "invalid_client", token.text
     return None
 
@@ -875,8 +1095,7 @@ async def cell_restaurant_client_id_with_another_restaurants_secret(w: World) ->
 @cell("cross/partner-token-on-restaurant-api", "GET /api/orders/list")
 async def cell_cross_partner_token_on_restaurant_api(w: World) -> Control:
     token = w.pa_headers["token"]
-    for headers in ({"token": token}, {"Authorization": f"Bearer {token}"},
-                    {"X-Api-Key": token}):
+    for headers in ({"token": token}, {"Authorization": f"Bearer {token}"}, {"X-Api-Key": token}):
         response = await w.client.get("/api/orders/list", headers=headers, params={"page": 1})
         assert response.status_code == 401, response.text
         assert response.json()["success"] is False
@@ -885,9 +1104,14 @@ async def cell_cross_partner_token_on_restaurant_api(w: World) -> Control:
 
 @cell("cross/partner-login-on-oauth-token", "POST /api/oauth/token")
 async def cell_cross_partner_login_on_oauth_token(w: World) -> Control:
-    response = await w.client.post("/api/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": w.pa.login,
-        "client_secret": w.pa.password})
+    response = await w.client.post(
+        "/api/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": w.pa.login,
+            "client_secret": w.pa.password,
+        },
+    )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     return None
 
@@ -897,31 +1121,43 @@ async def cell_cross_restaurant_credentials_as_partner_token(w: World) -> Contro
     for credential in (w.ra.api_key, w.ra.client_secret, w.ra_bearer):
         response = await w.client.get("/partner/order/list", headers={"token": credential})
         assert response.json() == {
-            "name": "UnAuthorizedError", "message": "Unauthorized", "code": 401,
-            "type": "NO_RIGHTS", "statusCode": 401, "status": "error", "data": None}
+            "name": "UnAuthorizedError",
+            "message": "Unauthorized",
+            "code": 401,
+            "type": "NO_RIGHTS",
+            "statusCode": 401,
+            "status": "error",
+            "data": None,
+        }
     return None
 
 
 @cell("cross/restaurant-client-on-partner-authorize", "POST /partner/auth/authorize")
 async def cell_cross_restaurant_client_on_partner_authorize(w: World) -> Control:
-    response = await w.client.post("/partner/auth/authorize", json={
-        "login": w.ra.client_id, "password": w.ra.client_secret})
+    response = await w.client.post(
+        "/partner/auth/authorize", json={"login": w.ra.client_id, "password": w.ra.client_secret}
+    )
     partner_error(response, 401)
     return None
 
 
-@cell("cross/partner-get-restaurant-order",
-      "GET /partner/order/{order_id}",
-      "POST /partner/order/{order_id}/cancel",
-      "POST /partner/order/{order_id}/instock")
+@cell(
+    "cross/partner-get-restaurant-order",
+    "GET /partner/order/{order_id}",
+    "POST /partner/order/{order_id}/cancel",
+    "POST /partner/order/{order_id}/instock",
+)
 async def cell_cross_partner_get_restaurant_order(w: World) -> Control:
     order_id = str(w.rb_pending_id)
     for action in ("get", "cancel", "instock"):
         foreign = await _partner_order_call(w, action, order_id, w.pa_headers)
         partner_error(foreign, 404)
-        same_as_missing(foreign, await _partner_order_call(w, action, MISSING_ORDER_ID,
-                                                           w.pa_headers),
-                        order_id, MISSING_ORDER_ID)
+        same_as_missing(
+            foreign,
+            await _partner_order_call(w, action, MISSING_ORDER_ID, w.pa_headers),
+            order_id,
+            MISSING_ORDER_ID,
+        )
     return None
 
 
@@ -947,12 +1183,14 @@ async def cell_cross_partner_free_slots_of_restaurant_location(w: World) -> Cont
 
 @cell("cross/partner-item-search-finds-no-restaurant-product", "GET /partner/item/find")
 async def cell_cross_partner_item_search_finds_no_restaurant_product(w: World) -> Control:
-    found = partner_ok(await w.client.get("/partner/item/find", headers=w.pa_headers,
-                                          params={"name": w.rb_marker}))
+    found = partner_ok(
+        await w.client.get("/partner/item/find", headers=w.pa_headers, params={"name": w.rb_marker})
+    )
     assert found == []
 
     async def control() -> None:
         assert (await _products(w, w.rb, q=w.rb_marker))["total_count"] == 1
+
     return control
 
 
@@ -961,18 +1199,25 @@ async def cell_cross_restaurant_get_partner_order(w: World) -> Control:
     uid = w.pb_booked_uid
     foreign = await _orders_get(w, w.ra.key_headers, uid)
     restaurant_error(foreign, "NOT_FOUND")
-    confirm = await w.client.post("/api/order/confirm", headers=w.ra.key_headers,
-                                  params={"uid": uid, "token": w.pb_booked_token})
+    confirm = await w.client.post(
+        "/api/order/confirm",
+        headers=w.ra.key_headers,
+        params={"uid": uid, "token": w.pb_booked_token},
+    )
     restaurant_error(confirm, "NOT_FOUND")
     return None
 
 
-@cell("cross/restaurant-create-at-partner-store",
-      "POST /api/order/create", "POST /api/order/pickup_delivery_times")
+@cell(
+    "cross/restaurant-create-at-partner-store",
+    "POST /api/order/create",
+    "POST /api/order/pickup_delivery_times",
+)
 async def cell_cross_restaurant_create_at_partner_store(w: World) -> Control:
     store = w.pb.stores[0]
-    created = await _restaurant_create(w, w.ra, restaurant_body(w.ra, w.pickup_at,
-                                                                subrestaurant_uid=store))
+    created = await _restaurant_create(
+        w, w.ra, restaurant_body(w.ra, w.pickup_at, subrestaurant_uid=store)
+    )
     restaurant_error(created, "SUBRESTAURANT_NOT_FOUND")
     times = await _times_call(w, w.ra, dmethod="0", subrestaurant_uid=store)
     restaurant_error(times, "SUBRESTAURANT_NOT_FOUND")
@@ -991,8 +1236,9 @@ async def test_isolation(name: str, client: httpx.AsyncClient, state: AppState) 
     assert before["orders"] and before["coupons"] and before["slot_usage"] and before["images"]
     control = await CELLS[name](world)
     after = await snapshot(state, world.victims)
-    changed = {table for table in before.keys() | after.keys()
-               if before.get(table) != after.get(table)}
+    changed = {
+        table for table in before.keys() | after.keys() if before.get(table) != after.get(table)
+    }
     assert not changed, f"the victims' data changed in {sorted(changed)}"
     if control is not None:
         await control()
@@ -1009,8 +1255,12 @@ EXEMPT = {
 
 def test_every_route_is_attacked_or_exempt(app: FastAPI) -> None:
     """A new endpoint fails this until a cell attacks it or it is exempted with a reason."""
-    routes = {f"{method.upper()} {path}" for path, operations in app.openapi()["paths"].items()
-              if path.startswith(("/partner/", "/api/")) for method in operations}
+    routes = {
+        f"{method.upper()} {path}"
+        for path, operations in app.openapi()["paths"].items()
+        if path.startswith(("/partner/", "/api/"))
+        for method in operations
+    }
     assert "POST /partner/order/create" in routes and "GET /api/orders/get" in routes
     assert routes - COVERED - EXEMPT.keys() == set()
     assert (COVERED | EXEMPT.keys()) - routes == set()

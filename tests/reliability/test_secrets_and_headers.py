@@ -48,8 +48,9 @@ CAPTURED_LOGGERS = ("orderdesk", "uvicorn", "sqlalchemy")
 
 
 def local_day(offset: int, timezone: str = "Europe/Riga") -> str:
-    return (datetime.now(UTC).astimezone(ZoneInfo(timezone)).date()
-            + timedelta(days=offset)).isoformat()
+    return (
+        datetime.now(UTC).astimezone(ZoneInfo(timezone)).date() + timedelta(days=offset)
+    ).isoformat()
 
 
 def _free_port() -> int:
@@ -65,8 +66,17 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     ``log_config=None`` leaves logging alone, so uvicorn's records reach the test's handlers.
     """
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_config=None, log_level="debug", access_log=True))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_config=None,
+            log_level="debug",
+            access_log=True,
+        )
+    )
     task = asyncio.create_task(server.serve())
     try:
         deadline = asyncio.get_running_loop().time() + 30
@@ -96,7 +106,9 @@ def _record_text(record: logging.LogRecord) -> str:
 
 
 async def test_no_secret_reaches_any_log_record(
-    app: FastAPI, state: AppState, caplog: pytest.LogCaptureFixture,
+    app: FastAPI,
+    state: AppState,
+    caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name in CAPTURED_LOGGERS:
@@ -107,77 +119,125 @@ async def test_no_secret_reaches_any_log_record(
     partner = await make_partner(state)
     partner_hook = f"partner-hook-{secrets.token_urlsafe(16)}"
     partner.document["partners"][0]["webhooks"] = [
-        {"url": "https://hooks.example/partner", "secret": partner_hook}]
+        {"url": "https://hooks.example/partner", "secret": partner_hook}
+    ]
     await apply_document(state, partner.document)
     restaurant_hook = f"resto-hook-{secrets.token_urlsafe(16)}"
-    doc = restaurant_doc(webhooks=[{"url": "https://hooks.example/resto",
-                                    "secret": restaurant_hook}])
+    doc = restaurant_doc(
+        webhooks=[{"url": "https://hooks.example/resto", "secret": restaurant_hook}]
+    )
     await apply_document(state, {"version": 1, "restaurants": [doc], "places": MILANO_PLACES})
     api_key, client_secret = doc["api_keys"][0], doc["clients"][0]["client_secret"]
-    client_headers = {"X-Client-Id": doc["clients"][0]["client_id"],
-                      "X-Client-Secret": client_secret}
-    secret_values.update(partner_password=partner.password, partner_hook=partner_hook,
-                         restaurant_hook=restaurant_hook, api_key=api_key,
-                         client_secret=client_secret)
+    client_headers = {
+        "X-Client-Id": doc["clients"][0]["client_id"],
+        "X-Client-Secret": client_secret,
+    }
+    secret_values.update(
+        partner_password=partner.password,
+        partner_hook=partner_hook,
+        restaurant_hook=restaurant_hook,
+        api_key=api_key,
+        client_secret=client_secret,
+    )
 
     async with served(app) as base, httpx.AsyncClient(base_url=base, timeout=30) as http:
         # Partner: a failed login (wrong password, then an unknown login), a login, an order.
         wrong = f"wrong-{secrets.token_urlsafe(12)}"
         secret_values["wrong_password"] = wrong
         for login_name in (partner.login, f"nobody-{secrets.token_hex(4)}@example.com"):
-            failed = await http.post("/partner/auth/authorize",
-                                     json={"login": login_name, "password": wrong})
+            failed = await http.post(
+                "/partner/auth/authorize", json={"login": login_name, "password": wrong}
+            )
             assert failed.status_code == 401
         token = (await login(http, partner))["token"]
         secret_values["partner_token"] = token
-        created = await http.post("/partner/order/create", headers={"token": token},
-                                  json=order_body(partner, [(local_day(2), "0712")]))
+        created = await http.post(
+            "/partner/order/create",
+            headers={"token": token},
+            json=order_body(partner, [(local_day(2), "0712")]),
+        )
         assert created.status_code == 200, created.text
         order_id = created.json()["data"]["_id"]
-        assert (await http.get(f"/partner/order/{order_id}", headers={"token": token})
-                ).status_code == 200
-        assert (await http.get("/partner/order/list", headers={"token": "not-" + token})
-                ).status_code == 401
+        assert (
+            await http.get(f"/partner/order/{order_id}", headers={"token": token})
+        ).status_code == 200
+        assert (
+            await http.get("/partner/order/list", headers={"token": "not-" + token})
+        ).status_code == 401
 
         # Restaurant: each kind of credential, an order, its token in confirm's query string.
-        issued = await http.post("/api/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": doc["clients"][0]["client_id"],
-            "client_secret": client_secret})
+        issued = await http.post(
+            "/api/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": doc["clients"][0]["client_id"],
+                "client_secret": client_secret,
+            },
+        )
         assert issued.status_code == 200, issued.text
         bearer = issued.json()["access_token"]
         secret_values["bearer"] = bearer
-        times = await http.post("/api/order/pickup_delivery_times", headers=client_headers,
-                                json={"dmethod": "0", "subrestaurant_uid":
-                                      doc["subrestaurants"][0]["uid"]})
+        times = await http.post(
+            "/api/order/pickup_delivery_times",
+            headers=client_headers,
+            json={"dmethod": "0", "subrestaurant_uid": doc["subrestaurants"][0]["uid"]},
+        )
         when = times.json()["data"]["pickup_times"][0]["date"]
-        body = {"client": {"first_name": "Anna", "last_name": "Rossi",
-                           "email": "anna@example.com", "phone": "02 1234567"},
-                "dmethod": "0", "payment_method": "cash", "payment_method_sub": "cash",
-                "subrestaurant_uid": doc["subrestaurants"][0]["uid"], "pickup": {"date": when},
-                "details": [{"product": {"uid": f"{doc['uid']}-acqua"}, "quantity": 1}]}
-        order = (await http.post("/api/order/create", headers={
-            "Authorization": f"Bearer {bearer}"}, json=body)).json()["order"]
+        body = {
+            "client": {
+                "first_name": "Anna",
+                "last_name": "Rossi",
+                "email": "anna@example.com",
+                "phone": "02 1234567",
+            },
+            "dmethod": "0",
+            "payment_method": "cash",
+            "payment_method_sub": "cash",
+            "subrestaurant_uid": doc["subrestaurants"][0]["uid"],
+            "pickup": {"date": when},
+            "details": [{"product": {"uid": f"{doc['uid']}-acqua"}, "quantity": 1}],
+        }
+        order = (
+            await http.post(
+                "/api/order/create", headers={"Authorization": f"Bearer {bearer}"}, json=body
+            )
+        ).json()["order"]
         secret_values["order_token"] = order["token"]
-        listed = await http.get("/api/orders/list", headers={"X-Api-Key": api_key},
-                                params={"page": 1})
+        listed = await http.get(
+            "/api/orders/list", headers={"X-Api-Key": api_key}, params={"page": 1}
+        )
         assert listed.json()["total_count"] == 1
         for action in ("confirm", "close"):
-            done = await http.post(f"/api/order/{action}", headers={"X-Api-Key": api_key},
-                                   params={"uid": order["uid"], "token": order["token"]})
+            done = await http.post(
+                f"/api/order/{action}",
+                headers={"X-Api-Key": api_key},
+                params={"uid": order["uid"], "token": order["token"]},
+            )
             assert done.json()["success"] is True, done.text
-        assert (await http.get("/api/orders/list", headers={"X-Api-Key": "x" + api_key},
-                               params={"page": 1})).status_code == 401
+        assert (
+            await http.get(
+                "/api/orders/list", headers={"X-Api-Key": "x" + api_key}, params={"page": 1}
+            )
+        ).status_code == 401
 
         # An internal error while an order with a fresh token is written: its uid collides.
         collision_token = secrets.token_urlsafe(24)
         secret_values["colliding_order_token"] = collision_token
-        monkeypatch.setattr(orders_service, "secrets", types.SimpleNamespace(
-            token_hex=lambda n: order["uid"], token_urlsafe=lambda n: collision_token))
+        monkeypatch.setattr(
+            orders_service,
+            "secrets",
+            types.SimpleNamespace(
+                token_hex=lambda n: order["uid"], token_urlsafe=lambda n: collision_token
+            ),
+        )
         crashed = await http.post("/api/order/create", headers=client_headers, json=body)
         monkeypatch.undo()
         assert crashed.status_code == 500, crashed.text
-        assert crashed.json() == {"success": False, "error": "INTERNAL_ERROR",
-                                  "message": "Internal error"}
+        assert crashed.json() == {
+            "success": False,
+            "error": "INTERNAL_ERROR",
+            "message": "Internal error",
+        }
 
     # Webhook delivery reads the subscribers' secrets and signs with them.
     delivered: list[httpx.Request] = []
@@ -186,8 +246,11 @@ async def test_no_secret_reaches_any_log_record(
         delivered.append(request)
         return httpx.Response(200)
 
-    dispatcher = Dispatcher(state.sessions, clock=state.now, client_factory=lambda: (
-        httpx.AsyncClient(transport=httpx.MockTransport(receive))))
+    dispatcher = Dispatcher(
+        state.sessions,
+        clock=state.now,
+        client_factory=lambda: httpx.AsyncClient(transport=httpx.MockTransport(receive)),
+    )
     try:
         while await dispatcher.run_once():
             pass
@@ -201,14 +264,22 @@ async def test_no_secret_reaches_any_log_record(
     assert "uvicorn.access" in names and "orderdesk" in names
     assert any(n.startswith("sqlalchemy.engine") for n in names), names
     # The records that used to carry secrets are still there, with the secrets replaced.
-    assert any("/api/order/confirm?uid=" in r.getMessage() and "token=***" in r.getMessage()
-               for r in records if r.name == "uvicorn.access")
+    assert any(
+        "/api/order/confirm?uid=" in r.getMessage() and "token=***" in r.getMessage()
+        for r in records
+        if r.name == "uvicorn.access"
+    )
     crash = [_record_text(r) for r in records if r.name == "orderdesk" and r.exc_info]
     assert crash and "INSERT INTO orders" in crash[0] and "parameters hidden" in crash[0], crash
     assert any(r.msg == "Row %r" for r in records)
-    leaks = sorted({(label, record.name, str(record.msg)[:40])
-                    for record in records for label, value in secret_values.items()
-                    if value in _record_text(record)})
+    leaks = sorted(
+        {
+            (label, record.name, str(record.msg)[:40])
+            for record in records
+            for label, value in secret_values.items()
+            if value in _record_text(record)
+        }
+    )
     assert not leaks, leaks
 
 
@@ -216,8 +287,12 @@ async def test_no_secret_reaches_any_log_record(
 # Security headers
 
 
-SECURITY_HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
-                    "referrer-policy": "no-referrer", "cache-control": "no-store"}
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+}
 
 Call = Callable[[httpx.AsyncClient, dict[str, Any]], Awaitable[httpx.Response]]
 
@@ -226,40 +301,90 @@ async def _headers_world(client: httpx.AsyncClient, state: AppState) -> dict[str
     partner = await make_partner(state)
     doc, other = restaurant_doc(), restaurant_doc()
     await apply_document(state, {"version": 1, "restaurants": [doc, other]})
-    return {"token": (await login(client, partner))["token"], "api_key": doc["api_keys"][0],
-            "client": doc["clients"][0], "partner": partner, "other": other["uid"]}
+    return {
+        "token": (await login(client, partner))["token"],
+        "api_key": doc["api_keys"][0],
+        "client": doc["clients"][0],
+        "partner": partner,
+        "other": other["uid"],
+    }
 
 
 HEADER_CASES: dict[str, tuple[int, Call]] = {
-    "partner-200": (200, lambda c, w: c.get("/partner/store/list",
-                                            headers={"token": w["token"]})),
+    "partner-200": (200, lambda c, w: c.get("/partner/store/list", headers={"token": w["token"]})),
     "partner-401": (401, lambda c, w: c.get("/partner/store/list")),
-    "partner-404-order": (404, lambda c, w: c.get("/partner/order/2147483000",
-                                                  headers={"token": w["token"]})),
+    "partner-404-order": (
+        404,
+        lambda c, w: c.get("/partner/order/2147483000", headers={"token": w["token"]}),
+    ),
     "partner-404-route": (404, lambda c, w: c.get("/partner/no/such/route")),
     "partner-405": (405, lambda c, w: c.delete("/partner/store/list")),
-    "partner-413": (413, lambda c, w: c.post("/partner/auth/authorize",
-                                             content=b"{" + b" " * 70_000 + b"}")),
+    "partner-413": (
+        413,
+        lambda c, w: c.post("/partner/auth/authorize", content=b"{" + b" " * 70_000 + b"}"),
+    ),
     "partner-422": (422, lambda c, w: c.post("/partner/auth/authorize", content=b"{")),
     "partner-image": (200, None),  # built in the test: served images keep their own caching
-    "restaurant-200": (200, lambda c, w: c.get("/api/orders/list", params={"page": 1},
-                                               headers={"X-Api-Key": w["api_key"]})),
-    "restaurant-200-failure": (200, lambda c, w: c.get(
-        "/api/orders/get", params={"uid": "nope"}, headers={"X-Api-Key": w["api_key"]})),
+    "restaurant-200": (
+        200,
+        lambda c, w: c.get(
+            "/api/orders/list", params={"page": 1}, headers={"X-Api-Key": w["api_key"]}
+        ),
+    ),
+    "restaurant-200-failure": (
+        200,
+        lambda c, w: c.get(
+            "/api/orders/get", params={"uid": "nope"}, headers={"X-Api-Key": w["api_key"]}
+        ),
+    ),
     "restaurant-401": (401, lambda c, w: c.get("/api/orders/list", params={"page": 1})),
-    "restaurant-403": (403, lambda c, w: c.get("/api/orders/list", params={
-        "page": 1, "restuid": w["other"]}, headers={"X-Api-Key": w["api_key"]})),
-    "restaurant-401-restuid": (401, lambda c, w: c.get("/api/orders/list", params={
-        "page": 1, "restuid": "nobody"}, headers={"X-Api-Key": w["api_key"]})),
+    "restaurant-403": (
+        403,
+        lambda c, w: c.get(
+            "/api/orders/list",
+            params={"page": 1, "restuid": w["other"]},
+            headers={"X-Api-Key": w["api_key"]},
+        ),
+    ),
+    "restaurant-401-restuid": (
+        401,
+        lambda c, w: c.get(
+            "/api/orders/list",
+            params={"page": 1, "restuid": "nobody"},
+            headers={"X-Api-Key": w["api_key"]},
+        ),
+    ),
     "restaurant-404-route": (404, lambda c, w: c.get("/api/no/such/route")),
-    "restaurant-413": (413, lambda c, w: c.post(
-        "/api/order/validate_address", content=b"{" + b" " * 70_000 + b"}",
-        headers={"X-Api-Key": w["api_key"]})),
-    "restaurant-oauth-200": (200, lambda c, w: c.post("/api/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": w["client"]["client_id"],
-        "client_secret": w["client"]["client_secret"]})),
-    "restaurant-oauth-401": (401, lambda c, w: c.post("/api/oauth/token", data={
-        "grant_type": "client_credentials", "client_id": "nobody", "client_secret": "nope"})),
+    "restaurant-413": (
+        413,
+        lambda c, w: c.post(
+            "/api/order/validate_address",
+            content=b"{" + b" " * 70_000 + b"}",
+            headers={"X-Api-Key": w["api_key"]},
+        ),
+    ),
+    "restaurant-oauth-200": (
+        200,
+        lambda c, w: c.post(
+            "/api/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": w["client"]["client_id"],
+                "client_secret": w["client"]["client_secret"],
+            },
+        ),
+    ),
+    "restaurant-oauth-401": (
+        401,
+        lambda c, w: c.post(
+            "/api/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": "nobody",
+                "client_secret": "nope",
+            },
+        ),
+    ),
     "health": (200, lambda c, w: c.get("/health")),
     "openapi": (200, lambda c, w: c.get("/openapi.json")),
 }
@@ -273,8 +398,11 @@ async def test_security_headers(name: str, client: httpx.AsyncClient, state: App
     if call is None:  # an uploaded image, fetched back by its capability URL
         png = BytesIO()
         PILImage.new("RGB", (8, 8), "red").save(png, "PNG")
-        uploaded = await client.post("/partner/image/upload", headers={"token": world["token"]},
-                                     files={"file": ("r.png", png.getvalue(), "image/png")})
+        uploaded = await client.post(
+            "/partner/image/upload",
+            headers={"token": world["token"]},
+            files={"file": ("r.png", png.getvalue(), "image/png")},
+        )
         response = await client.get(uploaded.json()["data"][0]["url"])
         expected["cache-control"] = "private, max-age=31536000, immutable"
     else:
@@ -286,7 +414,10 @@ async def test_security_headers(name: str, client: httpx.AsyncClient, state: App
 
 @pytest.mark.parametrize("dialect", ["partner", "restaurant"])
 async def test_security_headers_on_an_internal_error(
-    dialect: str, app: FastAPI, state: AppState, monkeypatch: pytest.MonkeyPatch,
+    dialect: str,
+    app: FastAPI,
+    state: AppState,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The framework re-raises after answering 500 (for the server's log): don't raise it here.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -301,8 +432,9 @@ async def test_security_headers_on_an_internal_error(
         response = await client.get("/partner/order/1", headers={"token": world["token"]})
     else:
         monkeypatch.setattr(orders_service, "get_order_by_uid", broken)
-        response = await client.get("/api/orders/get", params={"uid": "x"},
-                                    headers={"X-Api-Key": world["api_key"]})
+        response = await client.get(
+            "/api/orders/get", params={"uid": "x"}, headers={"X-Api-Key": world["api_key"]}
+        )
     await client.aclose()
     assert response.status_code == 500, response.text
     for header, value in SECURITY_HEADERS.items():
@@ -317,9 +449,12 @@ async def _over_cap_world(client: httpx.AsyncClient, state: AppState) -> dict[st
     partner = await make_partner(state)
     doc = restaurant_doc()
     await apply_document(state, {"version": 1, "restaurants": [doc]})
-    return {"token": (await login(client, partner))["token"], "key": doc["api_keys"][0],
-            "client_id": doc["clients"][0]["client_id"],
-            "client_secret": doc["clients"][0]["client_secret"]}
+    return {
+        "token": (await login(client, partner))["token"],
+        "key": doc["api_keys"][0],
+        "client_id": doc["clients"][0]["client_id"],
+        "client_secret": doc["clients"][0]["client_secret"],
+    }
 
 
 def _json_of(size: int) -> bytes:
@@ -344,9 +479,14 @@ def assert_too_large(path: str, response: httpx.Response) -> None:
     assert response.status_code == 413, response.text[:300]
     body = response.json()
     if path.startswith("/partner"):
-        assert (body["name"], body["type"], body["code"], body["statusCode"], body["status"],
-                body["data"]) == ("PayloadTooLargeError", "PAYLOAD_TOO_LARGE", 413, 413, "error",
-                                  None), body
+        assert (
+            body["name"],
+            body["type"],
+            body["code"],
+            body["statusCode"],
+            body["status"],
+            body["data"],
+        ) == ("PayloadTooLargeError", "PAYLOAD_TOO_LARGE", 413, 413, "error", None), body
     else:
         assert set(body) == {"success", "error", "message"} and body["success"] is False, body
         assert "body" in body["message"], body
@@ -363,25 +503,27 @@ async def test_over_cap_json_body_is_413_in_the_dialects_shape(
     if auth == "partner":
         headers["token"] = world["token"]
     elif auth == "restaurant":
-        headers.update({"X-Client-Id": world["client_id"],
-                        "X-Client-Secret": world["client_secret"]})
+        headers.update(
+            {"X-Client-Id": world["client_id"], "X-Client-Secret": world["client_secret"]}
+        )
     payload = _json_of(size)
 
     async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(payload), 256 * 1024):
-            yield payload[start:start + 256 * 1024]
+            yield payload[start : start + 256 * 1024]
 
-    response = await client.post(path, headers=headers,
-                                 content=chunks() if streamed else payload)
+    response = await client.post(path, headers=headers, content=chunks() if streamed else payload)
     assert_too_large(path, response)
 
 
 async def test_oauth_form_over_the_server_cap_is_413(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
-    response = await client.post("/api/oauth/token", content=b"grant_type=" + b"a" * (
-        state.settings.request_max_bytes + 1024), headers={
-        "Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        "/api/oauth/token",
+        content=b"grant_type=" + b"a" * (state.settings.request_max_bytes + 1024),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert_too_large("/api/oauth/token", response)
 
 
@@ -391,22 +533,31 @@ async def test_oauth_form_over_the_server_cap_is_413(
 
 @contextlib.asynccontextmanager
 async def _running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client,
+    ):
         yield client
 
 
 async def test_login_throttling_is_per_login_and_shared_by_two_app_instances(
     database_url: str, tmp_path: Path, state: AppState
 ) -> None:
-    settings = Settings(database_url=database_url, media_dir=tmp_path, login_max_failures=3,
-                        rate_limit_enabled=False)
+    settings = Settings(
+        database_url=database_url,
+        media_dir=tmp_path,
+        login_max_failures=3,
+        rate_limit_enabled=False,
+    )
     one, two = create_app(settings, background=False), create_app(settings, background=False)
     victim, bystander = await make_partner(state), await make_partner(state)
 
     def attempt(client: httpx.AsyncClient, who: Any, password: str) -> Awaitable[httpx.Response]:
-        return client.post("/partner/auth/authorize",
-                           json={"login": who.login, "password": password})
+        return client.post(
+            "/partner/auth/authorize", json={"login": who.login, "password": password}
+        )
 
     async with _running(one) as first, _running(two) as second:
         for client in (first, second, first):  # three failures, spread over both instances

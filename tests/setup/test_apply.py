@@ -37,8 +37,14 @@ from orderdesk.setup import (
 
 # Every table the partner sections of the setup document write.
 SETUP_TABLES = (
-    "organizations", "api_users", "webhook_subscriptions", "locations", "capacity_overrides",
-    "categories", "products", "places",
+    "organizations",
+    "api_users",
+    "webhook_subscriptions",
+    "locations",
+    "capacity_overrides",
+    "categories",
+    "products",
+    "places",
 )
 
 
@@ -85,35 +91,78 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def acme_document() -> dict[str, Any]:
     return {
         "version": 1,
-        "partners": [{
-            "name": "acme", "title": "ACME Furniture",
-            "users": [{"login": "api@acme.example", "password": "a long password"}],
-            "webhooks": [{"url": "https://hooks.acme.example/orderdesk", "secret": "whsec-acme"}],
-            "stores": [
-                {"id": "acme-riga", "title": "ACME Riga", "timezone": "Europe/Riga",
-                 "masters": {"0712": 2, "1217": 2, "1721": 1},
-                 "masters_on": [{"date": "2026-12-24", "timeslot": "1721", "masters": 0}]},
-                {"id": "acme-berlin", "title": "ACME Berlin", "timezone": "Europe/Berlin",
-                 "masters": {"0712": 1, "1217": 1, "1721": 1}},
-            ],
-        }],
-        "items": [
-            {"id": 1001, "title": "PAX Wardrobe 150x236", "category": "wardrobes",
-             "delivery": True, "assembly": True, "delivery_price": 2500, "assembly_price": 6900,
-             "currency": "EUR"},
-            {"id": 1002, "title": "Étagère Größe L", "category": "shelving",
-             "delivery": True, "delivery_price": 1500, "currency": "EUR"},
+        "partners": [
+            {
+                "name": "acme",
+                "title": "ACME Furniture",
+                "users": [{"login": "api@acme.example", "password": "a long password"}],
+                "webhooks": [
+                    {"url": "https://hooks.acme.example/orderdesk", "secret": "whsec-acme"}
+                ],
+                "stores": [
+                    {
+                        "id": "acme-riga",
+                        "title": "ACME Riga",
+                        "timezone": "Europe/Riga",
+                        "masters": {"0712": 2, "1217": 2, "1721": 1},
+                        "masters_on": [{"date": "2026-12-24", "timeslot": "1721", "masters": 0}],
+                    },
+                    {
+                        "id": "acme-berlin",
+                        "title": "ACME Berlin",
+                        "timezone": "Europe/Berlin",
+                        "masters": {"0712": 1, "1217": 1, "1721": 1},
+                    },
+                ],
+            }
         ],
-        "places": [{"place_id": "via-roma-1-milano", "street": "Via Roma", "number": "1",
-                    "city": "Milano", "province": "MI", "zip": "20121", "country": "IT",
-                    "lat": 45.4642, "lng": 9.19}],
+        "items": [
+            {
+                "id": 1001,
+                "title": "PAX Wardrobe 150x236",
+                "category": "wardrobes",
+                "delivery": True,
+                "assembly": True,
+                "delivery_price": 2500,
+                "assembly_price": 6900,
+                "currency": "EUR",
+            },
+            {
+                "id": 1002,
+                "title": "Étagère Größe L",
+                "category": "shelving",
+                "delivery": True,
+                "delivery_price": 1500,
+                "currency": "EUR",
+            },
+        ],
+        "places": [
+            {
+                "place_id": "via-roma-1-milano",
+                "street": "Via Roma",
+                "number": "1",
+                "city": "Milano",
+                "province": "MI",
+                "zip": "20121",
+                "country": "IT",
+                "lat": 45.4642,
+                "lng": 9.19,
+            }
+        ],
     }
 
 
 ACME_LABELS = [
-    "partner acme", "user api@acme.example", "webhook acme https://hooks.acme.example/orderdesk",
-    "store acme-riga", "store acme-berlin", "masters_on acme-riga 2026-12-24 1721",
-    "category wardrobes", "category shelving", "item 1001", "item 1002",
+    "partner acme",
+    "user api@acme.example",
+    "webhook acme https://hooks.acme.example/orderdesk",
+    "store acme-riga",
+    "store acme-berlin",
+    "masters_on acme-riga 2026-12-24 1721",
+    "category wardrobes",
+    "category shelving",
+    "item 1001",
+    "item 1002",
     "place via-roma-1-milano",
 ]
 
@@ -136,23 +185,47 @@ async def test_first_apply_creates_every_declared_entity(db: Database) -> None:
     assert user.password_hash.startswith("$argon2id$")
     riga = await one(db, select(Location).where(Location.key == "acme-riga"))
     assert (riga.organization_id, riga.title, riga.timezone, riga.slot_capacity) == (
-        org.id, "ACME Riga", "Europe/Riga", {"0712": 2, "1217": 2, "1721": 1})
+        org.id,
+        "ACME Riga",
+        "Europe/Riga",
+        {"0712": 2, "1217": 2, "1721": 1},
+    )
     override = await one(db, select(CapacityOverride))
     assert (override.location_id, override.day, override.slot, override.capacity) == (
-        riga.id, date(2026, 12, 24), "1721", 0)
+        riga.id,
+        date(2026, 12, 24),
+        "1721",
+        0,
+    )
     hook = await one(db, select(WebhookSubscription))
     assert (hook.organization_id, hook.url, hook.secret, hook.active) == (
-        org.id, "https://hooks.acme.example/orderdesk", "whsec-acme", True)
+        org.id,
+        "https://hooks.acme.example/orderdesk",
+        "whsec-acme",
+        True,
+    )
     shelf = await one(db, select(Product).where(Product.item_id == 1002))
     shelving = await one(db, select(Category).where(Category.uid == "shelving"))
     assert (shelf.organization_id, shelf.uid, shelf.name, shelf.price, shelf.currency) == (
-        None, "1002", "Étagère Größe L", 0, "EUR")
+        None,
+        "1002",
+        "Étagère Größe L",
+        0,
+        "EUR",
+    )
     assert (shelf.category_id, shelf.services, shelf.search_text) == (
-        shelving.id, {"delivery": 1500}, "etagere grosse l")
+        shelving.id,
+        {"delivery": 1500},
+        "etagere grosse l",
+    )
     assert (shelving.organization_id, shelving.name) == (None, "shelving")
     place = await one(db, select(Place))
     assert (place.city, place.lat, place.lng, place.search_text) == (
-        "Milano", 45.4642, 9.19, "via roma 1 milano 20121 mi")
+        "Milano",
+        45.4642,
+        9.19,
+        "via roma 1 milano 20121 mi",
+    )
 
 
 async def test_apply_file_migrates_a_fresh_database(database_url: str) -> None:
@@ -162,8 +235,10 @@ async def test_apply_file_migrates_a_fresh_database(database_url: str) -> None:
     engine = create_engine(database_url, pool_size=1)
     try:
         async with create_sessionmaker(engine)() as session:
-            assert await session.scalar(select(Location.title).where(
-                Location.key == "acme-berlin")) == "ACME Berlin"
+            assert (
+                await session.scalar(select(Location.title).where(Location.key == "acme-berlin"))
+                == "ACME Berlin"
+            )
     finally:
         await engine.dispose()
 
@@ -198,9 +273,13 @@ async def test_changed_document_updates_in_place(db: Database) -> None:
 
     assert report.created == ["category bookcases"]
     assert report.updated == [
-        "partner acme", "user api@acme.example",
-        "webhook acme https://hooks.acme.example/orderdesk", "store acme-riga",
-        "masters_on acme-riga 2026-12-24 1721", "item 1001", "item 1002",
+        "partner acme",
+        "user api@acme.example",
+        "webhook acme https://hooks.acme.example/orderdesk",
+        "store acme-riga",
+        "masters_on acme-riga 2026-12-24 1721",
+        "item 1001",
+        "item 1002",
         "place via-roma-1-milano",
     ]
     assert report.unchanged == ["category wardrobes"]
@@ -209,7 +288,8 @@ async def test_changed_document_updates_in_place(db: Database) -> None:
     assert riga.slot_capacity == {"0712": 2, "1217": 2, "1721": 3}
     assert riga.updated_at > riga_before.updated_at
     assert (await one(db, select(Location).where(Location.key == "acme-berlin"))).title == (
-        "ACME Berlin")
+        "ACME Berlin"
+    )
     assert (await one(db, select(Organization))).title == "ACME Möbel"
     user = await one(db, select(ApiUser))
     assert password_matches(user.password_hash, "a new long password")
@@ -217,7 +297,10 @@ async def test_changed_document_updates_in_place(db: Database) -> None:
     assert (await one(db, select(CapacityOverride))).capacity == 1
     wardrobe = await one(db, select(Product).where(Product.item_id == 1001))
     assert (wardrobe.name, wardrobe.services, wardrobe.search_text) == (
-        "PAX Wardrobe 200x236", {"delivery": 2500}, "pax wardrobe 200x236")
+        "PAX Wardrobe 200x236",
+        {"delivery": 2500},
+        "pax wardrobe 200x236",
+    )
     shelf = await one(db, select(Product).where(Product.item_id == 1002))
     bookcases = await one(db, select(Category).where(Category.uid == "bookcases"))
     assert shelf.category_id == bookcases.id
@@ -232,8 +315,9 @@ async def test_conflicting_document_changes_nothing_at_all(db: Database) -> None
     partner.update(name="rival", title="Rival Furniture")
     partner["stores"][0]["title"] = "Stolen store"
     partner["stores"][1]["id"] = "rival-berlin"
-    rival["items"].append({"id": 2001, "title": "New chair", "category": "chairs",
-                           "currency": "EUR"})
+    rival["items"].append(
+        {"id": 2001, "title": "New chair", "category": "chairs", "currency": "EUR"}
+    )
 
     with pytest.raises(SetupInvalid) as caught:
         await apply_file(db.url, rival)
@@ -251,8 +335,16 @@ async def test_item_ids_are_independent_of_other_products_ids(db: Database) -> N
         bella = Organization(kind="restaurant", key="bella", title="Pizzeria Bella", settings={})
         session.add(bella)
         await session.flush()
-        session.add(Product(id=1002, organization_id=bella.id, uid="margherita",
-                            name="Margherita", price=750, currency="EUR"))
+        session.add(
+            Product(
+                id=1002,
+                organization_id=bella.id,
+                uid="margherita",
+                name="Margherita",
+                price=750,
+                currency="EUR",
+            )
+        )
         await session.commit()
 
     await apply_file(db.url, acme_document())
@@ -279,7 +371,8 @@ async def test_apply_setup_leaves_the_transaction_to_the_caller(db: Database) ->
     async with db.sessions() as session:
         report = await apply_setup(session, parse_setup(acme_document()))
         assert await session.scalar(select(Product.name).where(Product.item_id == 1001)) == (
-            "PAX Wardrobe 150x236")
+            "PAX Wardrobe 150x236"
+        )
         await session.rollback()
 
     assert report.created == ACME_LABELS
@@ -346,8 +439,9 @@ async def test_item_ids_do_not_collide_with_later_products(db: Database) -> None
         session.add(product)
         await session.flush()
         assert product.item_id is None
-        numbers = set(await session.scalars(select(Product.item_id)
-                                            .where(Product.item_id.is_not(None))))
+        numbers = set(
+            await session.scalars(select(Product.item_id).where(Product.item_id.is_not(None)))
+        )
         assert numbers == {1001, 1002}
         await session.rollback()
 
@@ -366,6 +460,7 @@ def test_report_renders_changes_and_counts_the_rest() -> None:
     assert "  ... and 5 more items" in lines
     assert "  item 21" not in lines
     assert lines[-3:] == [
-        "Updated: 1 store", "  store acme-riga",
+        "Updated: 1 store",
+        "  store acme-riga",
         "Left alone (unchanged): 2 categories, 1 place",
     ]

@@ -15,24 +15,50 @@ def valid_document() -> dict[str, Any]:
     """The partner sections of the example in the operations spec."""
     return {
         "version": 1,
-        "partners": [{
-            "name": "acme", "title": "ACME Furniture",
-            "users": [{"login": "api@acme.example", "password": "a long password"}],
-            "webhooks": [{"url": "https://hooks.acme.example/orderdesk", "secret": "whsec-acme"}],
-            "stores": [{
-                "id": "acme-riga", "title": "ACME Riga", "timezone": "Europe/Riga",
-                "masters": {"0712": 2, "1217": 2, "1721": 1},
-                "masters_on": [{"date": "2026-12-24", "timeslot": "1721", "masters": 0}],
-            }],
-        }],
-        "items": [
-            {"id": 1001, "title": "PAX wardrobe 150x236", "category": "wardrobes",
-             "delivery": True, "assembly": True, "delivery_price": 2500, "assembly_price": 6900,
-             "currency": "EUR"},
+        "partners": [
+            {
+                "name": "acme",
+                "title": "ACME Furniture",
+                "users": [{"login": "api@acme.example", "password": "a long password"}],
+                "webhooks": [
+                    {"url": "https://hooks.acme.example/orderdesk", "secret": "whsec-acme"}
+                ],
+                "stores": [
+                    {
+                        "id": "acme-riga",
+                        "title": "ACME Riga",
+                        "timezone": "Europe/Riga",
+                        "masters": {"0712": 2, "1217": 2, "1721": 1},
+                        "masters_on": [{"date": "2026-12-24", "timeslot": "1721", "masters": 0}],
+                    }
+                ],
+            }
         ],
-        "places": [{"place_id": "via-roma-1-milano", "street": "Via Roma", "number": "1",
-                    "city": "Milano", "province": "MI", "zip": "20121", "country": "IT",
-                    "lat": 45.4642, "lng": 9.19}],
+        "items": [
+            {
+                "id": 1001,
+                "title": "PAX wardrobe 150x236",
+                "category": "wardrobes",
+                "delivery": True,
+                "assembly": True,
+                "delivery_price": 2500,
+                "assembly_price": 6900,
+                "currency": "EUR",
+            },
+        ],
+        "places": [
+            {
+                "place_id": "via-roma-1-milano",
+                "street": "Via Roma",
+                "number": "1",
+                "city": "Milano",
+                "province": "MI",
+                "zip": "20121",
+                "country": "IT",
+                "lat": 45.4642,
+                "lng": 9.19,
+            }
+        ],
     }
 
 
@@ -72,8 +98,14 @@ def test_every_kind_of_error_is_reported_at_once() -> None:
     raw["items"] = [
         {"id": 0, "title": "Zero", "category": "beds", "currency": "EUR"},
         {"id": 7, "title": "Lamp", "category": "lighting", "delivery": True, "currency": "EUR"},
-        {"id": 7, "title": "Lamp", "category": "lighting", "assembly": True,
-         "assembly_price": -1, "currency": "eur"},
+        {
+            "id": 7,
+            "title": "Lamp",
+            "category": "lighting",
+            "assembly": True,
+            "assembly_price": -1,
+            "currency": "eur",
+        },
     ]
     raw["places"][0].update(lat=91, lng=-181, country="ITA")
 
@@ -89,9 +121,10 @@ def test_every_kind_of_error_is_reported_at_once() -> None:
     assert "at least 8 characters" in errors["$.partners[0].users[0].password"]
     assert "http" in errors["$.partners[0].webhooks[0].url"]
     assert "at least 8 characters" in errors["$.partners[0].webhooks[0].secret"]
-    assert errors['$.partners[1].stores[0].masters'].startswith("missing timeslot 1721")
+    assert errors["$.partners[1].stores[0].masters"].startswith("missing timeslot 1721")
     assert errors["$.partners[1].name"] == (
-        "duplicate partner name acme; first used at $.partners[0].name")
+        "duplicate partner name acme; first used at $.partners[0].name"
+    )
     assert errors["$.partners[1].stores[0].id"].startswith("duplicate store id acme-riga")
     assert errors["$.partners[1].users[0].login"].startswith("duplicate login")
     assert errors["$.items[0].id"] == "Input should be greater than 0"
@@ -113,24 +146,32 @@ def test_errors_come_in_document_order() -> None:
     raw["version"] = 2
 
     assert [e.path for e in errors_of(raw)] == [
-        "$.version", "$.items[2].currency", "$.items[10].currency",
+        "$.version",
+        "$.items[2].currency",
+        "$.items[10].currency",
     ]
 
 
-@pytest.mark.parametrize(("path", "value", "where"), [
-    (("items", 0, "id"), "1001", "$.items[0].id"),
-    (("items", 0, "id"), 1001.0, "$.items[0].id"),
-    (("items", 0, "delivery"), 1, "$.items[0].delivery"),
-    (("items", 0, "delivery_price"), "2500", "$.items[0].delivery_price"),
-    (("partners", 0, "stores", 0, "masters", "0712"), True,
-     '$.partners[0].stores[0].masters["0712"]'),
-    (("partners", 0, "title"), 5, "$.partners[0].title"),
-    (("places", 0, "lat"), "45.4", "$.places[0].lat"),
-    (("places", 0, "lat"), True, "$.places[0].lat"),
-    (("version",), True, "$.version"),
-    (("version",), "1", "$.version"),
-    (("version",), 1.0, "$.version"),
-])
+@pytest.mark.parametrize(
+    ("path", "value", "where"),
+    [
+        (("items", 0, "id"), "1001", "$.items[0].id"),
+        (("items", 0, "id"), 1001.0, "$.items[0].id"),
+        (("items", 0, "delivery"), 1, "$.items[0].delivery"),
+        (("items", 0, "delivery_price"), "2500", "$.items[0].delivery_price"),
+        (
+            ("partners", 0, "stores", 0, "masters", "0712"),
+            True,
+            '$.partners[0].stores[0].masters["0712"]',
+        ),
+        (("partners", 0, "title"), 5, "$.partners[0].title"),
+        (("places", 0, "lat"), "45.4", "$.places[0].lat"),
+        (("places", 0, "lat"), True, "$.places[0].lat"),
+        (("version",), True, "$.version"),
+        (("version",), "1", "$.version"),
+        (("version",), 1.0, "$.version"),
+    ],
+)
 def test_types_are_strict(path: tuple[Any, ...], value: object, where: str) -> None:
     raw = valid_document()
     target: Any = raw
@@ -239,8 +280,9 @@ def test_services_default_to_not_offered() -> None:
     assert parse_setup(raw).items[0].services == {}
 
 
-@pytest.mark.parametrize("url", ["hooks.acme.example", "https://", "mailto:a@b.c",
-                                 "http://[::1", "https://exa mple.com"])
+@pytest.mark.parametrize(
+    "url", ["hooks.acme.example", "https://", "mailto:a@b.c", "http://[::1", "https://exa mple.com"]
+)
 def test_webhook_urls_must_be_absolute_http(url: str) -> None:
     raw = valid_document()
     raw["partners"][0]["webhooks"][0]["url"] = url

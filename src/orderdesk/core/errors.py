@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ErrorType = Literal[
-    "required", "type", "enum", "format", "min", "max", "not_found", "unavailable", "conflict",
+    "required",
+    "type",
+    "enum",
+    "format",
+    "min",
+    "max",
+    "not_found",
+    "unavailable",
+    "conflict",
 ]
 
 

@@ -35,8 +35,10 @@ def _statement(shape: _Shape, tables: Sequence[Table], extra: str | None) -> Tex
         rows = []
         for row in range(count):
             names = [f"p{index}_{row}_{column}" for column in columns]
-            params += [bindparam(name, type_=table.c[column].type)
-                       for name, column in zip(names, columns, strict=True)]
+            params += [
+                bindparam(name, type_=table.c[column].type)
+                for name, column in zip(names, columns, strict=True)
+            ]
             rows.append("(" + ", ".join(f":{name}" for name in names) + ")")
         # Names come from the table's own columns (``table.c[...]`` above refuses any other).
         into = f"INSERT INTO {table.name} ({', '.join(table.c[c].name for c in columns)})"
@@ -49,7 +51,9 @@ def _statement(shape: _Shape, tables: Sequence[Table], extra: str | None) -> Tex
 
 
 async def insert_rows(
-    session: AsyncSession, batches: Sequence[tuple[Table, Rows]], *,
+    session: AsyncSession,
+    batches: Sequence[tuple[Table, Rows]],
+    *,
     also: tuple[str, Mapping[str, Any]] | None = None,
 ) -> None:
     """Insert every batch of rows (all rows of a batch with the same keys) in the session's
@@ -74,12 +78,15 @@ async def insert_rows(
     extra = also[0] if also is not None else None
     stmt = _statements.get((shape, extra))
     if stmt is None:
-        stmt = _statements.setdefault((shape, extra),
-                                      _statement(shape, [t for t, _ in batches], extra))
-    values = {f"p{index}_{row}_{column}": value
-              for index, (_table, rows) in enumerate(batches)
-              for row, record in enumerate(rows)
-              for column, value in record.items()}
+        stmt = _statements.setdefault(
+            (shape, extra), _statement(shape, [t for t, _ in batches], extra)
+        )
+    values = {
+        f"p{index}_{row}_{column}": value
+        for index, (_table, rows) in enumerate(batches)
+        for row, record in enumerate(rows)
+        for column, value in record.items()
+    }
     if also is not None:
         values.update(also[1])
     await session.execute(stmt, values)

@@ -93,10 +93,24 @@ class ConfigCache:
 
 
 # The tables whose rows are cached; migration 0004 puts the notifying triggers on the same ones.
-CONFIG_TABLES = frozenset({
-    "organizations", "locations", "api_users", "api_keys", "api_clients", "categories",
-    "products", "product_options", "option_values", "capacity_overrides", "delivery_zones",
-    "api_tokens", "client_tokens", "places"})
+CONFIG_TABLES = frozenset(
+    {
+        "organizations",
+        "locations",
+        "api_users",
+        "api_keys",
+        "api_clients",
+        "categories",
+        "products",
+        "product_options",
+        "option_values",
+        "capacity_overrides",
+        "delivery_zones",
+        "api_tokens",
+        "client_tokens",
+        "places",
+    }
+)
 # Rows cached one by one, by their own key: a new one is in no cache yet (a login's token).
 _NEW_ROWS_CACHED_NOWHERE = frozenset({"api_tokens", "client_tokens", "places"})
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
@@ -181,7 +195,9 @@ async def cached(session: AsyncSession, key: Hashable, load: Callable[[], Awaita
 
 
 async def cached_many(
-    session: AsyncSession, prefix: Hashable, keys: Iterable[K],
+    session: AsyncSession,
+    prefix: Hashable,
+    keys: Iterable[K],
     load: Callable[[list[K]], Awaitable[Mapping[K, V]]],
 ) -> dict[K, V]:
     """The values of every key that exists: cached ones from the cache, the rest from one
@@ -212,8 +228,9 @@ async def cached_many(
 class ConfigListener:
     """Listens for configuration changes on a PostgreSQL connection of its own."""
 
-    def __init__(self, dsn: str, cache: ConfigCache, *, retry_max: float = 30.0,
-                 probe_every: float = 10.0) -> None:
+    def __init__(
+        self, dsn: str, cache: ConfigCache, *, retry_max: float = 30.0, probe_every: float = 10.0
+    ) -> None:
         self.dsn = dsn
         self.probe_every = probe_every
         self.cache = cache
@@ -260,8 +277,10 @@ class ConfigListener:
             connection = None
             try:
                 connection = await asyncpg.connect(
-                    self.dsn, timeout=10, server_settings={
-                        "application_name": "orderdesk-config-listener"})
+                    self.dsn,
+                    timeout=10,
+                    server_settings={"application_name": "orderdesk-config-listener"},
+                )
                 self._lost.clear()
                 connection.add_termination_listener(self._terminated)
                 await connection.add_listener(CHANNEL, self._notified)
@@ -270,13 +289,16 @@ class ConfigListener:
                 self.cache.enabled = True
                 delay = 0.5
                 await self._watch(connection)
-                log.warning("configuration listener lost its connection; caching is off "
-                            "until it is back")
+                log.warning(
+                    "configuration listener lost its connection; caching is off until it is back"
+                )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure to connect: keep the cache off, try again
-                log.warning("configuration listener cannot connect (%s); caching is off",
-                            exc.__class__.__name__)
+                log.warning(
+                    "configuration listener cannot connect (%s); caching is off",
+                    exc.__class__.__name__,
+                )
             finally:
                 self.cache.enabled = False
                 if connection is not None and not connection.is_closed():

@@ -55,14 +55,22 @@ def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30) ->
     logging.getLogger("sqlalchemy.engine.Engine").addFilter(_hide_result_rows)  # idempotent
     full = async_url(url)
     if full.startswith("sqlite"):
-        engine = create_async_engine(full, pool_size=pool_size, max_overflow=0,
-                                     pool_timeout=pool_timeout, hide_parameters=True)
+        engine = create_async_engine(
+            full,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_timeout=pool_timeout,
+            hide_parameters=True,
+        )
         _configure_sqlite(engine)
         return engine
     # No overflow: a burst waits for a pooled connection instead of opening more, so the total a
     # deployment uses is exactly workers x pool size (sized against max_connections).
     engine = create_async_engine(
-        full, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout,
+        full,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=pool_timeout,
         connect_args={"server_settings": {"application_name": "orderdesk"}},
         hide_parameters=True,
     )
@@ -143,8 +151,12 @@ def create_sessionmaker(
     engine: AsyncEngine, *, cache: ConfigCache | None = None
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions of ``engine``; with ``cache``, their configuration reads go through it."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
-                              info={"config_cache": cache} if cache is not None else None)
+    return async_sessionmaker(
+        engine,
+        expire_on_commit=False,
+        autoflush=False,
+        info={"config_cache": cache} if cache is not None else None,
+    )
 
 
 def listener_dsn(engine: AsyncEngine) -> str | None:

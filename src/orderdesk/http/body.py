@@ -47,8 +47,9 @@ def schema_ref(model: type[BaseModel], *, mode: JsonSchemaMode = "validation") -
     ``PartnerCreateOrderIn``) because both dialects have models of the same name.
     """
     prefix = model.__module__.split(".")[-2].title()
-    schema = model.model_json_schema(ref_template=f"#/components/schemas/{prefix}{{model}}",
-                                     mode=mode)
+    schema = model.model_json_schema(
+        ref_template=f"#/components/schemas/{prefix}{{model}}", mode=mode
+    )
     for name, definition in schema.pop("$defs", {}).items():
         _schemas[f"{prefix}{name}"] = definition
     _schemas[f"{prefix}{model.__name__}"] = schema
@@ -58,8 +59,12 @@ def schema_ref(model: type[BaseModel], *, mode: JsonSchemaMode = "validation") -
 def documented_body(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` that documents ``model`` as the JSON request body."""
     ref = schema_ref(model)
-    return {"requestBody": {"required": True,
-                            "content": {"application/json": {"schema": {"$ref": ref}}}}}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": ref}}},
+        }
+    }
 
 
 def extra_schemas() -> dict[str, dict[str, Any]]:

@@ -33,14 +33,18 @@ async def create_once(
             body = await create(session)
         else:
             async with idempotency.keyed_request(
-                session, scope=scope, key=key,
-                request_hash=idempotency.fingerprint(json.loads(raw)), now=state.now(),
+                session,
+                scope=scope,
+                key=key,
+                request_hash=idempotency.fingerprint(json.loads(raw)),
+                now=state.now(),
                 ttl=timedelta(hours=state.settings.idempotency_ttl_hours),
             ) as keyed:
                 if keyed.replay is not None:
                     status, stored = keyed.replay
-                    return JSONResponse(stored, status_code=status,
-                                        headers={"Idempotent-Replayed": "true"})
+                    return JSONResponse(
+                        stored, status_code=status, headers={"Idempotent-Replayed": "true"}
+                    )
                 body = await create(session)
                 await keyed.store(200, body)
     return JSONResponse(body)

@@ -12,10 +12,19 @@ from __future__ import annotations
 import logging
 import re
 
-SECRET_PARAMETERS = ("token", "access_token", "refresh_token", "client_secret", "secret",
-                     "password", "api_key", "apikey")
+SECRET_PARAMETERS = (
+    "token",
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "secret",
+    "password",
+    "api_key",
+    "apikey",
+)
 _SECRET_VALUE = re.compile(
-    r"([?&](?:" + "|".join(SECRET_PARAMETERS) + r")=)[^&#\s]*", re.IGNORECASE)
+    r"([?&](?:" + "|".join(SECRET_PARAMETERS) + r")=)[^&#\s]*", re.IGNORECASE
+)
 
 
 def redact_url(text: str) -> str:

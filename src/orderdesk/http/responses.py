@@ -50,12 +50,14 @@ def _description(model: type[BaseModel], status: int) -> str:
 def response_object(status: int, documented: Documented) -> dict[str, Any]:
     """The OpenAPI Response Object for one status; registers the models as components."""
     if isinstance(documented, Binary):
-        return {"description": documented.description,
-                "content": {documented.media_type: {"schema": {"type": "string",
-                                                               "format": "binary"}}}}
+        return {
+            "description": documented.description,
+            "content": {documented.media_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
     if isinstance(documented, OneOf):
-        schema: dict[str, Any] = {"oneOf": [{"$ref": schema_ref(m, mode="serialization")}
-                                            for m in documented.models]}
+        schema: dict[str, Any] = {
+            "oneOf": [{"$ref": schema_ref(m, mode="serialization")} for m in documented.models]
+        }
         description = documented.description
     else:
         schema = {"$ref": schema_ref(documented, mode="serialization")}
@@ -74,8 +76,10 @@ def document_responses(document: dict[str, Any], prefix: str, responses: Respons
         operation = paths.get(f"{prefix}{path}", {}).get(method.lower())
         if operation is None:
             continue
-        operation["responses"] = {str(status): response_object(status, documented)
-                                  for status, documented in sorted(by_status.items())}
+        operation["responses"] = {
+            str(status): response_object(status, documented)
+            for status, documented in sorted(by_status.items())
+        }
 
 
 # FastAPI's own 422 shape, which neither dialect sends.

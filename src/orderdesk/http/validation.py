@@ -15,12 +15,20 @@ _TYPES: dict[str, ErrorType] = {
     "missing": "required",
     "literal_error": "enum",
     "enum": "enum",
-    "greater_than": "min", "greater_than_equal": "min", "too_short": "min",
+    "greater_than": "min",
+    "greater_than_equal": "min",
+    "too_short": "min",
     "string_too_short": "min",
-    "less_than": "max", "less_than_equal": "max", "too_long": "max", "string_too_long": "max",
-    "date_parsing": "format", "date_from_datetime_parsing": "format",
-    "date_from_datetime_inexact": "format", "value_error": "format",
-    "string_pattern_mismatch": "format", "json_invalid": "format",
+    "less_than": "max",
+    "less_than_equal": "max",
+    "too_long": "max",
+    "string_too_long": "max",
+    "date_parsing": "format",
+    "date_from_datetime_parsing": "format",
+    "date_from_datetime_inexact": "format",
+    "value_error": "format",
+    "string_pattern_mismatch": "format",
+    "json_invalid": "format",
 }
 
 
@@ -57,7 +65,8 @@ def request_field_errors(errors: Iterable[Any]) -> list[FieldError]:
     """Errors of the framework's own parameter checks, whose locations start with the part of
     the request (``("header", "Idempotency-Key")``); clients know a parameter by its name."""
     return field_errors(
-        {**error, "loc": error["loc"][1:]} if error["loc"] and error["loc"][0] in _REQUEST_PARTS
+        {**error, "loc": error["loc"][1:]}
+        if error["loc"] and error["loc"][0] in _REQUEST_PARTS
         else error
         for error in errors
     )

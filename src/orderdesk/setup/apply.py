@@ -148,8 +148,11 @@ async def apply_setup(session: AsyncSession, doc: SetupDocument) -> ApplyReport:
     report = ApplyReport()
     partners = await _load_partners(session, [p.name for p in doc.partners])
     users = await _load_users(session, [u.login for p in doc.partners for u in p.users])
-    stores = await _load_stores(session, [s.id for p in doc.partners for s in p.stores]
-                                + [s.uid for r in doc.restaurants for s in r.subrestaurants])
+    stores = await _load_stores(
+        session,
+        [s.id for p in doc.partners for s in p.stores]
+        + [s.uid for r in doc.restaurants for s in r.subrestaurants],
+    )
     products = await _load_products(session, [item.id for item in doc.items])
     restaurants = await load_restaurants(session, doc.restaurants)
     conflicts = _ownership_errors(doc, users, stores)
@@ -159,8 +162,9 @@ async def apply_setup(session: AsyncSession, doc: SetupDocument) -> ApplyReport:
 
     await _apply_partners(session, doc, partners, report)
     await _apply_users(session, doc, partners, users, report)
-    await apply_webhooks(session, [(p.name, partners[p.name], p.webhooks)
-                                   for p in doc.partners], report)
+    await apply_webhooks(
+        session, [(p.name, partners[p.name], p.webhooks) for p in doc.partners], report
+    )
     await _apply_stores(session, doc, partners, stores, report)
     await _apply_capacity_overrides(session, doc, stores, report)
     categories = await _apply_categories(session, doc.items, report)
@@ -263,14 +267,22 @@ def _ownership_errors(
             if user.login in users:
                 _, kind, key = users[user.login]
                 if (kind, key) != (PARTNER, partner.name):
-                    errors.append(SetupError(f"{base}.users[{index}].login",
-                                             f"login already belongs to {_owner(kind, key)}"))
+                    errors.append(
+                        SetupError(
+                            f"{base}.users[{index}].login",
+                            f"login already belongs to {_owner(kind, key)}",
+                        )
+                    )
         for index, store in enumerate(partner.stores):
             if store.id in stores:
                 _, kind, key = stores[store.id]
                 if (kind, key) != (PARTNER, partner.name):
-                    errors.append(SetupError(f"{base}.stores[{index}].id",
-                                             f"store id already belongs to {_owner(kind, key)}"))
+                    errors.append(
+                        SetupError(
+                            f"{base}.stores[{index}].id",
+                            f"store id already belongs to {_owner(kind, key)}",
+                        )
+                    )
     return errors
 
 
@@ -278,7 +290,9 @@ def _ownership_errors(
 
 
 async def _apply_partners(
-    session: AsyncSession, doc: SetupDocument, partners: dict[str, Organization],
+    session: AsyncSession,
+    doc: SetupDocument,
+    partners: dict[str, Organization],
     report: ApplyReport,
 ) -> None:
     for spec in doc.partners:
@@ -294,8 +308,11 @@ async def _apply_partners(
 
 
 async def _apply_users(
-    session: AsyncSession, doc: SetupDocument, partners: dict[str, Organization],
-    users: dict[str, _Owned], report: ApplyReport,
+    session: AsyncSession,
+    doc: SetupDocument,
+    partners: dict[str, Organization],
+    users: dict[str, _Owned],
+    report: ApplyReport,
 ) -> None:
     # argon2 is deliberately slow: hash and verify off the event loop.
     for partner in doc.partners:
@@ -304,8 +321,9 @@ async def _apply_users(
             label = f"user {spec.login}"
             if spec.login not in users:
                 password_hash = await asyncio.to_thread(hash_password, spec.password)
-                session.add(ApiUser(organization_id=org.id, login=spec.login,
-                                    password_hash=password_hash))
+                session.add(
+                    ApiUser(organization_id=org.id, login=spec.login, password_hash=password_hash)
+                )
                 report.record(label, created=True)
                 continue
             user: ApiUser = users[spec.login][0]
@@ -317,15 +335,21 @@ async def _apply_users(
 
 
 async def _apply_stores(
-    session: AsyncSession, doc: SetupDocument, partners: dict[str, Organization],
-    stores: dict[str, _Owned], report: ApplyReport,
+    session: AsyncSession,
+    doc: SetupDocument,
+    partners: dict[str, Organization],
+    stores: dict[str, _Owned],
+    report: ApplyReport,
 ) -> None:
     for partner in doc.partners:
         org = partners[partner.name]
         for spec in partner.stores:
             label = f"store {spec.id}"
-            values = {"title": spec.title, "timezone": spec.timezone,
-                      "slot_capacity": dict(spec.masters)}
+            values = {
+                "title": spec.title,
+                "timezone": spec.timezone,
+                "slot_capacity": dict(spec.masters),
+            }
             if spec.id in stores:
                 report.record(label, changed=assign(stores[spec.id][0], **values))
                 continue
@@ -339,15 +363,21 @@ async def _apply_stores(
 async def _apply_capacity_overrides(
     session: AsyncSession, doc: SetupDocument, stores: dict[str, _Owned], report: ApplyReport
 ) -> None:
-    declared = [(stores[s.id][0].id, s.id, o) for p in doc.partners for s in p.stores
-                for o in s.masters_on]
+    declared = [
+        (stores[s.id][0].id, s.id, o) for p in doc.partners for s in p.stores for o in s.masters_on
+    ]
     if not declared:
         return
     rows = await session.execute(
-        select(CapacityOverride.location_id, CapacityOverride.day, CapacityOverride.slot,
-               CapacityOverride.capacity)
-        .where(CapacityOverride.location_id.in_({loc_id for loc_id, _, _ in declared}),
-               CapacityOverride.day.in_({o.date for _, _, o in declared}))
+        select(
+            CapacityOverride.location_id,
+            CapacityOverride.day,
+            CapacityOverride.slot,
+            CapacityOverride.capacity,
+        ).where(
+            CapacityOverride.location_id.in_({loc_id for loc_id, _, _ in declared}),
+            CapacityOverride.day.in_({o.date for _, _, o in declared}),
+        )
     )
     existing = {(loc_id, day, slot): capacity for loc_id, day, slot, capacity in rows}
     changes: dict[int, list[tuple[date, str, int]]] = defaultdict(list)
@@ -389,14 +419,22 @@ async def _apply_categories(
 
 def _product_values(item: ItemSpec, category_id: int) -> dict[str, Any]:
     return {
-        "uid": str(item.id), "category_id": category_id, "name": item.title, "price": 0,
-        "currency": item.currency, "services": item.services, "search_text": fold(item.title),
+        "uid": str(item.id),
+        "category_id": category_id,
+        "name": item.title,
+        "price": 0,
+        "currency": item.currency,
+        "services": item.services,
+        "search_text": fold(item.title),
     }
 
 
 async def _apply_items(
-    session: AsyncSession, items: list[ItemSpec], categories: dict[str, int],
-    products: dict[int, dict[str, Any]], report: ApplyReport,
+    session: AsyncSession,
+    items: list[ItemSpec],
+    categories: dict[str, int],
+    products: dict[int, dict[str, Any]],
+    report: ApplyReport,
 ) -> None:
     now = utcnow()
     inserts: list[dict[str, Any]] = []
@@ -418,16 +456,31 @@ async def _apply_items(
         await session.execute(update(Product), list(chunk))
 
 
-_PLACE_COLUMNS = ("street", "number", "city", "province", "zip", "country", "lat", "lng",
-                  "search_text")
+_PLACE_COLUMNS = (
+    "street",
+    "number",
+    "city",
+    "province",
+    "zip",
+    "country",
+    "lat",
+    "lng",
+    "search_text",
+)
 
 
 def _place_values(place: PlaceSpec) -> dict[str, Any]:
     folded = fold(f"{place.street} {place.number} {place.city} {place.zip} {place.province}")
     return {
-        "street": place.street, "number": place.number, "city": place.city,
-        "province": place.province, "zip": place.zip, "country": place.country,
-        "lat": place.lat, "lng": place.lng, "search_text": folded,
+        "street": place.street,
+        "number": place.number,
+        "city": place.city,
+        "province": place.province,
+        "zip": place.zip,
+        "country": place.country,
+        "lat": place.lat,
+        "lng": place.lng,
+        "search_text": folded,
     }
 
 

@@ -50,42 +50,121 @@ class _Line:
 
 
 _CATALOG: tuple[_Line, ...] = (
-    _Line("wardrobes", 1001, ("Fjord wardrobe", "Aurora sliding-door wardrobe",
-                              "Garde-robe Élise"),
-          ("100x201", "150x201", "150x236", "200x236"), ("white", "oak effect", "black-brown"),
-          delivery_price=3500, assembly_price=6900, assembly_step=1500),
-    _Line("beds", 2001, ("Solvik bed frame", "Lune upholstered bed", "Bett Schöneberg"),
-          ("90x200", "140x200", "160x200", "180x200"), ("white", "light grey", "walnut"),
-          delivery_price=2900, assembly_price=4900, assembly_step=500),
-    _Line("sofas", 3001, ("Havn sofa", "Milo sofa", "Canapé Céleste"),
-          ("2-seat", "3-seat", "corner"), ("beige", "dark grey", "velvet green", "navy"),
-          delivery_price=3900, assembly_price=2900, no_assembly_sizes=("2-seat", "3-seat")),
-    _Line("kitchens", 4001, ("Kvik base cabinet", "Kvik wall cabinet", "Cucina Bellagio unit"),
-          ("40 cm", "60 cm", "80 cm"), ("matt white", "sage green", "oak"),
-          delivery_price=1900, assembly_price=3900, assembly_step=1000),
-    _Line("shelving", 5001, ("Étagère Lumière", "Kallo shelf unit", "Bücherregal Jönsson"),
-          ("80x100", "80x180", "160x180"), ("white", "black", "birch"),
-          delivery_price=1500, assembly_price=2900, assembly_step=1000),
-    _Line("tables", 6001, ("Ekby dining table", "Tavolo Mélange", "Couchtisch Über"),
-          ("120x80", "160x90", "200x100"), ("oak", "white", "smoked ash"),
-          delivery_price=2500, assembly_price=2500, assembly_step=500),
-    _Line("chairs", 7001, ("Lisa chair", "Stuhl Jörg", "Chaise Amélie", "Ravn bar stool"),
-          ("",), ("black", "white", "natural", "olive"),
-          delivery_price=900, assembly_price=None),
-    _Line("desks", 8001, ("Linnmon desk", "Schreibtisch Höhenverstellbar"),
-          ("120x60", "140x70", "160x80"), ("white", "black", "oak"),
-          delivery_price=1900, assembly_price=3900, assembly_step=500),
-    _Line("dressers", 9001, ("Kommode Größe", "Hemnes chest of drawers"),
-          ("S", "M", "L"), ("white", "oak", "grey"),
-          delivery_price=2200, assembly_price=3500, assembly_step=1000),
-    _Line("appliances", 10001, ("Frostig fridge-freezer", "Sauber dishwasher",
-                                "Brio built-in oven", "Glöd induction hob",
-                                "Rena washing machine", "Bjärt microwave"),
-          ("standard", "plus"), ("stainless steel", "white", "black"),
-          delivery_price=3500, assembly_price=4900, assembly_step=1000),
-    _Line("mattresses", 11001, ("Höylä foam mattress", "Matelas Sérénité pocket spring"),
-          ("90x200", "140x200", "160x200", "180x200"), ("medium", "firm"),
-          delivery_price=1900, assembly_price=None),
+    _Line(
+        "wardrobes",
+        1001,
+        ("Fjord wardrobe", "Aurora sliding-door wardrobe", "Garde-robe Élise"),
+        ("100x201", "150x201", "150x236", "200x236"),
+        ("white", "oak effect", "black-brown"),
+        delivery_price=3500,
+        assembly_price=6900,
+        assembly_step=1500,
+    ),
+    _Line(
+        "beds",
+        2001,
+        ("Solvik bed frame", "Lune upholstered bed", "Bett Schöneberg"),
+        ("90x200", "140x200", "160x200", "180x200"),
+        ("white", "light grey", "walnut"),
+        delivery_price=2900,
+        assembly_price=4900,
+        assembly_step=500,
+    ),
+    _Line(
+        "sofas",
+        3001,
+        ("Havn sofa", "Milo sofa", "Canapé Céleste"),
+        ("2-seat", "3-seat", "corner"),
+        ("beige", "dark grey", "velvet green", "navy"),
+        delivery_price=3900,
+        assembly_price=2900,
+        no_assembly_sizes=("2-seat", "3-seat"),
+    ),
+    _Line(
+        "kitchens",
+        4001,
+        ("Kvik base cabinet", "Kvik wall cabinet", "Cucina Bellagio unit"),
+        ("40 cm", "60 cm", "80 cm"),
+        ("matt white", "sage green", "oak"),
+        delivery_price=1900,
+        assembly_price=3900,
+        assembly_step=1000,
+    ),
+    _Line(
+        "shelving",
+        5001,
+        ("Étagère Lumière", "Kallo shelf unit", "Bücherregal Jönsson"),
+        ("80x100", "80x180", "160x180"),
+        ("white", "black", "birch"),
+        delivery_price=1500,
+        assembly_price=2900,
+        assembly_step=1000,
+    ),
+    _Line(
+        "tables",
+        6001,
+        ("Ekby dining table", "Tavolo Mélange", "Couchtisch Über"),
+        ("120x80", "160x90", "200x100"),
+        ("oak", "white", "smoked ash"),
+        delivery_price=2500,
+        assembly_price=2500,
+        assembly_step=500,
+    ),
+    _Line(
+        "chairs",
+        7001,
+        ("Lisa chair", "Stuhl Jörg", "Chaise Amélie", "Ravn bar stool"),
+        ("",),
+        ("black", "white", "natural", "olive"),
+        delivery_price=900,
+        assembly_price=None,
+    ),
+    _Line(
+        "desks",
+        8001,
+        ("Linnmon desk", "Schreibtisch Höhenverstellbar"),
+        ("120x60", "140x70", "160x80"),
+        ("white", "black", "oak"),
+        delivery_price=1900,
+        assembly_price=3900,
+        assembly_step=500,
+    ),
+    _Line(
+        "dressers",
+        9001,
+        ("Kommode Größe", "Hemnes chest of drawers"),
+        ("S", "M", "L"),
+        ("white", "oak", "grey"),
+        delivery_price=2200,
+        assembly_price=3500,
+        assembly_step=1000,
+    ),
+    _Line(
+        "appliances",
+        10001,
+        (
+            "Frostig fridge-freezer",
+            "Sauber dishwasher",
+            "Brio built-in oven",
+            "Glöd induction hob",
+            "Rena washing machine",
+            "Bjärt microwave",
+        ),
+        ("standard", "plus"),
+        ("stainless steel", "white", "black"),
+        delivery_price=3500,
+        assembly_price=4900,
+        assembly_step=1000,
+    ),
+    _Line(
+        "mattresses",
+        11001,
+        ("Höylä foam mattress", "Matelas Sérénité pocket spring"),
+        ("90x200", "140x200", "160x200", "180x200"),
+        ("medium", "firm"),
+        delivery_price=1900,
+        assembly_price=None,
+    ),
 )
 
 
@@ -96,9 +175,11 @@ def _items() -> list[dict[str, object]]:
         for offset, (line, (step, size), finish) in enumerate(combinations):
             name = f"{line} {size}".strip()
             # The microwave stands on a shelf: nothing to install.
-            offers_assembly = (spec.assembly_price is not None
-                               and size not in spec.no_assembly_sizes
-                               and "microwave" not in line)
+            offers_assembly = (
+                spec.assembly_price is not None
+                and size not in spec.no_assembly_sizes
+                and "microwave" not in line
+            )
             item: dict[str, object] = {
                 "id": spec.first_id + offset,
                 "title": f"{name}, {finish}",
@@ -120,45 +201,88 @@ def _next(month: int, day: int, today: date) -> date:
     return this_year if this_year >= today else date(today.year + 1, month, day)
 
 
-def _store(store_id: str, title: str, timezone: str, masters: dict[str, int],
-           closures: list[tuple[date, str, int]]) -> dict[str, object]:
+def _store(
+    store_id: str,
+    title: str,
+    timezone: str,
+    masters: dict[str, int],
+    closures: list[tuple[date, str, int]],
+) -> dict[str, object]:
     return {
-        "id": store_id, "title": title, "timezone": timezone, "masters": masters,
-        "masters_on": [{"date": day.isoformat(), "timeslot": slot, "masters": count}
-                       for day, slot, count in closures],
+        "id": store_id,
+        "title": title,
+        "timezone": timezone,
+        "masters": masters,
+        "masters_on": [
+            {"date": day.isoformat(), "timeslot": slot, "masters": count}
+            for day, slot, count in closures
+        ],
     }
 
 
 def _partners(today: date) -> list[dict[str, object]]:
     christmas_eve, new_year = _next(12, 24, today), _next(1, 1, today)
     independence_day = _next(7, 4, today)
-    holidays_eu = [(christmas_eve, "1217", 1), (christmas_eve, "1721", 0),
-                   (new_year, "0712", 0), (new_year, "1217", 0), (new_year, "1721", 0)]
+    holidays_eu = [
+        (christmas_eve, "1217", 1),
+        (christmas_eve, "1721", 0),
+        (new_year, "0712", 0),
+        (new_year, "1217", 0),
+        (new_year, "1721", 0),
+    ]
     logins = dict(DEMO_LOGINS)
     return [
         {
-            "name": "nordhaus", "title": "Nordhaus Möbel",
-            "users": [{"login": login, "password": logins[login]}
-                      for login in ("api@nordhaus.example", "shop@nordhaus.example")],
-            "webhooks": [{"url": "http://127.0.0.1:9999/hooks/nordhaus",
-                          "secret": "whsec-nordhaus-demo"}],
+            "name": "nordhaus",
+            "title": "Nordhaus Möbel",
+            "users": [
+                {"login": login, "password": logins[login]}
+                for login in ("api@nordhaus.example", "shop@nordhaus.example")
+            ],
+            "webhooks": [
+                {"url": "http://127.0.0.1:9999/hooks/nordhaus", "secret": "whsec-nordhaus-demo"}
+            ],
             "stores": [
-                _store("nordhaus-riga", "Nordhaus Rīga", "Europe/Riga",
-                       {"0712": 3, "1217": 3, "1721": 2}, holidays_eu),
-                _store("nordhaus-berlin", "Nordhaus Berlin-Mitte", "Europe/Berlin",
-                       {"0712": 2, "1217": 2, "1721": 1}, holidays_eu),
+                _store(
+                    "nordhaus-riga",
+                    "Nordhaus Rīga",
+                    "Europe/Riga",
+                    {"0712": 3, "1217": 3, "1721": 2},
+                    holidays_eu,
+                ),
+                _store(
+                    "nordhaus-berlin",
+                    "Nordhaus Berlin-Mitte",
+                    "Europe/Berlin",
+                    {"0712": 2, "1217": 2, "1721": 1},
+                    holidays_eu,
+                ),
             ],
         },
         {
-            "name": "kitchenworks", "title": "KitchenWorks",
-            "users": [{"login": "api@kitchenworks.example",
-                       "password": logins["api@kitchenworks.example"]}],
+            "name": "kitchenworks",
+            "title": "KitchenWorks",
+            "users": [
+                {
+                    "login": "api@kitchenworks.example",
+                    "password": logins["api@kitchenworks.example"],
+                }
+            ],
             "stores": [
-                _store("kitchenworks-brooklyn", "KitchenWorks Brooklyn", "America/New_York",
-                       {"0712": 2, "1217": 3, "1721": 1},
-                       [(independence_day, slot, 0) for slot in ("0712", "1217", "1721")]),
-                _store("kitchenworks-munich", "KitchenWorks München", "Europe/Berlin",
-                       {"0712": 1, "1217": 2, "1721": 0}, holidays_eu[:2]),
+                _store(
+                    "kitchenworks-brooklyn",
+                    "KitchenWorks Brooklyn",
+                    "America/New_York",
+                    {"0712": 2, "1217": 3, "1721": 1},
+                    [(independence_day, slot, 0) for slot in ("0712", "1217", "1721")],
+                ),
+                _store(
+                    "kitchenworks-munich",
+                    "KitchenWorks München",
+                    "Europe/Berlin",
+                    {"0712": 1, "1217": 2, "1721": 0},
+                    holidays_eu[:2],
+                ),
             ],
         },
     ]
@@ -196,9 +320,17 @@ _MILANO = (
 
 def _places() -> list[dict[str, object]]:
     return [
-        {"place_id": "-".join(fold(f"{street} {number} Milano").split()),
-         "street": street, "number": number, "city": "Milano", "province": "MI", "zip": zip_code,
-         "country": "IT", "lat": lat, "lng": lng}
+        {
+            "place_id": "-".join(fold(f"{street} {number} Milano").split()),
+            "street": street,
+            "number": number,
+            "city": "Milano",
+            "province": "MI",
+            "zip": zip_code,
+            "country": "IT",
+            "lat": lat,
+            "lng": lng,
+        }
         for street, number, zip_code, lat, lng in _MILANO
     ]
 
@@ -208,13 +340,20 @@ def _places() -> list[dict[str, object]]:
 _LUNCH_AND_DINNER = [["11:30", "14:30"], ["18:30", "23:00"]]
 _WEEKEND = [["11:30", "15:00"], ["18:30", "23:30"]]
 _HOURS = {day: _LUNCH_AND_DINNER for day in ("mon", "tue", "wed", "thu", "fri")} | {
-    "sat": _WEEKEND, "sun": _WEEKEND}
+    "sat": _WEEKEND,
+    "sun": _WEEKEND,
+}
 _CENTRO, _NAVIGLI = "bella-centro", "bella-navigli"
 # A gluten-free base costs this much more than the pizza's own price ("=" replaces the price).
 _GLUTEN_FREE_SURCHARGE = 250
-_EXTRAS = (("bufala", "Mozzarella di bufala", 200), ("salame", "Salame piccante", 150),
-           ("funghi", "Funghi", 100), ("olive", "Olive taggiasche", 80),
-           ("rucola", "Rucola", 100), ("crudo", "Prosciutto crudo", 250))
+_EXTRAS = (
+    ("bufala", "Mozzarella di bufala", 200),
+    ("salame", "Salame piccante", 150),
+    ("funghi", "Funghi", 100),
+    ("olive", "Olive taggiasche", 80),
+    ("rucola", "Rucola", 100),
+    ("crudo", "Prosciutto crudo", 250),
+)
 
 
 @dataclass(frozen=True)
@@ -230,26 +369,42 @@ class _Dish:
 
 _PIZZE = (
     _Dish("margherita", "Margherita", "Pomodoro, mozzarella fior di latte, basilico", 750),
-    _Dish("marinara", "Marinara", "Pomodoro, aglio, origano, olio extravergine", 650,
-          mozzarella=False),
+    _Dish(
+        "marinara", "Marinara", "Pomodoro, aglio, origano, olio extravergine", 650, mozzarella=False
+    ),
     _Dish("diavola", "Diavola", "Pomodoro, mozzarella, salame piccante", 900),
     _Dish("quattro-formaggi", "Quattro formaggi", "Mozzarella, gorgonzola, fontina, grana", 950),
-    _Dish("capricciosa", "Capricciosa",
-          "Pomodoro, mozzarella, prosciutto cotto, funghi, carciofi, olive", 1000),
+    _Dish(
+        "capricciosa",
+        "Capricciosa",
+        "Pomodoro, mozzarella, prosciutto cotto, funghi, carciofi, olive",
+        1000,
+    ),
     _Dish("prosciutto-funghi", "Prosciutto e funghi", "Pomodoro, mozzarella, cotto, funghi", 950),
     _Dish("bufalina", "Bufalina", "Pomodoro, mozzarella di bufala, basilico", 1100),
     _Dish("ortolana", "Ortolana", "Mozzarella, zucchine, melanzane, peperoni grigliati", 950),
-    _Dish("calzone", "Calzone", "Ripieno di ricotta, mozzarella, prosciutto cotto", 950,
-          available=False),
+    _Dish(
+        "calzone",
+        "Calzone",
+        "Ripieno di ricotta, mozzarella, prosciutto cotto",
+        950,
+        available=False,
+    ),
 )
 _PRIMI = (
     _Dish("carbonara", "Spaghetti alla carbonara", "Guanciale, uovo, pecorino, pepe", 1200),
-    _Dish("risotto-milanese", "Risotto alla milanese", "Zafferano, midollo, grana padano", 1400,
-          locations=(_CENTRO,)),
+    _Dish(
+        "risotto-milanese",
+        "Risotto alla milanese",
+        "Zafferano, midollo, grana padano",
+        1400,
+        locations=(_CENTRO,),
+    ),
     _Dish("arrabbiata", "Penne all'arrabbiata", "Pomodoro, aglio, peperoncino", 1000),
     _Dish("lasagne", "Lasagne alla bolognese", "Ragù, besciamella, grana padano", 1300),
-    _Dish("gnocchi-pesto", "Gnocchi al pesto", "Pesto genovese, pinoli", 1150,
-          locations=(_NAVIGLI,)),
+    _Dish(
+        "gnocchi-pesto", "Gnocchi al pesto", "Pesto genovese, pinoli", 1150, locations=(_NAVIGLI,)
+    ),
 )
 _BEVANDE = (
     _Dish("acqua-naturale", "Acqua naturale 0,5 l", "", 200),
@@ -261,117 +416,236 @@ _BEVANDE = (
 _DOLCI = (
     _Dish("tiramisu", "Tiramisù", "Mascarpone, savoiardi, caffè, cacao", 550),
     _Dish("panna-cotta", "Panna cotta", "Con coulis di frutti di bosco", 500),
-    _Dish("cannolo", "Cannolo siciliano", "Ricotta di pecora, canditi", 450,
-          locations=(_NAVIGLI,)),
+    _Dish("cannolo", "Cannolo siciliano", "Ricotta di pecora, canditi", 450, locations=(_NAVIGLI,)),
 )
-_MENU = (("pizze", "Pizze", _PIZZE), ("primi", "Primi", _PRIMI),
-         ("bevande", "Bevande", _BEVANDE), ("dolci", "Dolci", _DOLCI))
+_MENU = (
+    ("pizze", "Pizze", _PIZZE),
+    ("primi", "Primi", _PRIMI),
+    ("bevande", "Bevande", _BEVANDE),
+    ("dolci", "Dolci", _DOLCI),
+)
 
 
 def _value(uid: str, name: str, operator: str, operand: int, **extra: object) -> dict[str, object]:
-    return {"uid": uid, "name": name, "price_operator": operator, "price_operand": operand,
-            **extra}
+    return {"uid": uid, "name": name, "price_operator": operator, "price_operand": operand, **extra}
 
 
 def _pizza_options(dish: _Dish) -> list[dict[str, object]]:
     """Size, base, extras and removals; option uids carry the product's (unique per
     restaurant)."""
     options: list[dict[str, object]] = [
-        {"uid": f"{dish.uid}-formato", "name": "Formato", "type": "single",
-         "min_selectable": 1, "max_selectable": 1,
-         "option_values": [_value("normale", "Normale", "+", 0, checked_default=True),
-                           _value("maxi", "Maxi", "+", 300)]},
-        {"uid": f"{dish.uid}-impasto", "name": "Impasto", "type": "single",
-         "min_selectable": 0, "max_selectable": 1,
-         "option_values": [_value("senza-glutine", "Senza glutine", "=",
-                                  dish.price + _GLUTEN_FREE_SURCHARGE)]},
-        {"uid": f"{dish.uid}-extra", "name": "Ingredienti extra", "short_name": "Extra",
-         "type": "multiple", "min_selectable": 0, "max_selectable": 3, "max_quantity": 2,
-         "option_values": [_value(uid, name, "+", price) for uid, name, price in _EXTRAS]},
+        {
+            "uid": f"{dish.uid}-formato",
+            "name": "Formato",
+            "type": "single",
+            "min_selectable": 1,
+            "max_selectable": 1,
+            "option_values": [
+                _value("normale", "Normale", "+", 0, checked_default=True),
+                _value("maxi", "Maxi", "+", 300),
+            ],
+        },
+        {
+            "uid": f"{dish.uid}-impasto",
+            "name": "Impasto",
+            "type": "single",
+            "min_selectable": 0,
+            "max_selectable": 1,
+            "option_values": [
+                _value("senza-glutine", "Senza glutine", "=", dish.price + _GLUTEN_FREE_SURCHARGE)
+            ],
+        },
+        {
+            "uid": f"{dish.uid}-extra",
+            "name": "Ingredienti extra",
+            "short_name": "Extra",
+            "type": "multiple",
+            "min_selectable": 0,
+            "max_selectable": 3,
+            "max_quantity": 2,
+            "option_values": [_value(uid, name, "+", price) for uid, name, price in _EXTRAS],
+        },
     ]
     if dish.mozzarella:
-        options.append({
-            "uid": f"{dish.uid}-modifiche", "name": "Modifiche", "type": "multiple",
-            "min_selectable": 0, "max_selectable": 1,
-            "option_values": [_value("senza-mozzarella", "Senza mozzarella", "-", 50)]})
+        options.append(
+            {
+                "uid": f"{dish.uid}-modifiche",
+                "name": "Modifiche",
+                "type": "multiple",
+                "min_selectable": 0,
+                "max_selectable": 1,
+                "option_values": [_value("senza-mozzarella", "Senza mozzarella", "-", 50)],
+            }
+        )
     return options
 
 
 def _pasta_options(dish: _Dish) -> list[dict[str, object]]:
-    return [{"uid": f"{dish.uid}-aggiunte", "name": "Aggiunte", "type": "multiple",
-             "min_selectable": 0, "max_selectable": 2,
-             "option_values": [_value("parmigiano", "Parmigiano extra", "+", 100),
-                               _value("peperoncino", "Peperoncino", "+", 0)]}]
+    return [
+        {
+            "uid": f"{dish.uid}-aggiunte",
+            "name": "Aggiunte",
+            "type": "multiple",
+            "min_selectable": 0,
+            "max_selectable": 2,
+            "option_values": [
+                _value("parmigiano", "Parmigiano extra", "+", 100),
+                _value("peperoncino", "Peperoncino", "+", 0),
+            ],
+        }
+    ]
 
 
 def _products() -> list[dict[str, object]]:
     products: list[dict[str, object]] = []
     for category, _, dishes in _MENU:
         for dish in dishes:
-            options = (_pizza_options(dish) if category == "pizze"
-                       else _pasta_options(dish) if category == "primi" else [])
-            products.append({
-                "uid": dish.uid, "category_uid": category, "name": dish.name,
-                "ingredients": dish.ingredients, "price": dish.price,
-                "available": dish.available, "subrestaurant_uids": list(dish.locations),
-                "ext_id": f"POS-{len(products) + 1:03d}", "options": options,
-            })
+            options = (
+                _pizza_options(dish)
+                if category == "pizze"
+                else _pasta_options(dish)
+                if category == "primi"
+                else []
+            )
+            products.append(
+                {
+                    "uid": dish.uid,
+                    "category_uid": category,
+                    "name": dish.name,
+                    "ingredients": dish.ingredients,
+                    "price": dish.price,
+                    "available": dish.available,
+                    "subrestaurant_uids": list(dish.locations),
+                    "ext_id": f"POS-{len(products) + 1:03d}",
+                    "options": options,
+                }
+            )
     return products
 
 
-def _subrestaurant(uid: str, name: str, code: str, address: str, zip_code: str, lat: float,
-                   lng: float, phone: str) -> dict[str, object]:
-    return {"uid": uid, "name": name, "code": code, "address": address, "city": "Milano",
-            "province": "MI", "zip": zip_code, "country": "IT", "lat": lat, "lng": lng,
-            "phone": phone, "email": f"{code.lower()}@pizzeriabella.example",
-            "opening_hours": _HOURS, "lead_minutes": 20, "slot_minutes": 15,
-            "orders_per_slot": 4}
+def _subrestaurant(
+    uid: str, name: str, code: str, address: str, zip_code: str, lat: float, lng: float, phone: str
+) -> dict[str, object]:
+    return {
+        "uid": uid,
+        "name": name,
+        "code": code,
+        "address": address,
+        "city": "Milano",
+        "province": "MI",
+        "zip": zip_code,
+        "country": "IT",
+        "lat": lat,
+        "lng": lng,
+        "phone": phone,
+        "email": f"{code.lower()}@pizzeriabella.example",
+        "opening_hours": _HOURS,
+        "lead_minutes": 20,
+        "slot_minutes": 15,
+        "orders_per_slot": 4,
+    }
 
 
 def demo_restaurant() -> dict[str, object]:
     """Pizzeria Bella: two locations in Milano, a menu of about 20 dishes, zones and coupons."""
     return {
-        "uid": DEMO_RESTAURANT_UID, "name": "Pizzeria Bella", "timezone": "Europe/Rome",
-        "language": "it", "currency": DEMO_CURRENCY, "auto_confirm": False,
+        "uid": DEMO_RESTAURANT_UID,
+        "name": "Pizzeria Bella",
+        "timezone": "Europe/Rome",
+        "language": "it",
+        "currency": DEMO_CURRENCY,
+        "auto_confirm": False,
         "countdown_seconds": 300,
         "api_keys": [DEMO_RESTAURANT_API_KEY],
-        "clients": [{"client_id": DEMO_RESTAURANT_CLIENT_ID,
-                     "client_secret": DEMO_RESTAURANT_CLIENT_SECRET,
-                     "scopes": ["write:orders", "read:orders", "read:menu", "write:menu",
-                                "write:coupons"]}],
+        "clients": [
+            {
+                "client_id": DEMO_RESTAURANT_CLIENT_ID,
+                "client_secret": DEMO_RESTAURANT_CLIENT_SECRET,
+                "scopes": [
+                    "write:orders",
+                    "read:orders",
+                    "read:menu",
+                    "write:menu",
+                    "write:coupons",
+                ],
+            }
+        ],
         "webhooks": [{"url": "http://127.0.0.1:9999/hooks/bella", "secret": "whsec-bella-demo"}],
         "subrestaurants": [
-            _subrestaurant(_CENTRO, "Bella Centro", "CEN", "Via Orefici 2", "20123",
-                           45.4642, 9.1900, "+39 02 8646 1234"),
-            _subrestaurant(_NAVIGLI, "Bella Navigli", "NAV", "Alzaia Naviglio Grande 20",
-                           "20144", 45.4520, 9.1760, "+39 02 5811 4321"),
+            _subrestaurant(
+                _CENTRO,
+                "Bella Centro",
+                "CEN",
+                "Via Orefici 2",
+                "20123",
+                45.4642,
+                9.1900,
+                "+39 02 8646 1234",
+            ),
+            _subrestaurant(
+                _NAVIGLI,
+                "Bella Navigli",
+                "NAV",
+                "Alzaia Naviglio Grande 20",
+                "20144",
+                45.4520,
+                9.1760,
+                "+39 02 5811 4321",
+            ),
         ],
         "dmethods": ["0", "1"],
         "cash_subs": ["contanti", "pos"],
         "zones": [
             # Roughly the ring of the Cerchia dei Navigli around the Duomo.
-            {"name": "Centro storico", "subrestaurant_uid": _CENTRO, "fee": 200,
-             "order_min": 1500,
-             "polygon": [[45.4735, 9.1850], [45.4710, 9.1985], [45.4650, 9.2030],
-                         [45.4585, 9.1990], [45.4570, 9.1880], [45.4620, 9.1795],
-                         [45.4690, 9.1790]]},
-            {"name": "Navigli 2 km", "subrestaurant_uid": _NAVIGLI, "fee": 250,
-             "order_min": 1500, "radius_km": 2},
-            {"name": "Centro 4 km", "subrestaurant_uid": _CENTRO, "fee": 400,
-             "order_min": 2000, "radius_km": 4},
+            {
+                "name": "Centro storico",
+                "subrestaurant_uid": _CENTRO,
+                "fee": 200,
+                "order_min": 1500,
+                "polygon": [
+                    [45.4735, 9.1850],
+                    [45.4710, 9.1985],
+                    [45.4650, 9.2030],
+                    [45.4585, 9.1990],
+                    [45.4570, 9.1880],
+                    [45.4620, 9.1795],
+                    [45.4690, 9.1790],
+                ],
+            },
+            {
+                "name": "Navigli 2 km",
+                "subrestaurant_uid": _NAVIGLI,
+                "fee": 250,
+                "order_min": 1500,
+                "radius_km": 2,
+            },
+            {
+                "name": "Centro 4 km",
+                "subrestaurant_uid": _CENTRO,
+                "fee": 400,
+                "order_min": 2000,
+                "radius_km": 4,
+            },
         ],
-        "categories": [{"uid": uid, "name": name, "position": position}
-                       for position, (uid, name, _) in enumerate(_MENU)],
+        "categories": [
+            {"uid": uid, "name": name, "position": position}
+            for position, (uid, name, _) in enumerate(_MENU)
+        ],
         "products": _products(),
         "coupons": [
             {"code": "WELCOME10", "discount_perc": 10, "order_min": 1500},
-            {"code": "ESTATE", "discount_perc": 15, "order_min": 2000,
-             "valid_weekdays": ["mon", "tue", "wed", "thu"]},
+            {
+                "code": "ESTATE",
+                "discount_perc": 15,
+                "order_min": 2000,
+                "valid_weekdays": ["mon", "tue", "wed", "thu"],
+            },
             {"code": "SCONTO5", "discount_amount": 500, "order_min": 2500},
             {"code": "AMICI3", "discount_perc": 20, "quantity": 3},
         ],
-        "coupon_generators": [{"gencode": "BDAY", "discount_perc": 15, "order_min": 1000,
-                               "valid_days": 30}],
+        "coupon_generators": [
+            {"gencode": "BDAY", "discount_perc": 15, "order_min": 1000, "valid_days": 30}
+        ],
     }
 
 

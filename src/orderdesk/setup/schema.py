@@ -303,14 +303,18 @@ _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
 @cache
 def _languages() -> frozenset[str]:
-    return frozenset(code for code in Locale("en").languages
-                     if isinstance(code, str) and re.fullmatch("[a-z]{2}", code))
+    return frozenset(
+        code
+        for code in Locale("en").languages
+        if isinstance(code, str) and re.fullmatch("[a-z]{2}", code)
+    )
 
 
 def _uid(value: str) -> str:
     if not UID_PATTERN.fullmatch(value):
-        raise _fail("must start with a letter or digit and contain only letters, digits and "
-                    ". _ ~ -")
+        raise _fail(
+            "must start with a letter or digit and contain only letters, digits and . _ ~ -"
+        )
     return value
 
 
@@ -348,8 +352,10 @@ def _code(value: str) -> str:
 
 def _dmethod(value: str) -> str:
     if value not in FIXED_DMETHODS and not _DMETHOD_WITH_ID.fullmatch(value):
-        raise _fail('unknown delivery method; expected "0", "1", "0t", "20", "0e-<id>" or '
-                    '"dcf-<id>" with a letters-and-digits id')
+        raise _fail(
+            'unknown delivery method; expected "0", "1", "0t", "20", "0e-<id>" or '
+            '"dcf-<id>" with a letters-and-digits id'
+        )
     return value
 
 
@@ -357,8 +363,10 @@ def _minutes(clock: str, *, end: bool) -> int:
     if end and clock == "24:00":
         return 24 * 60
     if not _CLOCK.fullmatch(clock):
-        raise _fail(f'{clock!r} is not a time of day "HH:MM"'
-                    + (' (or "24:00" to end at midnight)' if end else ""))
+        raise _fail(
+            f'{clock!r} is not a time of day "HH:MM"'
+            + (' (or "24:00" to end at midnight)' if end else "")
+        )
     return int(clock[:2]) * 60 + int(clock[3:])
 
 
@@ -393,8 +401,7 @@ def _lat_lng(point: list[float]) -> list[float]:
 def _simple_polygon(points: list[list[float]]) -> list[list[float]]:
     shape = Polygon([(lng, lat) for lat, lng in points])
     if shape.area == 0 or not shape.is_valid:
-        raise _fail("must be a simple polygon: its edges may not cross and it must enclose an "
-                    "area")
+        raise _fail("must be a simple polygon: its edges may not cross and it must enclose an area")
     return points
 
 
@@ -415,11 +422,15 @@ ImageUrl = Annotated[str, StringConstraints(max_length=1000), AfterValidator(_we
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 TimeRange = Annotated[list[str], Field(min_length=2, max_length=2), AfterValidator(_time_range)]
 DayHours = Annotated[list[TimeRange], AfterValidator(_no_overlap)]
-LatLng = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
-                   Field(min_length=2, max_length=2), AfterValidator(_lat_lng)]
+LatLng = Annotated[
+    list[Annotated[float, Field(allow_inf_nan=False)]],
+    Field(min_length=2, max_length=2),
+    AfterValidator(_lat_lng),
+]
 PolygonPoints = Annotated[list[LatLng], Field(min_length=3), AfterValidator(_simple_polygon)]
-Secret = Annotated[str, StringConstraints(min_length=12, max_length=500),
-                   AfterValidator(_not_padded)]
+Secret = Annotated[
+    str, StringConstraints(min_length=12, max_length=500), AfterValidator(_not_padded)
+]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_code)]
 Percent = Annotated[int, Field(ge=0, le=100)]
 Lat = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
@@ -467,19 +478,32 @@ class SubrestaurantSpec(_Section):
         except phonenumbers.NumberParseException:
             valid = False
         if not valid:
-            raise _fail("is not a valid phone number for the subrestaurant's country; "
-                        "use the international form such as +39 02 1234 5678")
+            raise _fail(
+                "is not a valid phone number for the subrestaurant's country; "
+                "use the international form such as +39 02 1234 5678"
+            )
         return value
 
     def settings(self) -> dict[str, Any]:
         """What ``Location.settings`` holds for this sub-location."""
         return {
-            "code": self.code, "address": self.address, "city": self.city,
-            "province": self.province, "zip": self.zip, "country": self.country,
-            "lat": self.lat, "lng": self.lng, "phone": self.phone, "email": self.email,
-            "opening_hours": {day: [list(r) for r in self.opening_hours[day]]
-                              for day in WEEKDAYS if day in self.opening_hours},
-            "lead_minutes": self.lead_minutes, "slot_minutes": self.slot_minutes,
+            "code": self.code,
+            "address": self.address,
+            "city": self.city,
+            "province": self.province,
+            "zip": self.zip,
+            "country": self.country,
+            "lat": self.lat,
+            "lng": self.lng,
+            "phone": self.phone,
+            "email": self.email,
+            "opening_hours": {
+                day: [list(r) for r in self.opening_hours[day]]
+                for day in WEEKDAYS
+                if day in self.opening_hours
+            },
+            "lead_minutes": self.lead_minutes,
+            "slot_minutes": self.slot_minutes,
             "orders_per_slot": self.orders_per_slot,
         }
 
@@ -546,8 +570,9 @@ class OptionSpec(_Section):
 
     @field_validator("option_values")
     @classmethod
-    def _choosable(cls, values: list[OptionValueSpec],
-                   info: ValidationInfo) -> list[OptionValueSpec]:
+    def _choosable(
+        cls, values: list[OptionValueSpec], info: ValidationInfo
+    ) -> list[OptionValueSpec]:
         minimum, maximum = info.data.get("min_selectable"), info.data.get("max_selectable")
         visible = sum(not v.hidden for v in values)
         if minimum is not None and visible < minimum:
@@ -586,7 +611,8 @@ class CouponSpec(_Section):
     code: Code
     discount_perc: Percent = 0
     discount_amount: Annotated[Money, AfterValidator(_some_discount)] = Field(
-        default=0, validate_default=True)
+        default=0, validate_default=True
+    )
     quantity: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
     order_min: Money = 0
     valid_from: IsoDate | None = None
@@ -614,7 +640,8 @@ class CouponGeneratorSpec(_Section):
     gencode: Code
     discount_perc: Percent = 0
     discount_amount: Annotated[Money, AfterValidator(_some_discount)] = Field(
-        default=0, validate_default=True)
+        default=0, validate_default=True
+    )
     order_min: Money = 0
     valid_days: Annotated[int, Field(ge=1, le=3650)] = 30
 
@@ -636,8 +663,9 @@ class RestaurantSpec(_Section):
     clients: list[ClientSpec] = []
     webhooks: list[WebhookSpec] = []
     subrestaurants: list[SubrestaurantSpec] = []
-    dmethods: Annotated[list[Annotated[str, AfterValidator(_dmethod)]],
-                        AfterValidator(_distinct)] = ["0"]
+    dmethods: Annotated[
+        list[Annotated[str, AfterValidator(_dmethod)]], AfterValidator(_distinct)
+    ] = ["0"]
     cash_subs: Annotated[list[Name], AfterValidator(_distinct)] = []
     zones: list[ZoneSpec] = []
     categories: list[CategorySpec] = []
@@ -648,9 +676,13 @@ class RestaurantSpec(_Section):
     def settings(self) -> dict[str, Any]:
         """What ``Organization.settings`` holds for this restaurant (the document's part)."""
         return {
-            "timezone": self.timezone, "language": self.language, "currency": self.currency,
-            "auto_confirm": self.auto_confirm, "countdown_seconds": self.countdown_seconds,
-            "dmethods": list(self.dmethods), "cash_subs": list(self.cash_subs),
+            "timezone": self.timezone,
+            "language": self.language,
+            "currency": self.currency,
+            "auto_confirm": self.auto_confirm,
+            "countdown_seconds": self.countdown_seconds,
+            "dmethods": list(self.dmethods),
+            "cash_subs": list(self.cash_subs),
             "api_enabled": self.api_enabled,
         }
 
@@ -817,8 +849,11 @@ def _restaurant_errors(restaurants: object, store_ids: _Unique, errors: list[Set
             if isinstance(key, str):
                 first = api_keys.setdefault(key, f"{base}.api_keys[{index}]")
                 if first != f"{base}.api_keys[{index}]":
-                    errors.append(SetupError(f"{base}.api_keys[{index}]",
-                                             f"duplicate API key; first used at {first}"))
+                    errors.append(
+                        SetupError(
+                            f"{base}.api_keys[{index}]", f"duplicate API key; first used at {first}"
+                        )
+                    )
         for path, client in _objects(restaurant.get("clients"), f"{base}.clients"):
             client_ids.see(client.get("client_id"), f"{path}.client_id")
         urls = _Unique("webhook url", errors)
@@ -829,15 +864,21 @@ def _restaurant_errors(restaurants: object, store_ids: _Unique, errors: list[Set
             uid = sub.get("uid")
             store = store_ids.first_use(uid)
             if store is not None:
-                errors.append(SetupError(f"{path}.uid",
-                                         f"uid {uid} is already the store id at {store}"))
+                errors.append(
+                    SetupError(f"{path}.uid", f"uid {uid} is already the store id at {store}")
+                )
             locations.see(uid, f"{path}.uid")
             own.add(uid)
         zone_names = _Unique("zone name", errors)
         for path, zone in _objects(restaurant.get("zones"), f"{base}.zones"):
             zone_names.see(zone.get("name"), f"{path}.name")
-            _check_reference(zone.get("subrestaurant_uid"), own, f"{path}.subrestaurant_uid",
-                             "subrestaurant", errors)
+            _check_reference(
+                zone.get("subrestaurant_uid"),
+                own,
+                f"{path}.subrestaurant_uid",
+                "subrestaurant",
+                errors,
+            )
             shapes = [k for k in ("polygon", "radius_km") if zone.get(k) is not None]
             if len(shapes) != 1:
                 errors.append(SetupError(path, "needs exactly one of polygon and radius_km"))
@@ -847,28 +888,33 @@ def _restaurant_errors(restaurants: object, store_ids: _Unique, errors: list[Set
         for path, coupon in _objects(restaurant.get("coupons"), f"{base}.coupons"):
             codes.see(_upper(coupon.get("code")), f"{path}.code")
         gencodes = _Unique("gencode", errors)
-        for path, generator in _objects(restaurant.get("coupon_generators"),
-                                        f"{base}.coupon_generators"):
+        for path, generator in _objects(
+            restaurant.get("coupon_generators"), f"{base}.coupon_generators"
+        ):
             gencodes.see(_upper(generator.get("gencode")), f"{path}.gencode")
 
 
-def _check_reference(value: object, known: set[object], path: str, what: str,
-                     errors: list[SetupError]) -> None:
+def _check_reference(
+    value: object, known: set[object], path: str, what: str, errors: list[SetupError]
+) -> None:
     if isinstance(value, str) and value not in known:
         errors.append(SetupError(path, f"no {what} {value} in this restaurant"))
 
 
-def _check_locations(entity: dict[str, Any], path: str, own: set[object],
-                     errors: list[SetupError]) -> None:
+def _check_locations(
+    entity: dict[str, Any], path: str, own: set[object], errors: list[SetupError]
+) -> None:
     locations = entity.get("subrestaurant_uids")
     if isinstance(locations, list):
         for index, uid in enumerate(locations):
-            _check_reference(uid, own, f"{path}.subrestaurant_uids[{index}]", "subrestaurant",
-                             errors)
+            _check_reference(
+                uid, own, f"{path}.subrestaurant_uids[{index}]", "subrestaurant", errors
+            )
 
 
-def _catalog_errors(restaurant: dict[str, Any], base: str, own: set[object],
-                    errors: list[SetupError]) -> set[object]:
+def _catalog_errors(
+    restaurant: dict[str, Any], base: str, own: set[object], errors: list[SetupError]
+) -> set[object]:
     """Checks the categories; returns their uids."""
     uids = _Unique("category uid", errors)
     ext_ids = _Unique("category ext_id", errors)
@@ -881,16 +927,22 @@ def _catalog_errors(restaurant: dict[str, Any], base: str, own: set[object],
     return declared
 
 
-def _product_errors(restaurant: dict[str, Any], base: str, own: set[object],
-                    categories: set[object], errors: list[SetupError]) -> None:
+def _product_errors(
+    restaurant: dict[str, Any],
+    base: str,
+    own: set[object],
+    categories: set[object],
+    errors: list[SetupError],
+) -> None:
     uids = _Unique("product uid", errors)
     ext_ids = _Unique("product ext_id", errors)
     option_uids = _Unique("option uid", errors)
     for path, product in _objects(restaurant.get("products"), f"{base}.products"):
         uids.see(product.get("uid"), f"{path}.uid")
         ext_ids.see(product.get("ext_id"), f"{path}.ext_id")
-        _check_reference(product.get("category_uid"), categories, f"{path}.category_uid",
-                         "category", errors)
+        _check_reference(
+            product.get("category_uid"), categories, f"{path}.category_uid", "category", errors
+        )
         _check_locations(product, path, own, errors)
         option_ext_ids = _Unique("option ext_id", errors)
         for at, option in _objects(product.get("options"), f"{path}.options"):

@@ -29,16 +29,22 @@ async def apply_webhooks(
     subscribers = [s for s in subscribers if s[2]]
     if not subscribers:
         return
-    rows = await session.scalars(select(WebhookSubscription).where(
-        WebhookSubscription.organization_id.in_([org.id for _, org, _ in subscribers])))
+    rows = await session.scalars(
+        select(WebhookSubscription).where(
+            WebhookSubscription.organization_id.in_([org.id for _, org, _ in subscribers])
+        )
+    )
     existing = {(hook.organization_id, hook.url): hook for hook in rows}
     for key, org, specs in subscribers:
         for spec in specs:
             label = f"webhook {key} {spec.url}"
             hook = existing.get((org.id, spec.url))
             if hook is None:
-                session.add(WebhookSubscription(organization_id=org.id, url=spec.url,
-                                                secret=spec.secret, active=True))
+                session.add(
+                    WebhookSubscription(
+                        organization_id=org.id, url=spec.url, secret=spec.secret, active=True
+                    )
+                )
                 report.record(label, created=True)
             else:
                 report.record(label, changed=assign(hook, secret=spec.secret, active=True))

@@ -61,7 +61,10 @@ def webp_chunks(data: bytes) -> list[bytes]:
     assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     chunks, offset = [], 12
     while offset + 8 <= len(data):
-        fourcc, size = data[offset:offset + 4], struct.unpack("<I", data[offset + 4:offset + 8])[0]
+        fourcc, size = (
+            data[offset : offset + 4],
+            struct.unpack("<I", data[offset + 4 : offset + 8])[0],
+        )
         chunks.append(fourcc)
         offset += 8 + size + (size & 1)
     return chunks
@@ -223,8 +226,10 @@ def test_truncated_png_is_rejected() -> None:
 
 
 def test_svg_with_script_is_rejected() -> None:
-    svg = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
-           b'<script>alert(document.cookie)</script><rect width="10" height="10"/></svg>')
+    svg = (
+        b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+        b'<script>alert(document.cookie)</script><rect width="10" height="10"/></svg>'
+    )
 
     error = rejection(svg)
 
@@ -303,10 +308,22 @@ async def test_local_storage_round_trip_shards_and_leaves_no_temp_files(tmp_path
     await storage.delete("abcdef.webp")
 
 
-@pytest.mark.parametrize("key", [
-    "../evil.webp", "ab/../../evil", "/etc/passwd", "..", ".hidden", "a", "", "ab\\..\\x",
-    "ab/cd.webp", "ab\n", "ab\x00.webp",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../evil.webp",
+        "ab/../../evil",
+        "/etc/passwd",
+        "..",
+        ".hidden",
+        "a",
+        "",
+        "ab\\..\\x",
+        "ab/cd.webp",
+        "ab\n",
+        "ab\x00.webp",
+    ],
+)
 async def test_local_storage_rejects_keys_that_could_escape_the_root(
     tmp_path: Path, key: str
 ) -> None:
@@ -337,8 +354,9 @@ async def sessions(
 
 async def make_organization(sessions: async_sessionmaker[AsyncSession]) -> Organization:
     async with transaction(sessions) as session:
-        organization = Organization(kind="partner", key=f"p-{secrets.token_hex(6)}", title="P",
-                                    settings={})
+        organization = Organization(
+            kind="partner", key=f"p-{secrets.token_hex(6)}", title="P", settings={}
+        )
         session.add(organization)
     return organization
 
@@ -347,16 +365,37 @@ async def make_orders(
     sessions: async_sessionmaker[AsyncSession], organization: Organization, count: int
 ) -> list[int]:
     async with transaction(sessions) as session:
-        location = Location(organization_id=organization.id, key=f"s-{secrets.token_hex(6)}",
-                            title="Store", timezone="Europe/Riga", slot_capacity={}, settings={})
+        location = Location(
+            organization_id=organization.id,
+            key=f"s-{secrets.token_hex(6)}",
+            title="Store",
+            timezone="Europe/Riga",
+            slot_capacity={},
+            settings={},
+        )
         session.add(location)
         await session.flush()
         orders = [
-            Order(uid=secrets.token_hex(16), token=secrets.token_hex(32),
-                  organization_id=organization.id, location_id=location.id, number=n,
-                  status="open", substatus="new", title="Order", customer={}, address=None,
-                  payment_method="cash", ready=False, preferences=[], booked_day=None,
-                  booked_slot=None, subtotal=0, total=0, currency="EUR")
+            Order(
+                uid=secrets.token_hex(16),
+                token=secrets.token_hex(32),
+                organization_id=organization.id,
+                location_id=location.id,
+                number=n,
+                status="open",
+                substatus="new",
+                title="Order",
+                customer={},
+                address=None,
+                payment_method="cash",
+                ready=False,
+                preferences=[],
+                booked_day=None,
+                booked_slot=None,
+                subtotal=0,
+                total=0,
+                currency="EUR",
+            )
             for n in range(1, count + 1)
         ]
         session.add_all(orders)
@@ -364,12 +403,16 @@ async def make_orders(
         return [order.id for order in orders]
 
 
-async def make_image(sessions: async_sessionmaker[AsyncSession], organization: Organization,
-                     storage: LocalImageStorage) -> Image:
+async def make_image(
+    sessions: async_sessionmaker[AsyncSession],
+    organization: Organization,
+    storage: LocalImageStorage,
+) -> Image:
     data = encode(PILImage.new("RGB", (40, 30), RED), "PNG")
     async with transaction(sessions) as session:
-        return await upload_image(session, storage, organization_id=organization.id, data=data,
-                                  limits=LIMITS, now=NOW)
+        return await upload_image(
+            session, storage, organization_id=organization.id, data=data, limits=LIMITS, now=NOW
+        )
 
 
 async def test_upload_stores_the_webp_and_records_it(
@@ -398,14 +441,20 @@ async def test_rejected_upload_writes_nothing(
 
     with pytest.raises(ValidationFailed):
         async with transaction(sessions) as session:
-            await upload_image(session, LocalImageStorage(tmp_path),
-                               organization_id=organization.id, data=b"GIF89a broken",
-                               limits=LIMITS, now=NOW)
+            await upload_image(
+                session,
+                LocalImageStorage(tmp_path),
+                organization_id=organization.id,
+                data=b"GIF89a broken",
+                limits=LIMITS,
+                now=NOW,
+            )
 
     assert files_under(tmp_path) == []
     async with sessions() as session:
-        count = await session.scalar(select(func.count()).select_from(Image).where(
-            Image.organization_id == organization.id))
+        count = await session.scalar(
+            select(func.count()).select_from(Image).where(Image.organization_id == organization.id)
+        )
     assert count == 0
 
 
@@ -502,8 +551,12 @@ async def test_find_unlinkable_images_reports_missing_foreign_and_linked(
             session, owner.id, [free.id, linked.id, foreign.id, missing, "not-an-id", free.id]
         )
 
-    assert reasons == {linked.id: "conflict", foreign.id: "not_found", missing: "not_found",
-                       "not-an-id": "not_found"}
+    assert reasons == {
+        linked.id: "conflict",
+        foreign.id: "not_found",
+        missing: "not_found",
+        "not-an-id": "not_found",
+    }
 
 
 async def test_foreign_linked_image_is_not_found_rather_than_conflict(

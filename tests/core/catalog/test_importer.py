@@ -31,8 +31,9 @@ from orderdesk.core.errors import ValidationFailed
 from orderdesk.core.organizations.models import Location, Organization
 
 
-@pytest.fixture(scope="session",
-                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 async def sessions(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
@@ -52,50 +53,96 @@ async def make_restaurant(session: AsyncSession, *locations: str) -> int:
     session.add(org)
     await session.flush()
     for key in locations:
-        session.add(Location(organization_id=org.id, key=f"{key}-{suffix}", title=key,
-                             timezone="Europe/Rome", settings={}))
+        session.add(
+            Location(
+                organization_id=org.id,
+                key=f"{key}-{suffix}",
+                title=key,
+                timezone="Europe/Rome",
+                settings={},
+            )
+        )
     await session.flush()
     return org.id
 
 
 async def location_key(session: AsyncSession, org_id: int, title: str) -> str:
-    return str(await session.scalar(select(Location.key).where(
-        Location.organization_id == org_id, Location.title == title)))
+    return str(
+        await session.scalar(
+            select(Location.key).where(Location.organization_id == org_id, Location.title == title)
+        )
+    )
 
 
 def size_option(uid: str = "margherita-size", **extra: Any) -> OptionInput:
-    option = OptionInput(uid=uid, name="Formato", type="single", min_selectable=1,
-                         max_selectable=1, values=[
-                             OptionValueInput(uid="normale", name="Normale",
-                                              checked_default=True),
-                             OptionValueInput(uid="maxi", name="Maxi", price_operand=300),
-                         ])
+    option = OptionInput(
+        uid=uid,
+        name="Formato",
+        type="single",
+        min_selectable=1,
+        max_selectable=1,
+        values=[
+            OptionValueInput(uid="normale", name="Normale", checked_default=True),
+            OptionValueInput(uid="maxi", name="Maxi", price_operand=300),
+        ],
+    )
     return replace(option, **extra)
 
 
 def menu() -> tuple[list[CategoryInput], list[ProductInput]]:
     categories = [
-        CategoryInput(uid="pizze", ext_id="C1", name="Pizze", options=[
-            OptionInput(uid="pizze-impasto", name="Impasto", values=[
-                OptionValueInput(uid="integrale", name="Integrale", price_operand=100)])]),
+        CategoryInput(
+            uid="pizze",
+            ext_id="C1",
+            name="Pizze",
+            options=[
+                OptionInput(
+                    uid="pizze-impasto",
+                    name="Impasto",
+                    values=[OptionValueInput(uid="integrale", name="Integrale", price_operand=100)],
+                )
+            ],
+        ),
         CategoryInput(uid="bevande", ext_id="C2", name="Bevande", description="Fresche"),
     ]
     products = [
-        ProductInput(uid="margherita", ext_id="P1", category="pizze", name="Margherita",
-                     description="Pomodoro, mozzarella", price=750, options=[
-                         size_option(),
-                         OptionInput(uid="margherita-extra", name="Extra", max_selectable=3,
-                                     max_quantity=2, values=[
-                                         OptionValueInput(uid="bufala", name="Bufala",
-                                                          price_operand=200),
-                                         OptionValueInput(uid="senza-mozzarella",
-                                                          name="Senza mozzarella",
-                                                          price_operator="-",
-                                                          price_operand=50)])]),
-        ProductInput(uid="tiramisu", ext_id="P2", category=None, name="Tiramisù", price=550,
-                     position=10),
-        ProductInput(uid="acqua", ext_id="P3", category="bevande", name="Acqua naturale",
-                     price=200, available=False),
+        ProductInput(
+            uid="margherita",
+            ext_id="P1",
+            category="pizze",
+            name="Margherita",
+            description="Pomodoro, mozzarella",
+            price=750,
+            options=[
+                size_option(),
+                OptionInput(
+                    uid="margherita-extra",
+                    name="Extra",
+                    max_selectable=3,
+                    max_quantity=2,
+                    values=[
+                        OptionValueInput(uid="bufala", name="Bufala", price_operand=200),
+                        OptionValueInput(
+                            uid="senza-mozzarella",
+                            name="Senza mozzarella",
+                            price_operator="-",
+                            price_operand=50,
+                        ),
+                    ],
+                ),
+            ],
+        ),
+        ProductInput(
+            uid="tiramisu", ext_id="P2", category=None, name="Tiramisù", price=550, position=10
+        ),
+        ProductInput(
+            uid="acqua",
+            ext_id="P3",
+            category="bevande",
+            name="Acqua naturale",
+            price=200,
+            available=False,
+        ),
     ]
     return categories, products
 
@@ -107,10 +154,18 @@ async def snapshot(session: AsyncSession, org_id: int) -> dict[str, list[tuple[A
     """Every column of the organization's catalog rows, ``updated_at`` included."""
     result: dict[str, list[tuple[Any, ...]]] = {}
     for table in CATALOG_TABLES:
-        where = ("option_id IN (SELECT id FROM product_options WHERE organization_id = :org)"
-                 if table == "option_values" else "organization_id = :org")
-        rows = await session.execute(text(f"SELECT * FROM {table} WHERE {where} "  # noqa: S608
-                                          "ORDER BY id"), {"org": org_id})
+        where = (
+            "option_id IN (SELECT id FROM product_options WHERE organization_id = :org)"
+            if table == "option_values"
+            else "organization_id = :org"
+        )
+        rows = await session.execute(
+            text(
+                f"SELECT * FROM {table} WHERE {where} "  # noqa: S608
+                "ORDER BY id"
+            ),
+            {"org": org_id},
+        )
         result[table] = [tuple(row) for row in rows]
     return result
 
@@ -121,18 +176,26 @@ async def rows_of(session: AsyncSession, model: Any, org_id: int) -> dict[str, A
         found = await session.execute(
             select(OptionValue, ProductOption.uid)
             .join(ProductOption, ProductOption.id == OptionValue.option_id)
-            .where(ProductOption.organization_id == org_id))
+            .where(ProductOption.organization_id == org_id)
+        )
         return {f"{option}/{value.uid}": value for value, option in found}
     found_rows = await session.scalars(select(model).where(model.organization_id == org_id))
     return {row.uid: row for row in found_rows}
 
 
 ALL_LABELS = [
-    "category pizze", "category bevande",
-    "product margherita", "product tiramisu", "product acqua",
-    "option pizze-impasto", "option margherita-size", "option margherita-extra",
-    "option_value pizze-impasto/integrale", "option_value margherita-size/normale",
-    "option_value margherita-size/maxi", "option_value margherita-extra/bufala",
+    "category pizze",
+    "category bevande",
+    "product margherita",
+    "product tiramisu",
+    "product acqua",
+    "option pizze-impasto",
+    "option margherita-size",
+    "option margherita-extra",
+    "option_value pizze-impasto/integrale",
+    "option_value margherita-size/normale",
+    "option_value margherita-size/maxi",
+    "option_value margherita-extra/bufala",
     "option_value margherita-extra/senza-mozzarella",
 ]
 
@@ -141,28 +204,46 @@ async def test_first_import_creates_every_entity(session: AsyncSession) -> None:
     org_id = await make_restaurant(session)
     categories, products = menu()
 
-    report = await import_menu(session, org_id, "EUR", categories, products, key="uid",
-                               mode="update")
+    report = await import_menu(
+        session, org_id, "EUR", categories, products, key="uid", mode="update"
+    )
 
     assert report.created == ALL_LABELS
     assert (report.updated, report.unchanged, report.hidden) == ([], [], [])
     cats = await rows_of(session, Category, org_id)
     prods = await rows_of(session, Product, org_id)
     assert (cats["bevande"].description, cats["bevande"].position, cats["bevande"].ext_id) == (
-        "Fresche", 1, "C2")
+        "Fresche",
+        1,
+        "C2",
+    )
     margherita = prods["margherita"]
-    assert (margherita.category_id, margherita.price, margherita.currency,
-            margherita.description, margherita.position) == (
-        cats["pizze"].id, 750, "EUR", "Pomodoro, mozzarella", 0)
-    assert (prods["tiramisu"].category_id, prods["tiramisu"].position,
-            prods["tiramisu"].search_text) == (None, 10, "tiramisu")
+    assert (
+        margherita.category_id,
+        margherita.price,
+        margherita.currency,
+        margherita.description,
+        margherita.position,
+    ) == (cats["pizze"].id, 750, "EUR", "Pomodoro, mozzarella", 0)
+    assert (
+        prods["tiramisu"].category_id,
+        prods["tiramisu"].position,
+        prods["tiramisu"].search_text,
+    ) == (None, 10, "tiramisu")
     assert prods["acqua"].available is False
     options = await rows_of(session, ProductOption, org_id)
     assert (options["pizze-impasto"].category_id, options["pizze-impasto"].product_id) == (
-        cats["pizze"].id, None)
+        cats["pizze"].id,
+        None,
+    )
     size = options["margherita-size"]
-    assert (size.product_id, size.type, size.min_selectable, size.max_selectable,
-            size.position) == (margherita.id, "single", 1, 1, 0)
+    assert (
+        size.product_id,
+        size.type,
+        size.min_selectable,
+        size.max_selectable,
+        size.position,
+    ) == (margherita.id, "single", 1, 1, 0)
     assert options["margherita-extra"].position == 1
     values = await rows_of(session, OptionValue, org_id)
     minus = values["margherita-extra/senza-mozzarella"]
@@ -192,27 +273,40 @@ async def test_changed_menu_updates_rows_in_place(session: AsyncSession) -> None
     stamps = {uid: row.updated_at for uid, row in before.items()}
     session.expunge_all()
     # The size option moves from the margherita to the tiramisù; a value changes its price.
-    moved = size_option(values=[OptionValueInput(uid="normale", name="Normale"),
-                                OptionValueInput(uid="maxi", name="Maxi", price_operand=350)])
-    products[0] = replace(products[0], name="Margherità DOP", price=800,
-                          options=[products[0].options[1]])
+    moved = size_option(
+        values=[
+            OptionValueInput(uid="normale", name="Normale"),
+            OptionValueInput(uid="maxi", name="Maxi", price_operand=350),
+        ]
+    )
+    products[0] = replace(
+        products[0], name="Margherità DOP", price=800, options=[products[0].options[1]]
+    )
     products[1] = replace(products[1], options=[moved])
 
-    report = await import_menu(session, org_id, "CHF", categories, products, key="uid",
-                               mode="update")
+    report = await import_menu(
+        session, org_id, "CHF", categories, products, key="uid", mode="update"
+    )
 
     assert report.updated == [
-        "product margherita", "product tiramisu", "product acqua",  # all change currency
+        "product margherita",
+        "product tiramisu",
+        "product acqua",  # all change currency
         "option margherita-extra",  # now the margherita's first option: position 0
         "option margherita-size",
-        "option_value margherita-size/normale", "option_value margherita-size/maxi",
+        "option_value margherita-size/normale",
+        "option_value margherita-size/maxi",
     ]
     assert report.created == []
     after = await rows_of(session, Product, org_id)
     assert {uid: row.id for uid, row in after.items()} == ids
     margherita = after["margherita"]
     assert (margherita.name, margherita.search_text, margherita.price, margherita.currency) == (
-        "Margherità DOP", "margherita dop", 800, "CHF")
+        "Margherità DOP",
+        "margherita dop",
+        800,
+        "CHF",
+    )
     assert margherita.updated_at > stamps["margherita"]
     option = (await rows_of(session, ProductOption, org_id))["margherita-size"]
     assert option.product_id == ids["tiramisu"]
@@ -230,22 +324,31 @@ async def test_replace_hides_what_the_menu_no_longer_has_and_deletes_nothing(
     counts = {table: len(rows) for table, rows in (await snapshot(session, org_id)).items()}
     session.expunge_all()
     extra = products[0].options[1]
-    smaller = [replace(products[0], options=[replace(extra, values=extra.values[:1])]),
-               products[2]]
+    smaller = [replace(products[0], options=[replace(extra, values=extra.values[:1])]), products[2]]
 
-    report = await import_menu(session, org_id, "EUR", categories[1:], smaller, key="uid",
-                               mode="replace")
+    report = await import_menu(
+        session, org_id, "EUR", categories[1:], smaller, key="uid", mode="replace"
+    )
 
     assert report.hidden == [
-        "category pizze", "product tiramisu", "option pizze-impasto", "option margherita-size",
-        "option_value pizze-impasto/integrale", "option_value margherita-size/normale",
-        "option_value margherita-size/maxi", "option_value margherita-extra/senza-mozzarella",
+        "category pizze",
+        "product tiramisu",
+        "option pizze-impasto",
+        "option margherita-size",
+        "option_value pizze-impasto/integrale",
+        "option_value margherita-size/normale",
+        "option_value margherita-size/maxi",
+        "option_value margherita-extra/senza-mozzarella",
     ]
     assert {table: len(rows) for table, rows in (await snapshot(session, org_id)).items()} == (
-        counts)
+        counts
+    )
     products_now = await rows_of(session, Product, org_id)
     assert {uid: p.hidden for uid, p in products_now.items()} == {
-        "margherita": False, "tiramisu": True, "acqua": False}
+        "margherita": False,
+        "tiramisu": True,
+        "acqua": False,
+    }
     assert (await rows_of(session, Category, org_id))["pizze"].hidden is True
     values = await rows_of(session, OptionValue, org_id)
     assert values["margherita-extra/senza-mozzarella"].hidden is True
@@ -254,8 +357,9 @@ async def test_replace_hides_what_the_menu_no_longer_has_and_deletes_nothing(
     assert products_now["margherita"].category_id is not None
 
     before = await snapshot(session, org_id)
-    again = await import_menu(session, org_id, "EUR", categories[1:], smaller, key="uid",
-                              mode="replace")
+    again = await import_menu(
+        session, org_id, "EUR", categories[1:], smaller, key="uid", mode="replace"
+    )
     assert (again.hidden, again.updated, again.created) == ([], [], [])
     assert await snapshot(session, org_id) == before
 
@@ -271,8 +375,9 @@ async def test_update_mode_leaves_missing_entities_alone(session: AsyncSession) 
     await import_menu(session, org_id, "EUR", categories, products, key="uid", mode="update")
     before = await snapshot(session, org_id)
 
-    report = await import_menu(session, org_id, "EUR", [], [replace(products[2], position=2)],
-                               key="uid", mode="update")
+    report = await import_menu(
+        session, org_id, "EUR", [], [replace(products[2], position=2)], key="uid", mode="update"
+    )
 
     assert (report.unchanged, report.hidden) == (["product acqua"], [])
     assert await snapshot(session, org_id) == before
@@ -305,28 +410,41 @@ async def test_replace_never_touches_another_organization(session: AsyncSession)
 
 def pos_menu() -> tuple[list[CategoryInput], list[ProductInput]]:
     """A POS export: everything keyed by ext_id, no uids."""
-    size = [OptionInput(ext_id="SIZE", name="Size", type="single", max_selectable=1, values=[
-        OptionValueInput(ext_id="S", name="Small"),
-        OptionValueInput(ext_id="Large 40 cm", name="Large", price_operand=300)])]
+    size = [
+        OptionInput(
+            ext_id="SIZE",
+            name="Size",
+            type="single",
+            max_selectable=1,
+            values=[
+                OptionValueInput(ext_id="S", name="Small"),
+                OptionValueInput(ext_id="Large 40 cm", name="Large", price_operand=300),
+            ],
+        )
+    ]
     return (
-        [CategoryInput(ext_id="CAT-1", name="Pizza"),
-         CategoryInput(ext_id="Bibite & Co.", name="Drinks")],
-        [ProductInput(ext_id="P-100", category="CAT-1", name="Margherita", price=750,
-                      options=size),
-         ProductInput(ext_id="Pizza Nr. 2", category="CAT-1", name="Diavola", price=900,
-                      options=size),
-         ProductInput(ext_id="Cola 0,33", category="Bibite & Co.", name="Cola", price=300)],
+        [
+            CategoryInput(ext_id="CAT-1", name="Pizza"),
+            CategoryInput(ext_id="Bibite & Co.", name="Drinks"),
+        ],
+        [
+            ProductInput(
+                ext_id="P-100", category="CAT-1", name="Margherita", price=750, options=size
+            ),
+            ProductInput(
+                ext_id="Pizza Nr. 2", category="CAT-1", name="Diavola", price=900, options=size
+            ),
+            ProductInput(ext_id="Cola 0,33", category="Bibite & Co.", name="Cola", price=300),
+        ],
     )
 
 
 async def test_import_by_ext_id_generates_uids_and_is_idempotent(session: AsyncSession) -> None:
     org_id = await make_restaurant(session)
 
-    first = await import_menu(session, org_id, "EUR", *pos_menu(), key="ext_id",
-                              mode="replace")
+    first = await import_menu(session, org_id, "EUR", *pos_menu(), key="ext_id", mode="replace")
     before = await snapshot(session, org_id)
-    second = await import_menu(session, org_id, "EUR", *pos_menu(), key="ext_id",
-                               mode="replace")
+    second = await import_menu(session, org_id, "EUR", *pos_menu(), key="ext_id", mode="replace")
 
     assert len(first.created) == 2 + 3 + 2 + 4
     assert (second.created, second.updated, second.hidden) == ([], [], [])
@@ -341,8 +459,10 @@ async def test_import_by_ext_id_generates_uids_and_is_idempotent(session: AsyncS
     # Both products carry an option "SIZE": matched per product, uids unique per organization.
     options = await rows_of(session, ProductOption, org_id)
     assert sorted(options) == ["SIZE", "SIZE-2"]
-    assert {o.product_id for o in options.values()} == {products["P-100"].id,
-                                                         products["Pizza Nr. 2"].id}
+    assert {o.product_id for o in options.values()} == {
+        products["P-100"].id,
+        products["Pizza Nr. 2"].id,
+    }
     values = await rows_of(session, OptionValue, org_id)
     assert sorted(v.split("/")[1] for v in values)[:2] == ["S", "S"]
 
@@ -352,18 +472,24 @@ async def test_import_by_ext_id_updates_matches_and_hides_the_rest(
 ) -> None:
     org_id = await make_restaurant(session)
     categories, products = pos_menu()
-    await import_menu(session, org_id, "EUR", categories, products, key="ext_id",
-                      mode="replace")
+    await import_menu(session, org_id, "EUR", categories, products, key="ext_id", mode="replace")
     uids = {p.ext_id: p.uid for p in (await rows_of(session, Product, org_id)).values()}
     session.expunge_all()
 
     report = await import_menu(
-        session, org_id, "EUR", categories,
+        session,
+        org_id,
+        "EUR",
+        categories,
         [replace(products[0], name="Margherita DOP", price=800), products[2]],
-        key="ext_id", mode="replace")
+        key="ext_id",
+        mode="replace",
+    )
 
-    assert report.updated == [f"product {uids['P-100']}",
-                              f"product {uids['Cola 0,33']}"]  # moved up: position 1
+    assert report.updated == [
+        f"product {uids['P-100']}",
+        f"product {uids['Cola 0,33']}",
+    ]  # moved up: position 1
     assert f"product {uids['Pizza Nr. 2']}" in report.hidden
     assert "option SIZE-2" in report.hidden
     after = {p.ext_id: p for p in (await rows_of(session, Product, org_id)).values()}
@@ -373,19 +499,35 @@ async def test_import_by_ext_id_updates_matches_and_hides_the_rest(
 
 async def test_generated_uid_avoids_a_uid_already_taken(session: AsyncSession) -> None:
     org_id = await make_restaurant(session)
-    await import_menu(session, org_id, "EUR", [], [
-        ProductInput(uid="margherita", name="Margherita (setup)", price=700)],
-        key="uid", mode="update")
+    await import_menu(
+        session,
+        org_id,
+        "EUR",
+        [],
+        [ProductInput(uid="margherita", name="Margherita (setup)", price=700)],
+        key="uid",
+        mode="update",
+    )
 
-    await import_menu(session, org_id, "EUR", [], [
-        ProductInput(ext_id="margherita", name="Margherita (POS)", price=750)],
-        key="ext_id", mode="update")
+    await import_menu(
+        session,
+        org_id,
+        "EUR",
+        [],
+        [ProductInput(ext_id="margherita", name="Margherita (POS)", price=750)],
+        key="ext_id",
+        mode="update",
+    )
 
     products = await rows_of(session, Product, org_id)
     assert (products["margherita"].name, products["margherita"].ext_id) == (
-        "Margherita (setup)", None)
+        "Margherita (setup)",
+        None,
+    )
     assert (products["margherita-2"].name, products["margherita-2"].ext_id) == (
-        "Margherita (POS)", "margherita")
+        "Margherita (POS)",
+        "margherita",
+    )
 
 
 async def test_invalid_input_is_reported_whole_and_writes_nothing(session: AsyncSession) -> None:
@@ -398,8 +540,7 @@ async def test_invalid_input_is_reported_whole_and_writes_nothing(session: Async
     before = await snapshot(session, org_id)
 
     with pytest.raises(ValidationFailed) as caught:
-        await import_menu(session, org_id, "EUR", categories, products, key="uid",
-                          mode="replace")
+        await import_menu(session, org_id, "EUR", categories, products, key="uid", mode="replace")
 
     assert [(e.path, e.type) for e in caught.value.errors] == [
         ("categories[2].uid", "conflict"),
@@ -411,7 +552,8 @@ async def test_invalid_input_is_reported_whole_and_writes_nothing(session: Async
         ("categories[2].location_keys[1]", "not_found"),
     ]
     assert caught.value.errors[1].message == (
-        "duplicate uid margherita; first used at products[0].uid")
+        "duplicate uid margherita; first used at products[0].uid"
+    )
     assert await snapshot(session, org_id) == before
 
 
@@ -420,8 +562,15 @@ async def test_location_keys_are_stored(session: AsyncSession) -> None:
     centro = await location_key(session, org_id, "centro")
     _, products = menu()
 
-    await import_menu(session, org_id, "EUR", [],
-                      [replace(products[1], location_keys=[centro])], key="uid", mode="update")
+    await import_menu(
+        session,
+        org_id,
+        "EUR",
+        [],
+        [replace(products[1], location_keys=[centro])],
+        key="uid",
+        mode="update",
+    )
 
     assert (await rows_of(session, Product, org_id))["tiramisu"].location_keys == [centro]
 
@@ -431,12 +580,17 @@ async def test_statements_do_not_grow_with_the_menu(session: AsyncSession) -> No
     counts: list[int] = []
     for size in (5, 50):
         org_id = await make_restaurant(session)
-        products = [ProductInput(uid=f"p{n}", name=f"Pizza {n}", price=700 + n,
-                                 options=[size_option(f"p{n}-size")]) for n in range(size)]
+        products = [
+            ProductInput(
+                uid=f"p{n}", name=f"Pizza {n}", price=700 + n, options=[size_option(f"p{n}-size")]
+            )
+            for n in range(size)
+        ]
         statements: list[str] = []
 
-        def count(_conn: Any, _cursor: Any, statement: str, *_args: Any,
-                  into: list[str] = statements) -> None:
+        def count(
+            _conn: Any, _cursor: Any, statement: str, *_args: Any, into: list[str] = statements
+        ) -> None:
             into.append(statement)
 
         event.listen(engine.sync_engine, "before_cursor_execute", count)

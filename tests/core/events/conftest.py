@@ -88,7 +88,9 @@ async def pg_template() -> AsyncIterator[PgTemplate]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def db_url(
-    request: pytest.FixtureRequest, sqlite_template: Path, pg_template: PgTemplate,
+    request: pytest.FixtureRequest,
+    sqlite_template: Path,
+    pg_template: PgTemplate,
     tmp_path: Path,
 ) -> AsyncIterator[str]:
     """A fresh migrated database of each backend."""
@@ -130,12 +132,16 @@ class Shop:
     location_id: int
     kind: str
 
-    async def subscribe(self, url: str, *, secret: str | None = None,
-                        active: bool = True) -> WebhookSubscription:
+    async def subscribe(
+        self, url: str, *, secret: str | None = None, active: bool = True
+    ) -> WebhookSubscription:
         async with transaction(self.sessions) as session:
             subscription = WebhookSubscription(
-                organization_id=self.organization_id, url=url,
-                secret=secret or secrets.token_urlsafe(24), active=active)
+                organization_id=self.organization_id,
+                url=url,
+                secret=secret or secrets.token_urlsafe(24),
+                active=active,
+            )
             session.add(subscription)
         return subscription
 
@@ -143,11 +149,24 @@ class Shop:
         number = next(_numbers)
         async with transaction(self.sessions) as session:
             order = Order(
-                uid=secrets.token_hex(16), token=secrets.token_hex(16),
-                organization_id=self.organization_id, location_id=self.location_id,
-                number=number, status="open", substatus="open", title=f"Order {number}",
-                customer={"name": "Test"}, address=None, payment_method="cash", ready=True,
-                preferences=[], booked_day=None, subtotal=1000, total=1000, currency="EUR")
+                uid=secrets.token_hex(16),
+                token=secrets.token_hex(16),
+                organization_id=self.organization_id,
+                location_id=self.location_id,
+                number=number,
+                status="open",
+                substatus="open",
+                title=f"Order {number}",
+                customer={"name": "Test"},
+                address=None,
+                payment_method="cash",
+                ready=True,
+                preferences=[],
+                booked_day=None,
+                subtotal=1000,
+                total=1000,
+                currency="EUR",
+            )
             session.add(order)
             await session.flush()
             return order.id
@@ -157,10 +176,17 @@ class Shop:
         now = self.clock()
         async with transaction(self.sessions) as session:
             row = OutboxEvent(
-                organization_id=self.organization_id, order_id=order_id, event=event,
-                payload={"event": event, "created_at": now.isoformat(),
-                         "data": {"order_id": order_id, "note": "žluťoučký kůň"}},
-                created_at=now, published_at=None)
+                organization_id=self.organization_id,
+                order_id=order_id,
+                event=event,
+                payload={
+                    "event": event,
+                    "created_at": now.isoformat(),
+                    "data": {"order_id": order_id, "note": "žluťoučký kůň"},
+                },
+                created_at=now,
+                published_at=None,
+            )
             session.add(row)
             await session.flush()
             return row.id
@@ -177,8 +203,9 @@ def make_shop(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> S
             organization = Organization(kind=kind, key=key, title=key)
             session.add(organization)
             await session.flush()
-            location = Location(organization_id=organization.id, key=f"{key}-loc", title=key,
-                                timezone="Europe/Riga")
+            location = Location(
+                organization_id=organization.id, key=f"{key}-loc", title=key, timezone="Europe/Riga"
+            )
             session.add(location)
             await session.flush()
             return Shop(sessions, clock, organization.id, location.id, kind)
@@ -188,8 +215,9 @@ def make_shop(sessions: async_sessionmaker[AsyncSession], clock: FakeClock) -> S
 
 async def deliveries(sessions: async_sessionmaker[AsyncSession]) -> list[WebhookDelivery]:
     async with sessions() as session:
-        return list((await session.scalars(
-            select(WebhookDelivery).order_by(WebhookDelivery.id))).all())
+        return list(
+            (await session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))).all()
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,8 +296,13 @@ class Receiver:
         self._endpoints[path] = (kind, secret)
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def misbehave(self, how: Misbehaviour, *, times: int | None = None,
-                  when: Callable[[ReceivedRequest], bool] = lambda _: True) -> None:
+    def misbehave(
+        self,
+        how: Misbehaviour,
+        *,
+        times: int | None = None,
+        when: Callable[[ReceivedRequest], bool] = lambda _: True,
+    ) -> None:
         """The next ``times`` matching requests (all of them when None) get ``how``."""
         self._plans.append(_Plan(how, times, when))
 
@@ -290,8 +323,9 @@ class Receiver:
     def _verify(self, path: str, headers: dict[str, str], body: bytes) -> bool:
         kind, secret = self._endpoints.get(path, ("", ""))
         if kind == "partner":
-            return verify_timestamped(headers.get(TIMESTAMPED_HEADER.lower(), ""), body, secret,
-                                      self.clock())
+            return verify_timestamped(
+                headers.get(TIMESTAMPED_HEADER.lower(), ""), body, secret, self.clock()
+            )
         if kind == "restaurant":
             return verify_plain(headers.get(PLAIN_HEADER.lower(), ""), body, secret)
         return False
@@ -314,12 +348,16 @@ class Receiver:
                 if how is Misbehaviour.HANG:
                     await self._closing.wait()
                     return
-                status = 500 if how is Misbehaviour.ERROR else (
-                    200 if request.signature_valid else 401)
+                status = (
+                    500 if how is Misbehaviour.ERROR else (200 if request.signature_valid else 401)
+                )
                 request.answered = status
                 text = b"boom" if status == 500 else b"ok"
-                writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: {len(text)}\r\n"
-                             f"Content-Type: text/plain\r\n\r\n".encode() + text)
+                writer.write(
+                    f"HTTP/1.1 {status} X\r\nContent-Length: {len(text)}\r\n"
+                    f"Content-Type: text/plain\r\n\r\n".encode()
+                    + text
+                )
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass

@@ -52,9 +52,10 @@ async def drain(dispatcher: Dispatcher, sessions: Sessions, clock: FakeClock) ->
             continue
         async with sessions() as session:
             next_due = await session.scalar(
-                select(func.min(WebhookDelivery.next_attempt_at))
-                .where(WebhookDelivery.state == "pending",
-                       WebhookDelivery.next_attempt_at > clock()))
+                select(func.min(WebhookDelivery.next_attempt_at)).where(
+                    WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at > clock()
+                )
+            )
         if next_due is None:
             return
         clock.set(next_due)
@@ -70,9 +71,15 @@ async def subscribed(make_shop: ShopFactory, receiver: Receiver, kind: str = "pa
 
 async def attempts_of(sessions: Sessions, delivery_id: int) -> list[DeliveryAttempt]:
     async with sessions() as session:
-        return list((await session.scalars(
-            select(DeliveryAttempt).where(DeliveryAttempt.delivery_id == delivery_id)
-            .order_by(DeliveryAttempt.id))).all())
+        return list(
+            (
+                await session.scalars(
+                    select(DeliveryAttempt)
+                    .where(DeliveryAttempt.delivery_id == delivery_id)
+                    .order_by(DeliveryAttempt.id)
+                )
+            ).all()
+        )
 
 
 def successes_per_delivery(receiver: Receiver) -> Counter[int]:
@@ -80,7 +87,10 @@ def successes_per_delivery(receiver: Receiver) -> Counter[int]:
 
 
 async def test_every_event_reaches_every_active_subscriber_signed(
-    sessions: Sessions, make_shop: ShopFactory, receiver: Receiver, clock: FakeClock,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
     dispatcher: Dispatcher,
 ) -> None:
     partner = await subscribed(make_shop, receiver, "partner")
@@ -109,13 +119,17 @@ async def test_every_event_reaches_every_active_subscriber_signed(
         assert ("x-orderdesk-signature" in request.headers) != from_restaurant
     rows = await deliveries(sessions)
     assert {d.id for d in rows} == {r.delivery_id for r in receiver.requests}
-    assert all(d.state == "delivered" and d.attempts == 1 and d.delivered_at == clock()
-               for d in rows)
+    assert all(
+        d.state == "delivered" and d.attempts == 1 and d.delivered_at == clock() for d in rows
+    )
     assert silent_event not in {d.event_id for d in rows}
 
 
 async def test_inactive_subscription_gets_nothing(
-    sessions: Sessions, make_shop: ShopFactory, receiver: Receiver, clock: FakeClock,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
     dispatcher: Dispatcher,
 ) -> None:
     shop = await make_shop("restaurant")
@@ -132,7 +146,10 @@ async def test_inactive_subscription_gets_nothing(
 
 
 async def test_each_kind_of_failure_is_retried_with_backoff_and_logged(
-    sessions: Sessions, make_shop: ShopFactory, receiver: Receiver, clock: FakeClock,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
     dispatcher: Dispatcher,
 ) -> None:
     shop = await subscribed(make_shop, receiver)
@@ -159,7 +176,10 @@ async def test_each_kind_of_failure_is_retried_with_backoff_and_logged(
 
 
 async def test_unreachable_receiver_is_retried_later(
-    sessions: Sessions, make_shop: ShopFactory, clock: FakeClock, dispatcher: Dispatcher,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    clock: FakeClock,
+    dispatcher: Dispatcher,
 ) -> None:
     shop = await make_shop("partner")
     await shop.subscribe(f"http://127.0.0.1:{free_port()}/nobody-home")
@@ -175,7 +195,10 @@ async def test_unreachable_receiver_is_retried_later(
 
 
 async def test_receiver_failing_first_three_attempts_still_gets_each_event_once(
-    sessions: Sessions, make_shop: ShopFactory, receiver: Receiver, clock: FakeClock,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
     dispatcher: Dispatcher,
 ) -> None:
     shop = await subscribed(make_shop, receiver)
@@ -213,7 +236,10 @@ def assert_in_order_per_order(receiver: Receiver) -> None:
 
 
 async def test_later_event_of_an_order_waits_for_its_failing_first_event(
-    sessions: Sessions, make_shop: ShopFactory, receiver: Receiver, clock: FakeClock,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
     dispatcher: Dispatcher,
 ) -> None:
     shop = await subscribed(make_shop, receiver)
@@ -229,11 +255,19 @@ async def test_later_event_of_an_order_waits_for_its_failing_first_event(
     await drain(dispatcher, sessions, clock)
 
     assert [(r.event_id, r.answered) for r in receiver.requests] == [
-        (first, 500), (first, 500), (first, 500), (first, 200), (second, 200)]
+        (first, 500),
+        (first, 500),
+        (first, 500),
+        (first, 200),
+        (second, 200),
+    ]
 
 
 async def test_other_orders_are_not_held_up_by_a_failing_one(
-    sessions: Sessions, make_shop: ShopFactory, receiver: Receiver, dispatcher: Dispatcher,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    dispatcher: Dispatcher,
 ) -> None:
     shop = await subscribed(make_shop, receiver)
     stuck_order, other_order = await shop.order(), await shop.order()
@@ -250,7 +284,10 @@ async def test_other_orders_are_not_held_up_by_a_failing_one(
 
 
 async def test_delivery_dies_after_24h_and_replay_delivers_it_then_what_waited(
-    sessions: Sessions, make_shop: ShopFactory, receiver: Receiver, clock: FakeClock,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
     dispatcher: Dispatcher,
 ) -> None:
     shop = await subscribed(make_shop, receiver)
@@ -272,7 +309,8 @@ async def test_delivery_dies_after_24h_and_replay_delivers_it_then_what_waited(
     async with sessions() as session:
         listed = await list_deliveries(session, state="dead", limit=10)
     assert [(row.id, row.event, row.order_id, row.attempts) for row in listed] == [
-        (dead.id, "order.created", order, len(log))]
+        (dead.id, "order.created", order, len(log))
+    ]
     assert listed[0].url.endswith(receiver.requests[0].path)
 
     clock.advance(minutes=30)
@@ -315,7 +353,9 @@ async def test_replay_scope(sessions: Sessions, make_shop: ShopFactory, clock: F
         assert await replay(session, [delivered.id], dead_only=False, now=clock()) == 1
         assert await replay(session, [], dead_only=False, now=clock()) == 0
         assert [r.id for r in await list_deliveries(session, state="pending", limit=2)] == [
-            pending.id, delivered.id]
+            pending.id,
+            delivered.id,
+        ]
         with pytest.raises(ValueError, match="unknown delivery state"):
             await list_deliveries(session, state="lost", limit=1)
 
@@ -323,7 +363,10 @@ async def test_replay_scope(sessions: Sessions, make_shop: ShopFactory, clock: F
 
 
 async def test_run_keeps_going_after_a_failing_round(
-    sessions: Sessions, make_shop: ShopFactory, receiver: Receiver, clock: FakeClock,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     shop = await subscribed(make_shop, receiver)
@@ -351,7 +394,9 @@ async def test_run_keeps_going_after_a_failing_round(
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_run_worker_delivers_until_stopped(
-    db_url: str, make_shop: ShopFactory, receiver: Receiver,
+    db_url: str,
+    make_shop: ShopFactory,
+    receiver: Receiver,
 ) -> None:
     shop = await subscribed(make_shop, receiver, "restaurant")
     await shop.event(await shop.order())
@@ -374,7 +419,10 @@ async def wait_until(condition: Callable[[], bool], deadline: float = 10.0) -> N
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_two_dispatchers_never_send_one_delivery_twice(
-    db_url: str, make_shop: ShopFactory, receiver: Receiver, clock: FakeClock,
+    db_url: str,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
 ) -> None:
     for _ in range(2):
         shop = await subscribed(make_shop, receiver)
@@ -399,9 +447,11 @@ async def test_two_dispatchers_never_send_one_delivery_twice(
             if not any(counts):
                 async with makers[0]() as session:
                     next_due = await session.scalar(
-                        select(func.min(WebhookDelivery.next_attempt_at))
-                        .where(WebhookDelivery.state == "pending",
-                               WebhookDelivery.next_attempt_at > clock()))
+                        select(func.min(WebhookDelivery.next_attempt_at)).where(
+                            WebhookDelivery.state == "pending",
+                            WebhookDelivery.next_attempt_at > clock(),
+                        )
+                    )
                 if next_due is None:
                     break
                 clock.set(next_due)
@@ -421,7 +471,10 @@ async def test_two_dispatchers_never_send_one_delivery_twice(
 @pytest.mark.postgres
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 async def test_concurrent_fan_out_never_duplicates_deliveries(
-    db_url: str, sessions: Sessions, make_shop: ShopFactory, clock: FakeClock,
+    db_url: str,
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    clock: FakeClock,
 ) -> None:
     shop = await make_shop("partner")
     for i in range(2):
@@ -443,8 +496,11 @@ async def test_concurrent_fan_out_never_duplicates_deliveries(
             counts = await asyncio.gather(*(fan_out_once(m) for m in makers))
             published += sum(counts)
             async with sessions() as session:
-                left = await session.scalar(select(func.count()).select_from(OutboxEvent)
-                                            .where(OutboxEvent.published_at.is_(None)))
+                left = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxEvent)
+                    .where(OutboxEvent.published_at.is_(None))
+                )
             if not left:
                 break
     finally:

@@ -27,12 +27,19 @@ async def add_places(session: AsyncSession, *rows: dict[str, Any]) -> list[Place
     """Places as the setup document stores them (same ``search_text``)."""
     places = []
     for row in rows:
-        values = {"number": "", "province": "", "zip": "", "country": "IT", "lat": 0.0,
-                  "lng": 0.0, **row}
+        values = {
+            "number": "",
+            "province": "",
+            "zip": "",
+            "country": "IT",
+            "lat": 0.0,
+            "lng": 0.0,
+            **row,
+        }
         values.setdefault("place_id", f"test-{secrets.token_hex(6)}")
-        values["search_text"] = search_text_for(values["street"], values["number"],
-                                                values["city"], values["zip"],
-                                                values["province"])
+        values["search_text"] = search_text_for(
+            values["street"], values["number"], values["city"], values["zip"], values["province"]
+        )
         places.append(Place(**values))
     session.add_all(places)
     await session.flush()
@@ -44,60 +51,124 @@ async def make_restaurant(
 ) -> tuple[Organization, dict[str, Location]]:
     """A restaurant with sub-locations named by suffix; ``locations`` maps suffix → settings."""
     suffix = secrets.token_hex(4)
-    org = Organization(kind="restaurant", key=f"resto-{suffix}", title=f"Resto {suffix}",
-                       settings={})
+    org = Organization(
+        kind="restaurant", key=f"resto-{suffix}", title=f"Resto {suffix}", settings={}
+    )
     session.add(org)
     await session.flush()
-    made = {name: Location(organization_id=org.id, key=f"resto-{suffix}-{name}",
-                           title=name.title(), timezone="Europe/Rome", settings=settings)
-            for name, settings in locations.items()}
+    made = {
+        name: Location(
+            organization_id=org.id,
+            key=f"resto-{suffix}-{name}",
+            title=name.title(),
+            timezone="Europe/Rome",
+            settings=settings,
+        )
+        for name, settings in locations.items()
+    }
     session.add_all(made.values())
     await session.flush()
     return org, made
 
 
 async def add_zone(
-    session: AsyncSession, org: Organization, location: Location, name: str, *,
-    position: int, fee: int = 0, order_min: int = 0,
-    polygon: list[list[float]] | None = None, radius_km: float | None = None,
+    session: AsyncSession,
+    org: Organization,
+    location: Location,
+    name: str,
+    *,
+    position: int,
+    fee: int = 0,
+    order_min: int = 0,
+    polygon: list[list[float]] | None = None,
+    radius_km: float | None = None,
 ) -> DeliveryZone:
-    zone = DeliveryZone(organization_id=org.id, location_id=location.id, name=name,
-                        position=position, fee=fee, order_min=order_min, polygon=polygon,
-                        radius_km=radius_km)
+    zone = DeliveryZone(
+        organization_id=org.id,
+        location_id=location.id,
+        name=name,
+        position=position,
+        fee=fee,
+        order_min=order_min,
+        polygon=polygon,
+        radius_km=radius_km,
+    )
     session.add(zone)
     await session.flush()
     return zone
 
 
 ROMA_1_NOMINATIM = {
-    "place_id": 101, "lat": "45.4642", "lon": "9.19", "category": "place", "type": "house",
-    "address": {"house_number": "1", "road": "Via Roma", "city": "Milano", "county": "Milano",
-                "ISO3166-2-lvl6": "IT-MI", "state": "Lombardia", "postcode": "20121",
-                "country": "Italia", "country_code": "it"},
+    "place_id": 101,
+    "lat": "45.4642",
+    "lon": "9.19",
+    "category": "place",
+    "type": "house",
+    "address": {
+        "house_number": "1",
+        "road": "Via Roma",
+        "city": "Milano",
+        "county": "Milano",
+        "ISO3166-2-lvl6": "IT-MI",
+        "state": "Lombardia",
+        "postcode": "20121",
+        "country": "Italia",
+        "country_code": "it",
+    },
 }
 GARIBALDI_STREET_NOMINATIM = {
-    "place_id": 102, "lat": "45.4771", "lon": "9.1843", "category": "highway",
+    "place_id": 102,
+    "lat": "45.4771",
+    "lon": "9.1843",
+    "category": "highway",
     "type": "residential",
-    "address": {"road": "Corso Garibaldi", "city": "Milano", "ISO3166-2-lvl6": "IT-MI",
-                "postcode": "20121", "country_code": "it"},
+    "address": {
+        "road": "Corso Garibaldi",
+        "city": "Milano",
+        "ISO3166-2-lvl6": "IT-MI",
+        "postcode": "20121",
+        "country_code": "it",
+    },
 }
 MILANO_CITY_NOMINATIM = {
-    "place_id": 103, "lat": "45.4641", "lon": "9.1919", "category": "boundary",
-    "type": "administrative", "address": {"city": "Milano", "country_code": "it"},
+    "place_id": 103,
+    "lat": "45.4641",
+    "lon": "9.1919",
+    "category": "boundary",
+    "type": "administrative",
+    "address": {"city": "Milano", "country_code": "it"},
 }
 
 
 def photon_feature(lng: float, lat: float, **properties: str) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lng, lat]},
-            "properties": {"osm_key": "place", "osm_value": "house", **properties}}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lng, lat]},
+        "properties": {"osm_key": "place", "osm_value": "house", **properties},
+    }
 
 
-ROMA_1_PHOTON = photon_feature(9.19, 45.4642, housenumber="1", street="Via Roma", city="Milano",
-                               postcode="20121", countrycode="IT", state="Lombardia",
-                               county="Milano")
-ROMA_1_PARIS_PHOTON = photon_feature(2.35, 48.85, housenumber="1", street="Rue de Rome",
-                                     city="Paris", postcode="75008", countrycode="FR",
-                                     state="Île-de-France")
+ROMA_1_PHOTON = photon_feature(
+    9.19,
+    45.4642,
+    housenumber="1",
+    street="Via Roma",
+    city="Milano",
+    postcode="20121",
+    countrycode="IT",
+    state="Lombardia",
+    county="Milano",
+)
+ROMA_1_PARIS_PHOTON = photon_feature(
+    2.35,
+    48.85,
+    housenumber="1",
+    street="Rue de Rome",
+    city="Paris",
+    postcode="75008",
+    countrycode="FR",
+    state="Île-de-France",
+)
 
 
 @dataclass

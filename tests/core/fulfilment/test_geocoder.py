@@ -22,8 +22,16 @@ from orderdesk.core.fulfilment.geocoder import (
 )
 from orderdesk.core.fulfilment.models import Place
 
-ROMA_1 = GeocodedAddress(street="Via Roma", number="1", city="Milano", province="MI",
-                         zip="20121", country="IT", lat=45.4642, lng=9.19)
+ROMA_1 = GeocodedAddress(
+    street="Via Roma",
+    number="1",
+    city="Milano",
+    province="MI",
+    zip="20121",
+    country="IT",
+    lat=45.4642,
+    lng=9.19,
+)
 
 
 async def test_nominatim_result_is_parsed(fake_geocoder: FakeGeocoder) -> None:
@@ -34,7 +42,10 @@ async def test_nominatim_result_is_parsed(fake_geocoder: FakeGeocoder) -> None:
     path, params = fake_geocoder.requests[0]
     assert path == "/nominatim/search"
     assert (params["q"], params["countrycodes"], params["accept-language"]) == (
-        "via Roma 1, Milano", "it", "it")
+        "via Roma 1, Milano",
+        "it",
+        "it",
+    )
 
 
 async def test_photon_is_detected_and_then_asked_directly(fake_geocoder: FakeGeocoder) -> None:
@@ -42,8 +53,16 @@ async def test_photon_is_detected_and_then_asked_directly(fake_geocoder: FakeGeo
         first = await geocoder.geocode("via Roma 1 Milano", countries=["IT"])
         assert geocoder.flavour == "photon"
         second = await geocoder.geocode("via Roma 1 Milano", countries=["it"])
-    expected = GeocodedAddress(street="Via Roma", number="1", city="Milano", province="Milano",
-                               zip="20121", country="IT", lat=45.4642, lng=9.19)
+    expected = GeocodedAddress(
+        street="Via Roma",
+        number="1",
+        city="Milano",
+        province="Milano",
+        zip="20121",
+        country="IT",
+        lat=45.4642,
+        lng=9.19,
+    )
     assert first == second == expected
     assert fake_geocoder.paths() == ["/photon/search", "/photon/api", "/photon/api"]
 
@@ -55,7 +74,12 @@ async def test_photon_without_country_filter_takes_the_first_feature(
         found = await geocoder.geocode("rome 1")
     assert found is not None
     assert (found.street, found.city, found.country, found.lat, found.lng) == (
-        "Rue de Rome", "Paris", "FR", 48.85, 2.35)
+        "Rue de Rome",
+        "Paris",
+        "FR",
+        48.85,
+        2.35,
+    )
     assert fake_geocoder.paths() == ["/photon/api"]
 
 
@@ -110,8 +134,16 @@ async def test_callers_client_is_used_and_left_open(fake_geocoder: FakeGeocoder)
 
 
 def test_place_id_is_deterministic_and_ignores_coordinates_and_spelling() -> None:
-    moved = GeocodedAddress(street="VIA ROMA", number="1", city="milano", province="",
-                            zip="20121", country="IT", lat=45.0, lng=9.0)
+    moved = GeocodedAddress(
+        street="VIA ROMA",
+        number="1",
+        city="milano",
+        province="",
+        zip="20121",
+        country="IT",
+        lat=45.0,
+        lng=9.0,
+    )
     assert geo_place_id(ROMA_1) == geo_place_id(moved)
     assert geo_place_id(ROMA_1).startswith("geo-")
     assert len(geo_place_id(ROMA_1)) == 20
@@ -123,11 +155,19 @@ async def test_remember_is_idempotent(session: AsyncSession) -> None:
     second = await remember(session, ROMA_1)
     assert first.place_id == second.place_id == geo_place_id(ROMA_1)
     count = await session.scalar(
-        select(func.count()).select_from(Place).where(Place.place_id == first.place_id))
+        select(func.count()).select_from(Place).where(Place.place_id == first.place_id)
+    )
     assert count == 1
-    assert (second.street, second.number, second.city, second.province, second.zip,
-            second.country, second.lat, second.lng) == (
-        "Via Roma", "1", "Milano", "MI", "20121", "IT", 45.4642, 9.19)
+    assert (
+        second.street,
+        second.number,
+        second.city,
+        second.province,
+        second.zip,
+        second.country,
+        second.lat,
+        second.lng,
+    ) == ("Via Roma", "1", "Milano", "MI", "20121", "IT", 45.4642, 9.19)
 
 
 async def test_remember_updates_moved_coordinates(session: AsyncSession) -> None:

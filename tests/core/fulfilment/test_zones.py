@@ -16,10 +16,23 @@ from orderdesk.core.fulfilment.zones import (
 CENTRO = [(45.47, 9.17), (45.47, 9.21), (45.45, 9.21), (45.45, 9.17)]
 
 
-def rule(zone_id: int, *, polygon: list[tuple[float, float]] | None = None,
-         radius_km: float | None = None, center: tuple[float, float] | None = DUOMO) -> ZoneRule:
-    return ZoneRule(zone_id=zone_id, name=f"zone {zone_id}", location_id=1, fee=100 * zone_id,
-                    order_min=0, polygon=polygon, radius_km=radius_km, center=center)
+def rule(
+    zone_id: int,
+    *,
+    polygon: list[tuple[float, float]] | None = None,
+    radius_km: float | None = None,
+    center: tuple[float, float] | None = DUOMO,
+) -> ZoneRule:
+    return ZoneRule(
+        zone_id=zone_id,
+        name=f"zone {zone_id}",
+        location_id=1,
+        fee=100 * zone_id,
+        order_min=0,
+        polygon=polygon,
+        radius_km=radius_km,
+        center=center,
+    )
 
 
 def test_point_inside_polygon_matches() -> None:
@@ -32,8 +45,9 @@ def test_polygon_points_are_lat_lng_not_lng_lat() -> None:
     assert first_matching_zone([rule(1, polygon=swapped)], 45.46, 9.19) is None
 
 
-@pytest.mark.parametrize(("lat", "lng"), [(45.47, 9.19), (45.45, 9.20), (45.46, 9.17),
-                                          (45.46, 9.21), (45.47, 9.21)])
+@pytest.mark.parametrize(
+    ("lat", "lng"), [(45.47, 9.19), (45.45, 9.20), (45.46, 9.17), (45.46, 9.21), (45.47, 9.21)]
+)
 def test_point_on_polygon_boundary_or_corner_is_inside(lat: float, lng: float) -> None:
     assert first_matching_zone([rule(1, polygon=CENTRO)], lat, lng) is not None
 

@@ -12,12 +12,27 @@ from orderdesk.core.orders.lifecycle import STATUS_OF, TRANSITIONS, check_move, 
 
 # The service's public lists, plus the ``cancelled`` extension (spec: "Statuses and substatuses").
 SPEC_SUBSTATUSES: dict[str, set[str]] = {
-    "open": {"open", "awaiting_master_request", "awaiting_master_accept", "not_in_stock",
-             "in_stock_awaiting_date"},
+    "open": {
+        "open",
+        "awaiting_master_request",
+        "awaiting_master_accept",
+        "not_in_stock",
+        "in_stock_awaiting_date",
+    },
     "in_work": {"in_work"},
-    "completed": {"completed", "awaiting_payment", "payment_hold", "payment_captured",
-                  "payment_error", "payment_requires_action", "awaiting_fee", "fee_hold",
-                  "fee_captured", "fee_error", "fee_requires_action"},
+    "completed": {
+        "completed",
+        "awaiting_payment",
+        "payment_hold",
+        "payment_captured",
+        "payment_error",
+        "payment_requires_action",
+        "awaiting_fee",
+        "fee_hold",
+        "fee_captured",
+        "fee_error",
+        "fee_requires_action",
+    },
     "cancelled": {"cancelled"},
 }
 SPEC_STATUSES = {"open", "in_work", "completed", "done", "cancelled"}
@@ -36,8 +51,9 @@ def _reachable(start: set[str]) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize(("status", "substatus"),
-                         [(st, sub) for st, subs in SPEC_SUBSTATUSES.items() for sub in subs])
+@pytest.mark.parametrize(
+    ("status", "substatus"), [(st, sub) for st, subs in SPEC_SUBSTATUSES.items() for sub in subs]
+)
 def test_every_published_substatus_exists_under_its_status(status: str, substatus: str) -> None:
     assert status_of(substatus) == status
 
@@ -82,19 +98,22 @@ def test_started_work_can_lead_to_done() -> None:
     assert status_of("done") == "done"
 
 
-@pytest.mark.parametrize(("current", "target"), [
-    ("done", "open"),
-    ("in_work", "awaiting_master_request"),
-    ("not_in_stock", "in_work"),
-    ("awaiting_master_request", "done"),
-    ("awaiting_master_request", "completed"),
-    ("completed", "in_work"),
-    ("payment_captured", "awaiting_payment"),
-    ("fee_captured", "payment_hold"),
-    ("in_work", "cancelled"),
-    ("payment_hold", "cancelled"),
-    ("open", "no_such_substatus"),
-])
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        ("done", "open"),
+        ("in_work", "awaiting_master_request"),
+        ("not_in_stock", "in_work"),
+        ("awaiting_master_request", "done"),
+        ("awaiting_master_request", "completed"),
+        ("completed", "in_work"),
+        ("payment_captured", "awaiting_payment"),
+        ("fee_captured", "payment_hold"),
+        ("in_work", "cancelled"),
+        ("payment_hold", "cancelled"),
+        ("open", "no_such_substatus"),
+    ],
+)
 def test_illegal_move_raises_conflict(current: str, target: str) -> None:
     with pytest.raises(Conflict):
         check_move(current, target)

@@ -44,8 +44,14 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 def _coupon(**fields: Any) -> Coupon:
     values: dict[str, Any] = {
-        "code": "WELCOME10", "discount_perc": 0, "discount_amount": 0, "quantity": None,
-        "order_min": 0, "valid_from": None, "valid_to": None, "valid_weekdays": [],
+        "code": "WELCOME10",
+        "discount_perc": 0,
+        "discount_amount": 0,
+        "quantity": None,
+        "order_min": 0,
+        "valid_from": None,
+        "valid_to": None,
+        "valid_weekdays": [],
         "valid_email": None,
     }
     values.update(fields)
@@ -54,14 +60,18 @@ def _coupon(**fields: Any) -> Coupon:
 
 # --- discount ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("perc", "subtotal", "discount"), [
-    (10, 1995, 200),   # 199.5 rounds half-up
-    (10, 1994, 199),   # 199.4 rounds down
-    (15, 1010, 152),   # 151.5
-    (15, 1009, 151),   # 151.35
-    (100, 1234, 1234),
-    (0, 1234, 0),
-])
+
+@pytest.mark.parametrize(
+    ("perc", "subtotal", "discount"),
+    [
+        (10, 1995, 200),  # 199.5 rounds half-up
+        (10, 1994, 199),  # 199.4 rounds down
+        (15, 1010, 152),  # 151.5
+        (15, 1009, 151),  # 151.35
+        (100, 1234, 1234),
+        (0, 1234, 0),
+    ],
+)
 def test_percent_discount_rounds_half_up(perc: int, subtotal: int, discount: int) -> None:
     assert coupon_discount(_coupon(discount_perc=perc), subtotal) == discount
 
@@ -88,8 +98,10 @@ def test_discount_does_not_reduce_the_delivery_fee() -> None:
 
 # --- applicability ----------------------------------------------------------------------------
 
-def _check(coupon: Coupon, *, subtotal: int = 5000, email: str | None = None,
-           today: date = SUNDAY) -> str | None:
+
+def _check(
+    coupon: Coupon, *, subtotal: int = 5000, email: str | None = None, today: date = SUNDAY
+) -> str | None:
     return check_coupon(coupon, subtotal=subtotal, email=email, today=today)
 
 
@@ -114,7 +126,8 @@ def test_date_bounds_are_inclusive() -> None:
 def test_weekday_outside_valid_weekdays_is_named() -> None:
     assert _check(_coupon(valid_weekdays=[1, 2, 3, 4, 5])) == "not valid on Sundays"
     assert _check(_coupon(valid_weekdays=[7]), today=SUNDAY - timedelta(days=2)) == (
-        "not valid on Fridays")
+        "not valid on Fridays"
+    )
 
 
 def test_weekday_inside_valid_weekdays_applies() -> None:
@@ -152,6 +165,7 @@ def test_code_is_normalized_to_trimmed_upper_case() -> None:
 
 # --- database ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Db:
     url: str
@@ -163,8 +177,9 @@ class Db:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def db(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Db]:
+async def db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Db]:
     if request.param == "sqlite":
         url = f"sqlite:///{Path(tmp_path_factory.mktemp('coupons')) / 'orderdesk.db'}"
     else:
@@ -195,16 +210,35 @@ async def _restaurant(session: AsyncSession) -> Organization:
 
 
 async def _orders(session: AsyncSession, organization: Organization, count: int) -> list[int]:
-    location = Location(organization_id=organization.id, key=f"{organization.key}-centro",
-                        title="Centro", timezone="Europe/Rome", slot_capacity={}, settings={})
+    location = Location(
+        organization_id=organization.id,
+        key=f"{organization.key}-centro",
+        title="Centro",
+        timezone="Europe/Rome",
+        slot_capacity={},
+        settings={},
+    )
     session.add(location)
     await session.flush()
     orders = [
-        Order(uid=secrets.token_hex(16), token=secrets.token_hex(32),
-              organization_id=organization.id, location_id=location.id, number=n,
-              status="open", substatus="open", title="Margherita", customer={}, address=None,
-              payment_method="cash", ready=True, preferences=[], subtotal=2000, total=2000,
-              currency="EUR")
+        Order(
+            uid=secrets.token_hex(16),
+            token=secrets.token_hex(32),
+            organization_id=organization.id,
+            location_id=location.id,
+            number=n,
+            status="open",
+            substatus="open",
+            title="Margherita",
+            customer={},
+            address=None,
+            payment_method="cash",
+            ready=True,
+            preferences=[],
+            subtotal=2000,
+            total=2000,
+            currency="EUR",
+        )
         for n in range(1, count + 1)
     ]
     session.add_all(orders)
@@ -212,8 +246,9 @@ async def _orders(session: AsyncSession, organization: Organization, count: int)
     return [o.id for o in orders]
 
 
-async def _stored_coupon(session: AsyncSession, organization: Organization,
-                         **fields: Any) -> Coupon:
+async def _stored_coupon(
+    session: AsyncSession, organization: Organization, **fields: Any
+) -> Coupon:
     coupon = _coupon(organization_id=organization.id, **fields)
     session.add(coupon)
     await session.flush()
@@ -245,8 +280,9 @@ async def _take(session: AsyncSession, coupon: Coupon, *, order_id: int, discoun
     """Take a use and record it, in that order, as order creation does."""
     if not await take_coupon_use(session, coupon):
         return False
-    await session.execute(insert(CouponUse), [coupon_use_row(coupon, order_id=order_id,
-                                                             discount=discount, now=NOW)])
+    await session.execute(
+        insert(CouponUse), [coupon_use_row(coupon, order_id=order_id, discount=discount, now=NOW)]
+    )
     return True
 
 
@@ -353,7 +389,8 @@ async def test_30_concurrent_orders_use_a_5_use_coupon_exactly_5_times(db: Db) -
 
     try:
         results = await asyncio.wait_for(
-            asyncio.gather(*(race(order_id) for order_id in order_ids)), timeout=60)
+            asyncio.gather(*(race(order_id) for order_id in order_ids)), timeout=60
+        )
     finally:
         await engine.dispose()
 
@@ -363,15 +400,22 @@ async def test_30_concurrent_orders_use_a_5_use_coupon_exactly_5_times(db: Db) -
         assert await _quantity_in_db(check, coupon_id) == 0
         uses = await _uses(check, coupon_id)
         assert {u.order_id for u in uses} == winners
-        assert await check.scalar(
-            select(func.count()).select_from(CouponUse).where(CouponUse.coupon_id == coupon_id)
-        ) == USES
+        assert (
+            await check.scalar(
+                select(func.count()).select_from(CouponUse).where(CouponUse.coupon_id == coupon_id)
+            )
+            == USES
+        )
 
 
-async def _generator(session: AsyncSession, org: Organization, **fields: Any
-                     ) -> CouponGenerator:
-    values: dict[str, Any] = {"gencode": "BDAY", "discount_perc": 15, "discount_amount": 200,
-                              "order_min": 1000, "valid_days": 30}
+async def _generator(session: AsyncSession, org: Organization, **fields: Any) -> CouponGenerator:
+    values: dict[str, Any] = {
+        "gencode": "BDAY",
+        "discount_perc": 15,
+        "discount_amount": 200,
+        "order_min": 1000,
+        "valid_days": 30,
+    }
     values.update(fields)
     generator = CouponGenerator(organization_id=org.id, **values)
     session.add(generator)
@@ -385,27 +429,37 @@ async def test_generated_coupon_is_a_one_off_copy_of_the_generator(
     org = await _restaurant(session)
     generator = await _generator(session, org)
 
-    coupon = await generate_coupon(session, org.id, "bday", valid_email="anna@example.com",
-                                   today=SUNDAY)
+    coupon = await generate_coupon(
+        session, org.id, "bday", valid_email="anna@example.com", today=SUNDAY
+    )
 
     assert re.fullmatch(rf"BDAY-[{CODE_ALPHABET}]{{8}}", coupon.code)
     assert coupon.id is not None
     assert (coupon.organization_id, coupon.generator_id) == (org.id, generator.id)
     assert (coupon.quantity, coupon.valid_from, coupon.valid_to) == (
-        1, SUNDAY, SUNDAY + timedelta(days=30))
+        1,
+        SUNDAY,
+        SUNDAY + timedelta(days=30),
+    )
     assert (coupon.discount_perc, coupon.discount_amount, coupon.order_min) == (15, 200, 1000)
     assert coupon.valid_email == "anna@example.com"
     assert await find_coupon(session, org.id, coupon.code.lower()) is coupon
     assert check_coupon(coupon, subtotal=1000, email="ANNA@example.com", today=SUNDAY) is None
-    assert check_coupon(coupon, subtotal=1000, email="anna@example.com",
-                        today=SUNDAY + timedelta(days=31)) == "expired"
+    assert (
+        check_coupon(
+            coupon, subtotal=1000, email="anna@example.com", today=SUNDAY + timedelta(days=31)
+        )
+        == "expired"
+    )
 
 
 async def test_generated_codes_differ_and_avoid_ambiguous_symbols(session: AsyncSession) -> None:
     org = await _restaurant(session)
     await _generator(session, org)
-    codes = {(await generate_coupon(session, org.id, "BDAY", valid_email=None,
-                                    today=SUNDAY)).code for _ in range(20)}
+    codes = {
+        (await generate_coupon(session, org.id, "BDAY", valid_email=None, today=SUNDAY)).code
+        for _ in range(20)
+    }
     assert len(codes) == 20
     assert not set("".join(c.removeprefix("BDAY-") for c in codes)) & set("01ILO")
 
@@ -433,7 +487,8 @@ class _Symbols:
 
 
 async def test_code_collision_is_retried_without_spoiling_the_transaction(
-    session: AsyncSession, monkeypatch: pytest.MonkeyPatch,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = await _restaurant(session)
     await _generator(session, org)
@@ -443,12 +498,17 @@ async def test_code_collision_is_retried_without_spoiling_the_transaction(
     coupon = await generate_coupon(session, org.id, "BDAY", valid_email=None, today=SUNDAY)
 
     assert coupon.code == "BDAY-BBBBBBBB"
-    assert await session.scalar(
-        select(func.count()).select_from(Coupon).where(Coupon.organization_id == org.id)) == 2
+    assert (
+        await session.scalar(
+            select(func.count()).select_from(Coupon).where(Coupon.organization_id == org.id)
+        )
+        == 2
+    )
 
 
 async def test_endless_collisions_give_up(
-    session: AsyncSession, monkeypatch: pytest.MonkeyPatch,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     org = await _restaurant(session)
     await _generator(session, org)

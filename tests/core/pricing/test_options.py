@@ -27,28 +27,53 @@ BASE = 750
 T = TypeVar("T")
 
 
-def _value(uid: str, op: str = "+", operand: int = 0, *, hidden: bool = False,
-           ext_id: str | None = None) -> OptionValue:
-    return OptionValue(uid=uid, name=uid.title(), price_operator=op, price_operand=operand,
-                       hidden=hidden, position=0, checked_default=False, ext_id=ext_id)
+def _value(
+    uid: str, op: str = "+", operand: int = 0, *, hidden: bool = False, ext_id: str | None = None
+) -> OptionValue:
+    return OptionValue(
+        uid=uid,
+        name=uid.title(),
+        price_operator=op,
+        price_operand=operand,
+        hidden=hidden,
+        position=0,
+        checked_default=False,
+        ext_id=ext_id,
+    )
 
 
-def _option(uid: str, *values: OptionValue, type_: str = "multiple", min_sel: int = 0,
-            max_sel: int = 5, max_qty: int = 3, hidden: bool = False) -> OptionWithValues:
-    option = ProductOption(uid=uid, name=uid.title(), type=type_, min_selectable=min_sel,
-                           max_selectable=max_sel, max_quantity=max_qty, hidden=hidden,
-                           position=0)
+def _option(
+    uid: str,
+    *values: OptionValue,
+    type_: str = "multiple",
+    min_sel: int = 0,
+    max_sel: int = 5,
+    max_qty: int = 3,
+    hidden: bool = False,
+) -> OptionWithValues:
+    option = ProductOption(
+        uid=uid,
+        name=uid.title(),
+        type=type_,
+        min_selectable=min_sel,
+        max_selectable=max_sel,
+        max_quantity=max_qty,
+        hidden=hidden,
+        position=0,
+    )
     return OptionWithValues(option, list(values))
 
 
 def _choice(uid: str, *values: tuple[str, int], index: int = 0) -> OptionChoice:
     path = f"{LINE}.options[{index}]"
-    return OptionChoice(uid, [ValueChoice(v, q, f"{path}.values[{i}]")
-                              for i, (v, q) in enumerate(values)], path)
+    return OptionChoice(
+        uid, [ValueChoice(v, q, f"{path}.values[{i}]") for i, (v, q) in enumerate(values)], path
+    )
 
 
-def _price(options: list[OptionWithValues], *choices: OptionChoice, base: int = BASE
-           ) -> tuple[int, list[dict[str, Any]], list[FieldError]]:
+def _price(
+    options: list[OptionWithValues], *choices: OptionChoice, base: int = BASE
+) -> tuple[int, list[dict[str, Any]], list[FieldError]]:
     errors = ErrorCollector()
     price, snapshot = price_options(base, options, choices, errors, line_path=LINE)
     return price, snapshot, errors.errors
@@ -60,13 +85,25 @@ def _only_error(options: list[OptionWithValues], *choices: OptionChoice) -> Fiel
     return errors[0]
 
 
-EXTRAS = _option("extra", _value("mozz", "+", 100, ext_id="X-MOZ"), _value("ham", "+", 150),
-                 _value("no-cheese", "-", 80))
-SIZE = _option("size", _value("small", "=", 600), _value("large", "=", 1100),
-               _value("half", "=", 500), type_="multiple", max_sel=2, max_qty=2)
+EXTRAS = _option(
+    "extra",
+    _value("mozz", "+", 100, ext_id="X-MOZ"),
+    _value("ham", "+", 150),
+    _value("no-cheese", "-", 80),
+)
+SIZE = _option(
+    "size",
+    _value("small", "=", 600),
+    _value("large", "=", 1100),
+    _value("half", "=", 500),
+    type_="multiple",
+    max_sel=2,
+    max_qty=2,
+)
 
 
 # --- prices -----------------------------------------------------------------------------------
+
 
 def test_no_choice_keeps_the_product_price() -> None:
     assert _price([EXTRAS]) == (0, [], [])
@@ -99,15 +136,20 @@ def test_several_equals_values_add_up_to_the_new_base() -> None:
 
 def test_plus_and_minus_apply_to_the_replaced_base() -> None:
     price, _, errors = _price(
-        [SIZE, EXTRAS], _choice("extra", ("ham", 1), ("no-cheese", 1), index=0),
-        _choice("size", ("large", 1), index=1))
+        [SIZE, EXTRAS],
+        _choice("extra", ("ham", 1), ("no-cheese", 1), index=0),
+        _choice("size", ("large", 1), index=1),
+    )
     assert errors == []
     assert price == (1100 + 150 - 80) - BASE
 
 
 def test_combination_across_options_matches_the_priced_line() -> None:
-    price, _, _ = _price([EXTRAS, SIZE], _choice("extra", ("mozz", 3), ("ham", 1)),
-                         _choice("size", ("small", 2), index=1))
+    price, _, _ = _price(
+        [EXTRAS, SIZE],
+        _choice("extra", ("mozz", 3), ("ham", 1)),
+        _choice("size", ("small", 2), index=1),
+    )
     line = PricedLine(unit_price=BASE, quantity=4, services=(), options_price=price)
     assert line.unit_total == 1200 + 300 + 150
     assert line.total == 4 * 1650
@@ -122,8 +164,7 @@ def test_unit_total_never_goes_below_zero() -> None:
 
 
 def test_unit_total_is_clamped_after_a_replacement_too() -> None:
-    options = [_option("size", _value("mini", "=", 100)),
-               _option("diet", _value("skip", "-", 300))]
+    options = [_option("size", _value("mini", "=", 100)), _option("diet", _value("skip", "-", 300))]
     price, _, _ = _price(options, _choice("size", ("mini", 1)), _choice("diet", ("skip", 1)))
     assert price == -BASE
 
@@ -135,19 +176,50 @@ def test_unknown_price_operator_is_a_catalog_error() -> None:
 
 
 def test_snapshot_records_choices_in_menu_order() -> None:
-    _, snapshot, _ = _price([EXTRAS, SIZE], _choice("size", ("large", 1), index=0),
-                            _choice("extra", ("ham", 1), ("mozz", 2), index=1))
+    _, snapshot, _ = _price(
+        [EXTRAS, SIZE],
+        _choice("size", ("large", 1), index=0),
+        _choice("extra", ("ham", 1), ("mozz", 2), index=1),
+    )
     assert snapshot == [
-        {"uid": "extra", "name": "Extra", "type": "multiple", "values": [
-            {"uid": "mozz", "name": "Mozz", "price_operator": "+", "price_operand": 100,
-             "quantity": 2, "ext_id": "X-MOZ"},
-            {"uid": "ham", "name": "Ham", "price_operator": "+", "price_operand": 150,
-             "quantity": 1, "ext_id": None},
-        ]},
-        {"uid": "size", "name": "Size", "type": "multiple", "values": [
-            {"uid": "large", "name": "Large", "price_operator": "=", "price_operand": 1100,
-             "quantity": 1, "ext_id": None},
-        ]},
+        {
+            "uid": "extra",
+            "name": "Extra",
+            "type": "multiple",
+            "values": [
+                {
+                    "uid": "mozz",
+                    "name": "Mozz",
+                    "price_operator": "+",
+                    "price_operand": 100,
+                    "quantity": 2,
+                    "ext_id": "X-MOZ",
+                },
+                {
+                    "uid": "ham",
+                    "name": "Ham",
+                    "price_operator": "+",
+                    "price_operand": 150,
+                    "quantity": 1,
+                    "ext_id": None,
+                },
+            ],
+        },
+        {
+            "uid": "size",
+            "name": "Size",
+            "type": "multiple",
+            "values": [
+                {
+                    "uid": "large",
+                    "name": "Large",
+                    "price_operator": "=",
+                    "price_operand": 1100,
+                    "quantity": 1,
+                    "ext_id": None,
+                },
+            ],
+        },
     ]
 
 
@@ -157,10 +229,12 @@ def test_option_chosen_with_no_values_is_left_out_of_the_snapshot() -> None:
 
 # --- rules ------------------------------------------------------------------------------------
 
+
 def test_unknown_option_is_not_found() -> None:
     error = _only_error([EXTRAS], _choice("sauce", ("mozz", 1)))
-    assert error == FieldError(f"{LINE}.options[0].uid", "not_found", error.message,
-                               "option_not_found")
+    assert error == FieldError(
+        f"{LINE}.options[0].uid", "not_found", error.message, "option_not_found"
+    )
     assert "sauce" in error.message
 
 
@@ -168,27 +242,39 @@ def test_hidden_option_is_not_found() -> None:
     hidden = _option("secret", _value("a", "+", 1), hidden=True)
     error = _only_error([hidden], _choice("secret", ("a", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].uid", "not_found", "option_not_found")
+        f"{LINE}.options[0].uid",
+        "not_found",
+        "option_not_found",
+    )
 
 
 def test_unknown_value_is_not_found() -> None:
     error = _only_error([EXTRAS], _choice("extra", ("mozz", 1), ("tuna", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[1].uid", "not_found", "option_value_not_found")
+        f"{LINE}.options[0].values[1].uid",
+        "not_found",
+        "option_value_not_found",
+    )
 
 
 def test_hidden_value_is_not_found() -> None:
     option = _option("extra", _value("mozz", "+", 100), _value("old", "+", 50, hidden=True))
     error = _only_error([option], _choice("extra", ("old", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[0].uid", "not_found", "option_value_not_found")
+        f"{LINE}.options[0].values[0].uid",
+        "not_found",
+        "option_value_not_found",
+    )
 
 
 def test_too_few_values_violates_min_selectable() -> None:
     option = _option("toppings", _value("a"), _value("b"), _value("c"), min_sel=2)
     error = _only_error([option], _choice("toppings", ("a", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values", "min", "option_rule")
+        f"{LINE}.options[0].values",
+        "min",
+        "option_rule",
+    )
 
 
 def test_required_option_not_chosen_at_all_violates_min_selectable() -> None:
@@ -206,66 +292,94 @@ def test_hidden_required_option_is_not_demanded() -> None:
 def test_too_many_values_violates_max_selectable() -> None:
     error = _only_error([SIZE], _choice("size", ("small", 1), ("large", 1), ("half", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values", "max", "option_rule")
+        f"{LINE}.options[0].values",
+        "max",
+        "option_rule",
+    )
 
 
 def test_quantity_below_one_is_min() -> None:
     error = _only_error([EXTRAS], _choice("extra", ("mozz", 0)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[0].quantity", "min", "option_rule")
+        f"{LINE}.options[0].values[0].quantity",
+        "min",
+        "option_rule",
+    )
 
 
 def test_quantity_above_max_quantity_is_max() -> None:
     error = _only_error([EXTRAS], _choice("extra", ("mozz", 4)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[0].quantity", "max", "option_rule")
+        f"{LINE}.options[0].values[0].quantity",
+        "max",
+        "option_rule",
+    )
 
 
 def test_single_option_with_two_values_is_max() -> None:
     single = _option("crust", _value("thin"), _value("thick"), type_="single", max_sel=3)
     error = _only_error([single], _choice("crust", ("thin", 1), ("thick", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values", "max", "option_rule")
+        f"{LINE}.options[0].values",
+        "max",
+        "option_rule",
+    )
 
 
 def test_single_option_value_twice_is_max() -> None:
     single = _option("crust", _value("thin"), type_="single", max_qty=3)
     error = _only_error([single], _choice("crust", ("thin", 2)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[0].quantity", "max", "option_rule")
+        f"{LINE}.options[0].values[0].quantity",
+        "max",
+        "option_rule",
+    )
 
 
 def test_same_value_twice_is_a_conflict() -> None:
     error = _only_error([EXTRAS], _choice("extra", ("mozz", 1), ("mozz", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[1].uid", "conflict", "option_rule")
+        f"{LINE}.options[0].values[1].uid",
+        "conflict",
+        "option_rule",
+    )
 
 
 def test_same_option_twice_is_a_conflict() -> None:
-    error = _only_error([EXTRAS], _choice("extra", ("mozz", 1), index=0),
-                        _choice("extra", ("ham", 1), index=1))
+    error = _only_error(
+        [EXTRAS], _choice("extra", ("mozz", 1), index=0), _choice("extra", ("ham", 1), index=1)
+    )
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[1].uid", "conflict", "option_rule")
+        f"{LINE}.options[1].uid",
+        "conflict",
+        "option_rule",
+    )
 
 
 def test_every_problem_is_reported_at_once() -> None:
     required = _option("size", _value("small", "=", 600), min_sel=1)
-    _, _, errors = _price([EXTRAS, required],
-                          _choice("extra", ("mozz", 9), ("tuna", 1), index=0),
-                          _choice("sauce", ("bbq", 1), index=1))
-    assert sorted((e.path, e.type, e.reason) for e in errors) == sorted([
-        (f"{LINE}.options[0].values[0].quantity", "max", "option_rule"),
-        (f"{LINE}.options[0].values[1].uid", "not_found", "option_value_not_found"),
-        (f"{LINE}.options[1].uid", "not_found", "option_not_found"),
-        (f"{LINE}.options", "min", "option_rule"),
-    ])
+    _, _, errors = _price(
+        [EXTRAS, required],
+        _choice("extra", ("mozz", 9), ("tuna", 1), index=0),
+        _choice("sauce", ("bbq", 1), index=1),
+    )
+    assert sorted((e.path, e.type, e.reason) for e in errors) == sorted(
+        [
+            (f"{LINE}.options[0].values[0].quantity", "max", "option_rule"),
+            (f"{LINE}.options[0].values[1].uid", "not_found", "option_value_not_found"),
+            (f"{LINE}.options[1].uid", "not_found", "option_not_found"),
+            (f"{LINE}.options", "min", "option_rule"),
+        ]
+    )
 
 
 # --- loading from the catalog -----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-async def sessions(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                   ) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def sessions(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     async with fresh_sessions(request.param, tmp_path_factory.mktemp("options")) as made:
         yield made
 
@@ -286,8 +400,7 @@ class Menu:
     @classmethod
     async def create(cls, session: AsyncSession) -> Menu:
         key = f"resto-{secrets.token_hex(4)}"
-        organization = Organization(kind="restaurant", key=key, title=key, settings={},
-                                    order_seq=0)
+        organization = Organization(kind="restaurant", key=key, title=key, settings={}, order_seq=0)
         session.add(organization)
         await session.flush()
         return cls(session, organization)
@@ -296,22 +409,44 @@ class Menu:
         return await self._add(Category(organization_id=self.organization.id, uid=uid, name=uid))
 
     async def product(self, uid: str, category: Category | None = None) -> Product:
-        return await self._add(Product(
-            organization_id=self.organization.id, uid=uid, name=uid, price=BASE, currency="EUR",
-            category_id=category.id if category else None))
+        return await self._add(
+            Product(
+                organization_id=self.organization.id,
+                uid=uid,
+                name=uid,
+                price=BASE,
+                currency="EUR",
+                category_id=category.id if category else None,
+            )
+        )
 
-    async def option(self, uid: str, *, product: Product | None = None,
-                     category: Category | None = None, position: int = 0,
-                     hidden: bool = False) -> ProductOption:
-        return await self._add(ProductOption(
-            organization_id=self.organization.id, uid=uid, name=uid, position=position,
-            product_id=product.id if product else None,
-            category_id=category.id if category else None, hidden=hidden))
+    async def option(
+        self,
+        uid: str,
+        *,
+        product: Product | None = None,
+        category: Category | None = None,
+        position: int = 0,
+        hidden: bool = False,
+    ) -> ProductOption:
+        return await self._add(
+            ProductOption(
+                organization_id=self.organization.id,
+                uid=uid,
+                name=uid,
+                position=position,
+                product_id=product.id if product else None,
+                category_id=category.id if category else None,
+                hidden=hidden,
+            )
+        )
 
-    async def value(self, option: ProductOption, uid: str, *, position: int = 0,
-                    hidden: bool = False) -> OptionValue:
-        return await self._add(OptionValue(option_id=option.id, uid=uid, name=uid,
-                                           position=position, hidden=hidden))
+    async def value(
+        self, option: ProductOption, uid: str, *, position: int = 0, hidden: bool = False
+    ) -> OptionValue:
+        return await self._add(
+            OptionValue(option_id=option.id, uid=uid, name=uid, position=position, hidden=hidden)
+        )
 
     async def _add(self, row: T) -> T:
         self.session.add(row)
@@ -388,8 +523,7 @@ async def test_hidden_options_and_values_are_returned(session: AsyncSession) -> 
     assert loaded[product.id][0].option.hidden and loaded[product.id][0].values[0].hidden
 
 
-async def test_loading_takes_at_most_two_queries(session: AsyncSession,
-                                                 selects: list[str]) -> None:
+async def test_loading_takes_at_most_two_queries(session: AsyncSession, selects: list[str]) -> None:
     menu = await Menu.create(session)
     category = await menu.category("pizze")
     products = [await menu.product(f"p{i}", category) for i in range(5)]
@@ -422,7 +556,12 @@ async def test_loaded_options_price_a_line(session: AsyncSession) -> None:
 
     loaded = await options_for_products(session, [product])
     errors = ErrorCollector()
-    price, _ = price_options(product.price, loaded[product.id],
-                             [_choice(crust.uid, ("thick", 2))], errors, line_path=LINE)
+    price, _ = price_options(
+        product.price,
+        loaded[product.id],
+        [_choice(crust.uid, ("thick", 2))],
+        errors,
+        line_path=LINE,
+    )
 
     assert (price, errors.errors) == (240, [])

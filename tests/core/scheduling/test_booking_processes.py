@@ -23,17 +23,36 @@ ATTEMPTS = 200
 def _document(day: date) -> dict[str, object]:
     return {
         "version": 1,
-        "partners": [{
-            "name": "racer", "title": "Racer Furniture",
-            "users": [{"login": "api@racer.example", "password": "race condition free"}],
-            "stores": [{"id": "racer-riga", "title": "Racer Riga", "timezone": "Europe/Riga",
+        "partners": [
+            {
+                "name": "racer",
+                "title": "Racer Furniture",
+                "users": [{"login": "api@racer.example", "password": "race condition free"}],
+                "stores": [
+                    {
+                        "id": "racer-riga",
+                        "title": "Racer Riga",
+                        "timezone": "Europe/Riga",
                         "masters": {"0712": 0, "1217": 0, "1721": 0},
-                        "masters_on": [{"date": day.isoformat(), "timeslot": "1217",
-                                        "masters": CAPACITY}]}],
-        }],
-        "items": [{"id": 7001, "title": "PAX wardrobe", "category": "wardrobes",
-                   "delivery": True, "assembly": True, "delivery_price": 2500,
-                   "assembly_price": 6900, "currency": "EUR"}],
+                        "masters_on": [
+                            {"date": day.isoformat(), "timeslot": "1217", "masters": CAPACITY}
+                        ],
+                    }
+                ],
+            }
+        ],
+        "items": [
+            {
+                "id": 7001,
+                "title": "PAX wardrobe",
+                "category": "wardrobes",
+                "delivery": True,
+                "assembly": True,
+                "delivery_price": 2500,
+                "assembly_price": 6900,
+                "currency": "EUR",
+            }
+        ],
     }
 
 
@@ -44,30 +63,45 @@ async def test_200_concurrent_orders_across_4_workers_book_exactly_5(tmp_path: P
         setup = tmp_path / "setup.json"
         setup.write_text(json.dumps(_document(day)))
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "orderdesk", "apply", str(setup), "--database-url", url)
+            sys.executable, "-m", "orderdesk", "apply", str(setup), "--database-url", url
+        )
         assert await proc.wait() == 0
         with running_server(url, workers=4, media_dir=tmp_path / "media") as base:
-            async with httpx.AsyncClient(base_url=base, timeout=60,
-                                         limits=httpx.Limits(max_connections=ATTEMPTS)) as c:
-                auth = await c.post("/partner/auth/authorize", json={
-                    "login": "api@racer.example", "password": "race condition free"})
+            async with httpx.AsyncClient(
+                base_url=base, timeout=60, limits=httpx.Limits(max_connections=ATTEMPTS)
+            ) as c:
+                auth = await c.post(
+                    "/partner/auth/authorize",
+                    json={"login": "api@racer.example", "password": "race condition free"},
+                )
                 headers = {"token": auth.json()["data"]["token"]}
                 body = {
-                    "customer": {"phone_number": "+37120000000", "first_name": "A",
-                                 "last_name": "B"},
-                    "partner_details": {"store_id": "racer-riga", "instock": True,
-                                        "items": [{"id": 7001, "count": 1}]},
+                    "customer": {
+                        "phone_number": "+37120000000",
+                        "first_name": "A",
+                        "last_name": "B",
+                    },
+                    "partner_details": {
+                        "store_id": "racer-riga",
+                        "instock": True,
+                        "items": [{"id": 7001, "count": 1}],
+                    },
                     "datetime": [{"date": day.isoformat(), "timeslot": "1217"}],
-                    "payment_method": "cash", "image_uuids": [],
+                    "payment_method": "cash",
+                    "image_uuids": [],
                 }
-                responses = await asyncio.gather(*(
-                    c.post("/partner/order/create", json=body, headers=headers)
-                    for _ in range(ATTEMPTS)))
+                responses = await asyncio.gather(
+                    *(
+                        c.post("/partner/order/create", json=body, headers=headers)
+                        for _ in range(ATTEMPTS)
+                    )
+                )
         statuses = [r.status_code for r in responses]
         assert statuses.count(200) == CAPACITY, statuses
         assert statuses.count(422) == ATTEMPTS - CAPACITY
-        assert all(r.json()["data"][0]["type"] == "unavailable"
-                   for r in responses if r.status_code == 422)
+        assert all(
+            r.json()["data"][0]["type"] == "unavailable" for r in responses if r.status_code == 422
+        )
         conn = await asyncpg.connect(url)
         try:
             assert await conn.fetchval("SELECT count(*) FROM orders") == CAPACITY

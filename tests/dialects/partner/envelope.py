@@ -14,8 +14,15 @@ ERROR_KINDS = {
     429: ("TooManyRequestsError", "RATE_LIMIT"),
 }
 
-UNAUTHORIZED = {"name": "UnAuthorizedError", "message": "Unauthorized", "code": 401,
-                "type": "NO_RIGHTS", "statusCode": 401, "status": "error", "data": None}
+UNAUTHORIZED = {
+    "name": "UnAuthorizedError",
+    "message": "Unauthorized",
+    "code": 401,
+    "type": "NO_RIGHTS",
+    "statusCode": 401,
+    "status": "error",
+    "data": None,
+}
 
 
 def ok_data(response: httpx.Response) -> Any:

@@ -40,7 +40,12 @@ def error_body(response: httpx.Response, code: int) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     name, kind = ERROR_KINDS[code]
     assert (body["name"], body["type"], body["code"], body["statusCode"], body["status"]) == (
-        name, kind, code, code, "error"), body
+        name,
+        kind,
+        code,
+        code,
+        "error",
+    ), body
     return body
 
 
@@ -57,7 +62,8 @@ def field_errors(response: httpx.Response) -> dict[str, str]:
 
 async def create(client: httpx.AsyncClient, headers: dict[str, str], body: Any) -> dict[str, Any]:
     data: dict[str, Any] = ok_data(
-        await client.post("/partner/order/create", json=body, headers=headers))
+        await client.post("/partner/order/create", json=body, headers=headers)
+    )
     return data
 
 
@@ -73,7 +79,8 @@ async def order_ids(client: httpx.AsyncClient, headers: dict[str, str], **params
 
 async def free_slots(client: httpx.AsyncClient, store_id: str) -> dict[str, dict[str, bool]]:
     data: dict[str, dict[str, bool]] = ok_data(
-        await client.get("/partner/slots/free", params={"store_id": store_id}))
+        await client.get("/partner/slots/free", params={"store_id": store_id})
+    )
     return data
 
 
@@ -84,8 +91,11 @@ def png_bytes(color: str = "red") -> bytes:
 
 
 async def upload_image(client: httpx.AsyncClient, headers: dict[str, str]) -> str:
-    response = await client.post("/partner/image/upload", headers=headers,
-                                 files={"file": ("receipt.png", png_bytes(), "image/png")})
+    response = await client.post(
+        "/partner/image/upload",
+        headers=headers,
+        files={"file": ("receipt.png", png_bytes(), "image/png")},
+    )
     image_id: str = ok_data(response)[0]["id"]
     return image_id
 
@@ -93,12 +103,14 @@ async def upload_image(client: httpx.AsyncClient, headers: dict[str, str]) -> st
 async def order_events(state: AppState, order_id: int) -> list[OrderEvent]:
     async with state.transaction() as session:
         rows = await session.scalars(
-            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
+            select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+        )
         return list(rows)
 
 
 async def outbox_events(state: AppState, order_id: int) -> list[OutboxEvent]:
     async with state.transaction() as session:
         rows = await session.scalars(
-            select(OutboxEvent).where(OutboxEvent.order_id == order_id).order_by(OutboxEvent.id))
+            select(OutboxEvent).where(OutboxEvent.order_id == order_id).order_by(OutboxEvent.id)
+        )
         return list(rows)

@@ -24,13 +24,17 @@ PROTECTED = "/partner/store/list"
 
 async def test_authorize_returns_token_and_user(client: httpx.AsyncClient, state: AppState) -> None:
     partner = await make_partner(state)
-    response = await client.post(AUTHORIZE, json={"login": partner.login,
-                                                  "password": partner.password})
+    response = await client.post(
+        AUTHORIZE, json={"login": partner.login, "password": partner.password}
+    )
     data = ok_data(response)
     assert set(data) == {"token", "user"}
     assert isinstance(data["token"], str)
-    assert data["user"] == {"login": partner.login, "partner": partner.name,
-                            "partner_title": partner.document["partners"][0]["title"]}
+    assert data["user"] == {
+        "login": partner.login,
+        "partner": partner.name,
+        "partner_title": partner.document["partners"][0]["title"],
+    }
 
 
 async def test_issued_token_opens_a_protected_endpoint(
@@ -69,14 +73,16 @@ async def test_each_login_issues_a_different_token(
 
 async def test_wrong_password_is_401(client: httpx.AsyncClient, state: AppState) -> None:
     partner = await make_partner(state)
-    response = await client.post(AUTHORIZE, json={"login": partner.login,
-                                                  "password": partner.password + "x"})
+    response = await client.post(
+        AUTHORIZE, json={"login": partner.login, "password": partner.password + "x"}
+    )
     assert_unauthorized(response)
 
 
 async def test_unknown_login_is_401(client: httpx.AsyncClient) -> None:
-    response = await client.post(AUTHORIZE, json={"login": f"nobody-{secrets.token_hex(4)}",
-                                                  "password": "whatever-password"})
+    response = await client.post(
+        AUTHORIZE, json={"login": f"nobody-{secrets.token_hex(4)}", "password": "whatever-password"}
+    )
     assert_unauthorized(response)
 
 
@@ -89,8 +95,7 @@ async def test_empty_token_is_401(client: httpx.AsyncClient) -> None:
 
 
 async def test_unknown_token_is_401(client: httpx.AsyncClient) -> None:
-    assert_unauthorized(await client.get(PROTECTED,
-                                         headers={"token": secrets.token_urlsafe(32)}))
+    assert_unauthorized(await client.get(PROTECTED, headers={"token": secrets.token_urlsafe(32)}))
 
 
 async def test_token_in_authorization_header_is_not_accepted(
@@ -138,22 +143,25 @@ async def test_token_expires_after_thirty_days(
 async def test_unauthenticated_request_with_malformed_body_is_401_not_422(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post("/partner/order/create", content=b"{not json",
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/partner/order/create", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert_unauthorized(response)
 
 
 async def test_unauthenticated_request_with_invalid_body_is_401_not_422(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post("/partner/order/create", json={"customer": 5},
-                                 headers={"token": secrets.token_urlsafe(32)})
+    response = await client.post(
+        "/partner/order/create", json={"customer": 5}, headers={"token": secrets.token_urlsafe(32)}
+    )
     assert_unauthorized(response)
 
 
 async def test_malformed_json_on_authorize_is_422_body(client: httpx.AsyncClient) -> None:
-    response = await client.post(AUTHORIZE, content=b'{"login": "a",',
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        AUTHORIZE, content=b'{"login": "a",', headers={"Content-Type": "application/json"}
+    )
     errors = validation_errors(response)
     assert set(errors) == {"body"}
 
@@ -176,8 +184,9 @@ async def test_missing_login_and_password_are_both_reported(client: httpx.AsyncC
 
 
 async def test_non_string_password_is_422_type(client: httpx.AsyncClient) -> None:
-    errors = validation_errors(await client.post(AUTHORIZE, json={"login": "someone",
-                                                                  "password": 12345678}))
+    errors = validation_errors(
+        await client.post(AUTHORIZE, json={"login": "someone", "password": 12345678})
+    )
     assert set(errors) == {"password"}
     assert errors["password"]["type"] == "type"
 
@@ -189,8 +198,9 @@ async def test_sixth_login_after_five_failures_is_429_even_with_right_password(
     wrong = {"login": partner.login, "password": "not the password"}
     for _ in range(5):
         assert_unauthorized(await client.post(AUTHORIZE, json=wrong))
-    response = await client.post(AUTHORIZE, json={"login": partner.login,
-                                                  "password": partner.password})
+    response = await client.post(
+        AUTHORIZE, json={"login": partner.login, "password": partner.password}
+    )
     body = error_body(response, 429)
     assert body["data"] is None
     retry_after = int(response.headers["Retry-After"])
@@ -224,9 +234,7 @@ async def test_failures_older_than_the_window_do_not_count(
     await login(client, partner)
 
 
-async def test_unknown_login_is_throttled_too(
-    client: httpx.AsyncClient, clock: FakeClock
-) -> None:
+async def test_unknown_login_is_throttled_too(client: httpx.AsyncClient, clock: FakeClock) -> None:
     attempt = {"login": f"nobody-{secrets.token_hex(4)}", "password": "whatever-password"}
     for _ in range(5):
         assert_unauthorized(await client.post(AUTHORIZE, json=attempt))
@@ -240,8 +248,9 @@ async def test_throttling_one_login_leaves_others_alone(
     other = await make_partner(state)
     for _ in range(5):
         await client.post(AUTHORIZE, json={"login": victim.login, "password": "nope-nope"})
-    error_body(await client.post(AUTHORIZE, json={"login": victim.login,
-                                                  "password": victim.password}), 429)
+    error_body(
+        await client.post(AUTHORIZE, json={"login": victim.login, "password": victim.password}), 429
+    )
     await login(client, other)
 
 
@@ -262,9 +271,12 @@ async def test_v1_prefix_alias_authorizes_and_serves(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     partner = await make_partner(state)
-    data = ok_data(await client.post("/partner/v1/auth/authorize",
-                                     json={"login": partner.login, "password": partner.password}))
-    stores = ok_data(await client.get("/partner/v1/store/list",
-                                      headers={"token": data["token"]}))
+    data = ok_data(
+        await client.post(
+            "/partner/v1/auth/authorize",
+            json={"login": partner.login, "password": partner.password},
+        )
+    )
+    stores = ok_data(await client.get("/partner/v1/store/list", headers={"token": data["token"]}))
     assert [s["store_id"] for s in stores] == partner.stores
     assert_unauthorized(await client.get("/partner/v1/store/list"))

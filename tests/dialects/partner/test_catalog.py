@@ -21,8 +21,16 @@ from tests.factories import PartnerSetup, item_doc, login, make_partner
 
 from orderdesk.http.state import AppState
 
-ITEM_KEYS = {"id", "title", "category", "delivery", "assembly", "delivery_price",
-             "assembly_price", "currency"}
+ITEM_KEYS = {
+    "id",
+    "title",
+    "category",
+    "delivery",
+    "assembly",
+    "delivery_price",
+    "assembly_price",
+    "currency",
+}
 
 
 def word() -> str:
@@ -40,9 +48,11 @@ async def partner_with_items(
 async def whole_catalog(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     while True:
-        page = ok_data(await client.get("/partner/item/list",
-                                        params={"limit": 100, "skip": len(items)},
-                                        headers=headers))
+        page = ok_data(
+            await client.get(
+                "/partner/item/list", params={"limit": 100, "skip": len(items)}, headers=headers
+            )
+        )
         items += page
         if len(page) < 100:
             return items
@@ -52,7 +62,8 @@ async def find(
     client: httpx.AsyncClient, headers: dict[str, str], name: str, **params: Any
 ) -> list[dict[str, Any]]:
     data: list[dict[str, Any]] = ok_data(
-        await client.get("/partner/item/find", params={"name": name, **params}, headers=headers))
+        await client.get("/partner/item/find", params={"name": name, **params}, headers=headers)
+    )
     return data
 
 
@@ -68,20 +79,41 @@ async def test_item_list_renders_the_exact_item_shape(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     tag = word()
-    docs = [item_doc(f"Both services {tag}", category="beds", delivery_price=1999,
-                     assembly_price=4500, currency="USD"),
-            item_doc(f"Delivery only {tag}", assembly=False)]
+    docs = [
+        item_doc(
+            f"Both services {tag}",
+            category="beds",
+            delivery_price=1999,
+            assembly_price=4500,
+            currency="USD",
+        ),
+        item_doc(f"Delivery only {tag}", assembly=False),
+    ]
     docs[1].pop("assembly_price")
     partner = await make_partner(state, items=docs)
     headers = await login(client, partner)
     mine = [i for i in await whole_catalog(client, headers) if i["id"] in partner.items]
     assert mine == [
-        {"id": docs[0]["id"], "title": f"Both services {tag}", "category": "beds",
-         "delivery": True, "assembly": True, "delivery_price": 1999, "assembly_price": 4500,
-         "currency": "USD"},
-        {"id": docs[1]["id"], "title": f"Delivery only {tag}", "category": "wardrobes",
-         "delivery": True, "assembly": False, "delivery_price": 2500, "assembly_price": 0,
-         "currency": "EUR"},
+        {
+            "id": docs[0]["id"],
+            "title": f"Both services {tag}",
+            "category": "beds",
+            "delivery": True,
+            "assembly": True,
+            "delivery_price": 1999,
+            "assembly_price": 4500,
+            "currency": "USD",
+        },
+        {
+            "id": docs[1]["id"],
+            "title": f"Delivery only {tag}",
+            "category": "wardrobes",
+            "delivery": True,
+            "assembly": False,
+            "delivery_price": 2500,
+            "assembly_price": 0,
+            "currency": "EUR",
+        },
     ]
 
 
@@ -98,13 +130,17 @@ async def test_item_list_is_ordered_by_id_without_repeats(
 async def test_item_list_limit_and_skip_select_a_window(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
-    partner, headers = await partner_with_items(client, state,
-                                                [f"Item {i} {word()}" for i in range(5)])
+    partner, headers = await partner_with_items(
+        client, state, [f"Item {i} {word()}" for i in range(5)]
+    )
     ids = [item["id"] for item in await whole_catalog(client, headers)]
     first = ids.index(partner.items[0])
-    assert ids[first:first + 5] == partner.items
-    page = ok_data(await client.get("/partner/item/list", params={"limit": 2, "skip": first + 1},
-                                    headers=headers))
+    assert ids[first : first + 5] == partner.items
+    page = ok_data(
+        await client.get(
+            "/partner/item/list", params={"limit": 2, "skip": first + 1}, headers=headers
+        )
+    )
     assert [item["id"] for item in page] == partner.items[1:3]
 
 
@@ -123,8 +159,7 @@ async def test_item_list_accepts_the_maximum_limit_of_100(
 ) -> None:
     _, headers = await partner_with_items(client, state, [f"Item {word()}"])
     everything = await whole_catalog(client, headers)
-    page = ok_data(await client.get("/partner/item/list", params={"limit": 100},
-                                    headers=headers))
+    page = ok_data(await client.get("/partner/item/list", params={"limit": 100}, headers=headers))
     assert page == everything[:100]
 
 
@@ -133,23 +168,29 @@ async def test_item_list_skip_past_the_end_is_empty(
 ) -> None:
     _, headers = await partner_with_items(client, state, [f"Item {word()}"])
     total = len(await whole_catalog(client, headers))
-    assert ok_data(await client.get("/partner/item/list", params={"skip": total},
-                                    headers=headers)) == []
+    assert (
+        ok_data(await client.get("/partner/item/list", params={"skip": total}, headers=headers))
+        == []
+    )
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"limit": "0"}, "limit"),
-    ({"limit": "101"}, "limit"),
-    ({"limit": "abc"}, "limit"),
-    ({"skip": "-1"}, "skip"),
-    ({"skip": "x"}, "skip"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"skip": "-1"}, "skip"),
+        ({"skip": "x"}, "skip"),
+    ],
+)
 async def test_item_list_bad_paging_is_422(
     client: httpx.AsyncClient, state: AppState, params: dict[str, str], field: str
 ) -> None:
     _, headers = await partner_with_items(client, state, [f"Item {word()}"])
-    errors = validation_errors(await client.get("/partner/item/list", params=params,
-                                                headers=headers))
+    errors = validation_errors(
+        await client.get("/partner/item/list", params=params, headers=headers)
+    )
     assert set(errors) == {field}
 
 
@@ -157,9 +198,9 @@ async def test_item_list_bad_limit_and_skip_are_both_reported(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     _, headers = await partner_with_items(client, state, [f"Item {word()}"])
-    errors = validation_errors(await client.get("/partner/item/list",
-                                                params={"limit": 0, "skip": -1},
-                                                headers=headers))
+    errors = validation_errors(
+        await client.get("/partner/item/list", params={"limit": 0, "skip": -1}, headers=headers)
+    )
     assert errors["limit"]["type"] == "min"
     assert errors["skip"]["type"] == "min"
 
@@ -175,7 +216,8 @@ async def test_item_list_without_token_is_401(client: httpx.AsyncClient) -> None
 async def test_find_matches_a_word_prefix(client: httpx.AsyncClient, state: AppState) -> None:
     tag = word()
     _, headers = await partner_with_items(
-        client, state, [f"PAX Wardrobe 150x236 {tag}", f"MALM bed frame {tag}"])
+        client, state, [f"PAX Wardrobe 150x236 {tag}", f"MALM bed frame {tag}"]
+    )
     assert titles(await find(client, headers, f"wardr {tag}")) == [f"PAX Wardrobe 150x236 {tag}"]
 
 
@@ -183,9 +225,17 @@ async def test_find_returns_the_item_shape(client: httpx.AsyncClient, state: App
     tag = word()
     partner, headers = await partner_with_items(client, state, [f"Lamp {tag}"])
     assert await find(client, headers, tag) == [
-        {"id": partner.items[0], "title": f"Lamp {tag}", "category": "wardrobes",
-         "delivery": True, "assembly": True, "delivery_price": 2500, "assembly_price": 6900,
-         "currency": "EUR"}]
+        {
+            "id": partner.items[0],
+            "title": f"Lamp {tag}",
+            "category": "wardrobes",
+            "delivery": True,
+            "assembly": True,
+            "delivery_price": 2500,
+            "assembly_price": 6900,
+            "currency": "EUR",
+        }
+    ]
 
 
 async def test_find_matches_a_word_inside_the_title(
@@ -194,9 +244,11 @@ async def test_find_matches_a_word_inside_the_title(
     tag = word()
     _, headers = await partner_with_items(client, state, [f"{tag} PAX sliding wardrobe doors"])
     assert titles(await find(client, headers, f"sliding {tag}")) == [
-        f"{tag} PAX sliding wardrobe doors"]
+        f"{tag} PAX sliding wardrobe doors"
+    ]
     assert titles(await find(client, headers, f"doo {tag}")) == [
-        f"{tag} PAX sliding wardrobe doors"]
+        f"{tag} PAX sliding wardrobe doors"
+    ]
 
 
 async def test_find_does_not_match_a_substring_in_the_middle_of_a_word(
@@ -246,18 +298,20 @@ async def test_find_requires_every_word_to_match(
 ) -> None:
     tag = word()
     _, headers = await partner_with_items(
-        client, state, [f"PAX Wardrobe white {tag}", f"PAX Wardrobe black {tag}",
-                        f"HEMNES Wardrobe white {tag}"])
+        client,
+        state,
+        [f"PAX Wardrobe white {tag}", f"PAX Wardrobe black {tag}", f"HEMNES Wardrobe white {tag}"],
+    )
     assert titles(await find(client, headers, f"pax wardr whi {tag}")) == [
-        f"PAX Wardrobe white {tag}"]
-    assert sorted(titles(await find(client, headers, f"wardr {tag}"))) == sorted([
-        f"PAX Wardrobe white {tag}", f"PAX Wardrobe black {tag}", f"HEMNES Wardrobe white {tag}"])
+        f"PAX Wardrobe white {tag}"
+    ]
+    assert sorted(titles(await find(client, headers, f"wardr {tag}"))) == sorted(
+        [f"PAX Wardrobe white {tag}", f"PAX Wardrobe black {tag}", f"HEMNES Wardrobe white {tag}"]
+    )
     assert await find(client, headers, f"pax wardr green {tag}") == []
 
 
-async def test_find_word_order_does_not_matter(
-    client: httpx.AsyncClient, state: AppState
-) -> None:
+async def test_find_word_order_does_not_matter(client: httpx.AsyncClient, state: AppState) -> None:
     tag = word()
     _, headers = await partner_with_items(client, state, [f"PAX Wardrobe white {tag}"])
     assert titles(await find(client, headers, f"{tag} whi pax")) == [f"PAX Wardrobe white {tag}"]
@@ -322,9 +376,11 @@ async def test_find_bad_limit_is_422(
     client: httpx.AsyncClient, state: AppState, limit: str
 ) -> None:
     _, headers = await partner_with_items(client, state, [f"Chair {word()}"])
-    errors = validation_errors(await client.get("/partner/item/find",
-                                                params={"name": "chair", "limit": limit},
-                                                headers=headers))
+    errors = validation_errors(
+        await client.get(
+            "/partner/item/find", params={"name": "chair", "limit": limit}, headers=headers
+        )
+    )
     assert set(errors) == {"limit"}
 
 

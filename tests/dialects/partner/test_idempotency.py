@@ -43,8 +43,11 @@ async def test_replay_ignores_key_order_and_whitespace_of_the_body(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     partner = await make_partner(state, masters=MANY_MASTERS)
-    headers = {**await login(client, partner), "Idempotency-Key": "order-1",
-               "content-type": "application/json"}
+    headers = {
+        **await login(client, partner),
+        "Idempotency-Key": "order-1",
+        "content-type": "application/json",
+    }
     body = order_body(partner, [(local_day(state.now(), 2), "1217")])
 
     first = await client.post(CREATE, content=json.dumps(body), headers=headers)
@@ -61,11 +64,11 @@ async def test_same_key_with_a_different_body_is_rejected(
     partner = await make_partner(state, masters=MANY_MASTERS)
     headers = {**await login(client, partner), "Idempotency-Key": "order-1"}
     day = local_day(state.now(), 2)
-    first = ok_data(await client.post(CREATE, json=order_body(partner, [(day, "1217")]),
-                                      headers=headers))
+    first = ok_data(
+        await client.post(CREATE, json=order_body(partner, [(day, "1217")]), headers=headers)
+    )
 
-    response = await client.post(CREATE, json=order_body(partner, [(day, "1721")]),
-                                 headers=headers)
+    response = await client.post(CREATE, json=order_body(partner, [(day, "1721")]), headers=headers)
 
     assert field_errors(response) == {"Idempotency-Key": "conflict"}
     assert await order_ids(client, headers) == [first["_id"]]
@@ -78,24 +81,25 @@ async def test_key_longer_than_255_characters_is_rejected_by_name(
     headers = await login(client, partner)
     body = order_body(partner, [(local_day(state.now(), 2), "1217")])
 
-    response = await client.post(CREATE, json=body,
-                                 headers={**headers, "Idempotency-Key": "k" * 256})
+    response = await client.post(
+        CREATE, json=body, headers={**headers, "Idempotency-Key": "k" * 256}
+    )
 
     assert field_errors(response) == {"Idempotency-Key": "max"}
     assert await order_ids(client, headers) == []
 
 
-async def test_different_keys_create_two_orders(
-    client: httpx.AsyncClient, state: AppState
-) -> None:
+async def test_different_keys_create_two_orders(client: httpx.AsyncClient, state: AppState) -> None:
     partner = await make_partner(state, masters=MANY_MASTERS)
     headers = await login(client, partner)
     body = order_body(partner, [(local_day(state.now(), 2), "1217")])
 
-    first = ok_data(await client.post(CREATE, json=body,
-                                      headers={**headers, "Idempotency-Key": "a"}))
-    second = ok_data(await client.post(CREATE, json=body,
-                                       headers={**headers, "Idempotency-Key": "b"}))
+    first = ok_data(
+        await client.post(CREATE, json=body, headers={**headers, "Idempotency-Key": "a"})
+    )
+    second = ok_data(
+        await client.post(CREATE, json=body, headers={**headers, "Idempotency-Key": "b"})
+    )
 
     assert first["_id"] != second["_id"]
     assert await order_ids(client, headers) == [second["_id"], first["_id"]]
@@ -116,8 +120,10 @@ async def test_requests_without_a_key_are_never_replayed(
 
 
 async def test_keys_are_per_partner(client: httpx.AsyncClient, state: AppState) -> None:
-    one, two = (await make_partner(state, masters=MANY_MASTERS),
-                await make_partner(state, masters=MANY_MASTERS))
+    one, two = (
+        await make_partner(state, masters=MANY_MASTERS),
+        await make_partner(state, masters=MANY_MASTERS),
+    )
     day = local_day(state.now(), 2)
     one_headers = {**await login(client, one), "Idempotency-Key": "shared-key"}
     two_headers = {**await login(client, two), "Idempotency-Key": "shared-key"}
@@ -160,7 +166,8 @@ async def test_concurrent_duplicates_create_exactly_one_order(
     body = order_body(partner, [(local_day(state.now(), 2), "1217")])
 
     responses = await asyncio.gather(
-        *(client.post(CREATE, json=body, headers=headers) for _ in range(10)))
+        *(client.post(CREATE, json=body, headers=headers) for _ in range(10))
+    )
 
     created = [r for r in responses if r.status_code == 200]
     assert created, [r.text for r in responses]

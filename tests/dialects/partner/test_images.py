@@ -47,15 +47,20 @@ async def headers(client: httpx.AsyncClient, state: AppState) -> dict[str, str]:
 
 
 async def upload(
-    client: httpx.AsyncClient, headers: dict[str, str], data: bytes, *,
-    field: str = "file", filename: str = "receipt.jpg", content_type: str = "image/jpeg",
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    data: bytes,
+    *,
+    field: str = "file",
+    filename: str = "receipt.jpg",
+    content_type: str = "image/jpeg",
 ) -> httpx.Response:
-    return await client.post(UPLOAD, files={field: (filename, data, content_type)},
-                             headers=headers)
+    return await client.post(UPLOAD, files={field: (filename, data, content_type)}, headers=headers)
 
 
-async def uploaded(client: httpx.AsyncClient, headers: dict[str, str], data: bytes,
-                   **kwargs: Any) -> dict[str, Any]:
+async def uploaded(
+    client: httpx.AsyncClient, headers: dict[str, str], data: bytes, **kwargs: Any
+) -> dict[str, Any]:
     result = ok_data(await upload(client, headers, data, **kwargs))
     assert isinstance(result, list) and len(result) == 1
     entry: dict[str, Any] = result[0]
@@ -75,8 +80,14 @@ async def test_upload_returns_one_webp_entry(
 async def test_upload_accepts_any_field_name(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    entry = await uploaded(client, headers, jpeg(), field="photo", filename="x.bin",
-                           content_type="application/octet-stream")
+    entry = await uploaded(
+        client,
+        headers,
+        jpeg(),
+        field="photo",
+        filename="x.bin",
+        content_type="application/octet-stream",
+    )
     assert entry["mimetype"] == "image/webp"
 
 
@@ -157,13 +168,17 @@ async def test_malformed_image_id_is_404(client: httpx.AsyncClient) -> None:
     error_body(await client.get("/partner/images/NOT-AN-ID.webp"), 404)
 
 
-@pytest.mark.parametrize("data", [
-    pytest.param(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64, id="corrupt-jpeg"),
-    pytest.param(b"", id="zero-bytes"),
-    pytest.param(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
-                 id="svg"),
-    pytest.param(b"just some text, not an image\n", id="text"),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"\xff\xd8\xff\xe0" + b"\x00garbage" * 64, id="corrupt-jpeg"),
+        pytest.param(b"", id="zero-bytes"),
+        pytest.param(
+            b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', id="svg"
+        ),
+        pytest.param(b"just some text, not an image\n", id="text"),
+    ],
+)
 async def test_non_image_upload_is_422_file(
     client: httpx.AsyncClient, headers: dict[str, str], data: bytes
 ) -> None:
@@ -187,16 +202,21 @@ async def test_json_body_is_422_file(client: httpx.AsyncClient, headers: dict[st
 async def test_raw_image_body_without_multipart_is_422_file(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    response = await client.post(UPLOAD, content=jpeg(),
-                                 headers={**headers, "Content-Type": "image/jpeg"})
+    response = await client.post(
+        UPLOAD, content=jpeg(), headers={**headers, "Content-Type": "image/jpeg"}
+    )
     assert set(validation_errors(response)) == {"file"}
 
 
 async def test_multipart_without_a_file_part_is_422_file(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    response = await client.post(UPLOAD, data={"note": "no file here"},
-                                 files={"ignored": (None, b"plain field")}, headers=headers)
+    response = await client.post(
+        UPLOAD,
+        data={"note": "no file here"},
+        files={"ignored": (None, b"plain field")},
+        headers=headers,
+    )
     errors = validation_errors(response)
     assert set(errors) == {"file"}
     assert errors["file"]["type"] == "required"
@@ -223,48 +243,57 @@ async def test_body_over_the_request_limit_is_413(
 
 
 async def test_upload_without_token_is_401(client: httpx.AsyncClient) -> None:
-    assert_unauthorized(await client.post(UPLOAD, files={"file": ("r.jpg", jpeg(),
-                                                                   "image/jpeg")}))
+    assert_unauthorized(await client.post(UPLOAD, files={"file": ("r.jpg", jpeg(), "image/jpeg")}))
 
 
 async def test_upload_with_unknown_token_is_401_before_the_body_is_read(
     client: httpx.AsyncClient,
 ) -> None:
-    response = await client.post(UPLOAD, content=b"not multipart at all",
-                                 headers={"token": secrets.token_urlsafe(32)})
+    response = await client.post(
+        UPLOAD, content=b"not multipart at all", headers={"token": secrets.token_urlsafe(32)}
+    )
     assert_unauthorized(response)
 
 
 async def test_two_file_parts_are_422_file(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    response = await client.post(UPLOAD, files=[("a", ("a.jpg", jpeg(), "image/jpeg")),
-                                                 ("b", ("b.jpg", jpeg(), "image/jpeg"))],
-                                 headers=headers)
+    response = await client.post(
+        UPLOAD,
+        files=[("a", ("a.jpg", jpeg(), "image/jpeg")), ("b", ("b.jpg", jpeg(), "image/jpeg"))],
+        headers=headers,
+    )
     errors = validation_errors(response)
     assert set(errors) == {"file"}
     assert errors["file"]["type"] == "max"
 
 
-@pytest.mark.parametrize(("content_type", "body"), [
-    pytest.param("multipart/form-data", b"--x\r\n\r\nabc", id="no-boundary"),
-    pytest.param("multipart/form-data; boundary=xyz", b"no parts at all, just text",
-                 id="garbled"),
-])
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        pytest.param("multipart/form-data", b"--x\r\n\r\nabc", id="no-boundary"),
+        pytest.param(
+            "multipart/form-data; boundary=xyz", b"no parts at all, just text", id="garbled"
+        ),
+    ],
+)
 async def test_malformed_multipart_is_422_file(
     client: httpx.AsyncClient, headers: dict[str, str], content_type: str, body: bytes
 ) -> None:
-    response = await client.post(UPLOAD, content=body,
-                                 headers={**headers, "Content-Type": content_type})
+    response = await client.post(
+        UPLOAD, content=body, headers={**headers, "Content-Type": content_type}
+    )
     assert set(validation_errors(response)) == {"file"}
 
 
 async def test_multipart_content_type_is_case_insensitive(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
-    request = client.build_request("POST", UPLOAD, headers=headers,
-                                   files={"file": ("r.jpg", jpeg(), "image/jpeg")})
+    request = client.build_request(
+        "POST", UPLOAD, headers=headers, files={"file": ("r.jpg", jpeg(), "image/jpeg")}
+    )
     request.headers["Content-Type"] = request.headers["Content-Type"].replace(
-        "multipart/form-data", "Multipart/Form-Data")
+        "multipart/form-data", "Multipart/Form-Data"
+    )
     data = ok_data(await client.send(request))
     assert data[0]["mimetype"] == "image/webp"

@@ -44,8 +44,11 @@ async def test_created_order_has_the_exact_response_shape(
         "_status": "open",
         "_substatus": "awaiting_master_request",
         "partner": partner.name,
-        "partner_details": {"instock": True, "store_id": partner.stores[0],
-                            "store_title": f"Store 0 of {partner.name}"},
+        "partner_details": {
+            "instock": True,
+            "store_id": partner.stores[0],
+            "store_title": f"Store 0 of {partner.name}",
+        },
         "created_at": clock.current.strftime("%Y-%m-%dT%H:%M:%S.908Z"),
     }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", data["created_at"])
@@ -54,8 +57,10 @@ async def test_created_order_has_the_exact_response_shape(
 async def test_title_is_the_first_item_with_the_count_of_the_others(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
-    partner = await make_partner(state, items=[
-        item_doc("HEMNES dresser"), item_doc("BILLY bookcase"), item_doc("LACK table")])
+    partner = await make_partner(
+        state,
+        items=[item_doc("HEMNES dresser"), item_doc("BILLY bookcase"), item_doc("LACK table")],
+    )
     headers = await login(client, partner)
     day = local_day(state.now(), 2)
 
@@ -90,17 +95,20 @@ async def test_instock_order_books_the_first_preference_with_a_free_master(
     day = local_day(state.now(), 2)
     first = await create(client, headers, order_body(partner, [(day, "0712")]))
 
-    second = await create(client, headers, order_body(
-        partner, [(day, "0712"), (day, "1217"), (day, "1721")]))
+    second = await create(
+        client, headers, order_body(partner, [(day, "0712"), (day, "1217"), (day, "1721")])
+    )
 
     assert (second["_status"], second["_substatus"]) == ("open", "awaiting_master_request")
-    assert (await get(client, headers, first["_id"]))["booked"] == {"date": day,
-                                                                    "timeslot": "0712"}
+    assert (await get(client, headers, first["_id"]))["booked"] == {"date": day, "timeslot": "0712"}
     stored = await get(client, headers, second["_id"])
     assert stored["booked"] == {"date": day, "timeslot": "1217"}
     assert stored["datetime"] == [{"date": day, "timeslot": s} for s in ("0712", "1217", "1721")]
     assert (await free_slots(client, partner.stores[0]))[day] == {
-        "0712": False, "1217": False, "1721": True}
+        "0712": False,
+        "1217": False,
+        "1721": True,
+    }
 
 
 async def test_order_not_in_stock_books_nothing_and_keeps_the_preferences(
@@ -118,10 +126,15 @@ async def test_order_not_in_stock_books_nothing_and_keeps_the_preferences(
     assert data["partner_details"]["instock"] is False
     stored = await get(client, headers, data["_id"])
     assert stored["booked"] is None
-    assert stored["datetime"] == [{"date": day, "timeslot": "1721"},
-                                  {"date": day, "timeslot": "0712"}]
+    assert stored["datetime"] == [
+        {"date": day, "timeslot": "1721"},
+        {"date": day, "timeslot": "0712"},
+    ]
     assert (await free_slots(client, partner.stores[0]))[day] == {
-        "0712": True, "1217": True, "1721": True}
+        "0712": True,
+        "1217": True,
+        "1721": True,
+    }
 
 
 async def test_stored_order_keeps_customer_address_items_and_payment(
@@ -138,8 +151,11 @@ async def test_stored_order_keeps_customer_address_items_and_payment(
 
     stored = await get(client, headers, (await create(client, headers, body))["_id"])
 
-    assert stored["customer"] == {"phone_number": "+37120000000", "first_name": "Anna",
-                                  "last_name": "Ozola"}
+    assert stored["customer"] == {
+        "phone_number": "+37120000000",
+        "first_name": "Anna",
+        "last_name": "Ozola",
+    }
     assert stored["address"] == body["address"]
     assert stored["items"] == [
         {"id": partner.items[0], "count": 2, "delivery": True, "assembly": True},
@@ -177,32 +193,79 @@ def _const(value: Any) -> Value:
 
 
 INVALID_FIELDS: list[tuple[str, str, Value, str, str]] = [
-    ("invalid_phone", "customer.phone_number", _const("12345"),
-     "customer.phone_number", "format"),
-    ("count_zero", "partner_details.items.0.count", _const(0),
-     "partner_details.items.0.count", "min"),
-    ("count_1000", "partner_details.items.0.count", _const(1000),
-     "partner_details.items.0.count", "max"),
-    ("count_as_string", "partner_details.items.0.count", _const("2"),
-     "partner_details.items.0.count", "type"),
-    ("unknown_item", "partner_details.items.0.id", _const(987_654_321),
-     "partner_details.items.0.id", "not_found"),
-    ("item_id_beyond_32_bits", "partner_details.items.0.id", _const(2**31),
-     "partner_details.items.0.id", "not_found"),
-    ("item_id_beyond_64_bits", "partner_details.items.0.id", _const(10**30),
-     "partner_details.items.0.id", "not_found"),
-    ("assembly_not_offered", "partner_details.items.0",
-     lambda p, _now: {"id": p.items[1], "count": 1, "assembly": True},
-     "partner_details.items.0.assembly", "unavailable"),
+    ("invalid_phone", "customer.phone_number", _const("12345"), "customer.phone_number", "format"),
+    (
+        "count_zero",
+        "partner_details.items.0.count",
+        _const(0),
+        "partner_details.items.0.count",
+        "min",
+    ),
+    (
+        "count_1000",
+        "partner_details.items.0.count",
+        _const(1000),
+        "partner_details.items.0.count",
+        "max",
+    ),
+    (
+        "count_as_string",
+        "partner_details.items.0.count",
+        _const("2"),
+        "partner_details.items.0.count",
+        "type",
+    ),
+    (
+        "unknown_item",
+        "partner_details.items.0.id",
+        _const(987_654_321),
+        "partner_details.items.0.id",
+        "not_found",
+    ),
+    (
+        "item_id_beyond_32_bits",
+        "partner_details.items.0.id",
+        _const(2**31),
+        "partner_details.items.0.id",
+        "not_found",
+    ),
+    (
+        "item_id_beyond_64_bits",
+        "partner_details.items.0.id",
+        _const(10**30),
+        "partner_details.items.0.id",
+        "not_found",
+    ),
+    (
+        "assembly_not_offered",
+        "partner_details.items.0",
+        lambda p, _now: {"id": p.items[1], "count": 1, "assembly": True},
+        "partner_details.items.0.assembly",
+        "unavailable",
+    ),
     ("empty_items", "partner_details.items", _const([]), "partner_details.items", "min"),
-    ("missing_instock", "partner_details.instock", DELETE, "partner_details.instock",
-     "required"),
-    ("bad_delivery_type", "partner_details.delivery_type", _const("by_drone"),
-     "partner_details.delivery_type", "enum"),
-    ("date_in_the_past", "datetime.0.date", lambda _p, now: local_day(now, -1),
-     "datetime.0.date", "min"),
-    ("date_after_the_window", "datetime.0.date", lambda _p, now: local_day(now, 31),
-     "datetime.0.date", "max"),
+    ("missing_instock", "partner_details.instock", DELETE, "partner_details.instock", "required"),
+    (
+        "bad_delivery_type",
+        "partner_details.delivery_type",
+        _const("by_drone"),
+        "partner_details.delivery_type",
+        "enum",
+    ),
+    (
+        "date_in_the_past",
+        "datetime.0.date",
+        lambda _p, now: local_day(now, -1),
+        "datetime.0.date",
+        "min",
+    ),
+    (
+        "date_after_the_window",
+        "datetime.0.date",
+        lambda _p, now: local_day(now, 31),
+        "datetime.0.date",
+        "max",
+    ),
     ("date_not_a_date", "datetime.0.date", _const("2030-02-30"), "datetime.0.date", "format"),
     ("bad_timeslot", "datetime.0.timeslot", _const("0917"), "datetime.0.timeslot", "enum"),
     ("empty_datetime", "datetime", _const([]), "datetime", "min"),
@@ -211,17 +274,29 @@ INVALID_FIELDS: list[tuple[str, str, Value, str, str]] = [
     ("missing_last_name", "customer.last_name", DELETE, "customer.last_name", "required"),
     ("address_without_zip", "address.zip", DELETE, "address.zip", "required"),
     ("latitude_91", "address.coordinates.lat", _const(91), "address.coordinates.lat", "max"),
-    ("longitude_minus_181", "address.coordinates.lon", _const(-181),
-     "address.coordinates.lon", "min"),
+    (
+        "longitude_minus_181",
+        "address.coordinates.lon",
+        _const(-181),
+        "address.coordinates.lon",
+        "min",
+    ),
     ("unknown_image", "image_uuids", _const(["0" * 24]), "image_uuids.0", "not_found"),
-    ("malformed_image_id", "image_uuids", _const(["../../etc/passwd"]), "image_uuids.0",
-     "not_found"),
+    (
+        "malformed_image_id",
+        "image_uuids",
+        _const(["../../etc/passwd"]),
+        "image_uuids.0",
+        "not_found",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "field", "kind"),
-                         [case[1:] for case in INVALID_FIELDS],
-                         ids=[case[0] for case in INVALID_FIELDS])
+@pytest.mark.parametrize(
+    ("path", "value", "field", "kind"),
+    [case[1:] for case in INVALID_FIELDS],
+    ids=[case[0] for case in INVALID_FIELDS],
+)
 async def test_invalid_field_is_named_with_its_type_and_nothing_is_stored(
     client: httpx.AsyncClient, state: AppState, path: str, value: Any, field: str, kind: str
 ) -> None:
@@ -242,9 +317,12 @@ async def test_every_validation_error_is_reported_in_one_response(
     partner = await make_partner(state)
     headers = await login(client, partner)
     now = state.now()
-    body = order_body(partner, [(local_day(now, -1), "0712"), (local_day(now, 31), "1217"),
-                                (local_day(now, 2), "2530")],
-                      payment_method="card", image_uuids=["f" * 24])
+    body = order_body(
+        partner,
+        [(local_day(now, -1), "0712"), (local_day(now, 31), "1217"), (local_day(now, 2), "2530")],
+        payment_method="card",
+        image_uuids=["f" * 24],
+    )
     body["customer"]["phone_number"] = "not a phone"
     body["address"]["coordinates"]["lat"] = 91
     body["partner_details"]["delivery_type"] = "by_drone"
@@ -281,8 +359,7 @@ async def test_date_on_the_last_day_of_the_window_is_accepted(
 
     data = await create(client, headers, order_body(partner, [(day, "1721")]))
 
-    assert (await get(client, headers, data["_id"]))["booked"] == {"date": day,
-                                                                   "timeslot": "1721"}
+    assert (await get(client, headers, data["_id"]))["booked"] == {"date": day, "timeslot": "1721"}
 
 
 async def test_store_of_another_partner_is_not_found(
@@ -307,8 +384,11 @@ async def test_malformed_json_is_a_validation_error_on_the_body(
     partner = await make_partner(state)
     headers = await login(client, partner)
 
-    response = await client.post("/partner/order/create", content=b'{"customer": {',
-                                 headers={**headers, "content-type": "application/json"})
+    response = await client.post(
+        "/partner/order/create",
+        content=b'{"customer": {',
+        headers={**headers, "content-type": "application/json"},
+    )
 
     assert field_errors(response) == {"body": "format"}
 
@@ -320,8 +400,11 @@ async def test_deeply_nested_json_is_a_validation_error_on_the_body(
     headers = await login(client, partner)
     nested = b'{"customer": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
-    response = await client.post("/partner/order/create", content=nested,
-                                 headers={**headers, "content-type": "application/json"})
+    response = await client.post(
+        "/partner/order/create",
+        content=nested,
+        headers={**headers, "content-type": "application/json"},
+    )
 
     assert field_errors(response) == {"body": "format"}
 
@@ -332,12 +415,16 @@ async def test_when_every_preference_is_full_nothing_is_stored(
     partner = await make_partner(state, masters=ONE_MASTER)
     headers = await login(client, partner)
     day = local_day(state.now(), 4)
-    taken = [(await create(client, headers, order_body(partner, [(day, slot)])))["_id"]
-             for slot in ("0712", "1217")]
+    taken = [
+        (await create(client, headers, order_body(partner, [(day, slot)])))["_id"]
+        for slot in ("0712", "1217")
+    ]
 
     response = await client.post(
-        "/partner/order/create", headers=headers,
-        json=order_body(partner, [(day, "0712"), (day, "1217")]))
+        "/partner/order/create",
+        headers=headers,
+        json=order_body(partner, [(day, "0712"), (day, "1217")]),
+    )
 
     assert field_errors(response) == {"datetime": "unavailable"}
     assert await order_ids(client, headers) == taken[::-1]
@@ -351,8 +438,10 @@ async def test_slot_without_masters_is_unavailable(
     headers = await login(client, partner)
 
     response = await client.post(
-        "/partner/order/create", headers=headers,
-        json=order_body(partner, [(local_day(state.now(), 2), "0712")]))
+        "/partner/order/create",
+        headers=headers,
+        json=order_body(partner, [(local_day(state.now(), 2), "0712")]),
+    )
 
     assert field_errors(response) == {"datetime": "unavailable"}
 
@@ -394,8 +483,7 @@ async def test_uploaded_image_is_linked_to_the_order(
     partner = await make_partner(state)
     headers = await login(client, partner)
     first, second = await upload_image(client, headers), await upload_image(client, headers)
-    body = order_body(partner, [(local_day(state.now(), 2), "1217")],
-                      image_uuids=[first, second])
+    body = order_body(partner, [(local_day(state.now(), 2), "1217")], image_uuids=[first, second])
 
     stored = await get(client, headers, (await create(client, headers, body))["_id"])
 
@@ -411,8 +499,7 @@ async def test_image_already_linked_to_another_order_is_a_conflict(
     body = order_body(partner, [(local_day(state.now(), 2), "1217")], image_uuids=[image])
     first = await create(client, headers, body)
 
-    response = await client.post("/partner/order/create", json=copy.deepcopy(body),
-                                 headers=headers)
+    response = await client.post("/partner/order/create", json=copy.deepcopy(body), headers=headers)
 
     assert field_errors(response) == {"image_uuids.0": "conflict"}
     assert await order_ids(client, headers) == [first["_id"]]

@@ -19,9 +19,9 @@ RIGA = ZoneInfo("Europe/Riga")
 
 
 async def free_slots(client: httpx.AsyncClient, store_id: str, **headers: str) -> dict[str, Any]:
-    data: dict[str, Any] = ok_data(await client.get("/partner/slots/free",
-                                                    params={"store_id": store_id},
-                                                    headers=headers))
+    data: dict[str, Any] = ok_data(
+        await client.get("/partner/slots/free", params={"store_id": store_id}, headers=headers)
+    )
     return data
 
 
@@ -29,8 +29,9 @@ def local_today(state: AppState, zone: ZoneInfo = RIGA) -> date:
     return state.now().astimezone(zone).date()
 
 
-def at_local(zone: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int,
-             second: int = 0) -> datetime:
+def at_local(
+    zone: ZoneInfo, year: int, month: int, day: int, hour: int, minute: int, second: int = 0
+) -> datetime:
     """The UTC instant of a wall-clock time in ``zone`` (what the app clock holds)."""
     return datetime(year, month, day, hour, minute, second, tzinfo=zone).astimezone(UTC)
 
@@ -63,9 +64,7 @@ async def test_slot_with_no_masters_is_false(client: httpx.AsyncClient, state: A
         assert day == {"0712": True, "1217": False, "1721": True}
 
 
-async def test_free_slots_ignore_a_token_header(
-    client: httpx.AsyncClient, state: AppState
-) -> None:
+async def test_free_slots_ignore_a_token_header(client: httpx.AsyncClient, state: AppState) -> None:
     partner = await make_partner(state)
     anonymous = await free_slots(client, partner.stores[0])
     assert await free_slots(client, partner.stores[0], token="not-a-real-token") == anonymous
@@ -76,8 +75,9 @@ async def test_booked_out_slot_turns_false(client: httpx.AsyncClient, state: App
     headers = await login(client, partner)
     day = (local_today(state) + timedelta(days=2)).isoformat()
     assert (await free_slots(client, partner.stores[0]))[day]["0712"] is True
-    created = await client.post("/partner/order/create",
-                                json=order_body(partner, [(day, "0712")]), headers=headers)
+    created = await client.post(
+        "/partner/order/create", json=order_body(partner, [(day, "0712")]), headers=headers
+    )
     assert ok_data(created)["_substatus"] == "awaiting_master_request"
     data = await free_slots(client, partner.stores[0])
     assert data[day] == {"0712": False, "1217": True, "1721": True}
@@ -114,8 +114,11 @@ async def test_booking_in_one_store_leaves_the_other_store_free(
     partner = await make_partner(state, stores=2, masters={"0712": 1, "1217": 1, "1721": 1})
     headers = await login(client, partner)
     day = (local_today(state) + timedelta(days=2)).isoformat()
-    ok_data(await client.post("/partner/order/create", json=order_body(partner, [(day, "0712")]),
-                              headers=headers))
+    ok_data(
+        await client.post(
+            "/partner/order/create", json=order_body(partner, [(day, "0712")]), headers=headers
+        )
+    )
     assert (await free_slots(client, partner.stores[0]))[day]["0712"] is False
     assert (await free_slots(client, partner.stores[1]))[day]["0712"] is True
 
@@ -124,8 +127,11 @@ async def test_masters_on_zero_override_makes_the_slot_false(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     day = (local_today(state) + timedelta(days=3)).isoformat()
-    partner = await make_partner(state, masters={"0712": 2, "1217": 2, "1721": 2},
-                                 masters_on=[{"date": day, "timeslot": "1217", "masters": 0}])
+    partner = await make_partner(
+        state,
+        masters={"0712": 2, "1217": 2, "1721": 2},
+        masters_on=[{"date": day, "timeslot": "1217", "masters": 0}],
+    )
     data = await free_slots(client, partner.stores[0])
     assert data[day] == {"0712": True, "1217": False, "1721": True}
     next_day = (local_today(state) + timedelta(days=4)).isoformat()
@@ -136,8 +142,11 @@ async def test_masters_on_override_opens_a_slot_that_has_no_masters_by_default(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     day = (local_today(state) + timedelta(days=3)).isoformat()
-    partner = await make_partner(state, masters={"0712": 1, "1217": 1, "1721": 0},
-                                 masters_on=[{"date": day, "timeslot": "1721", "masters": 1}])
+    partner = await make_partner(
+        state,
+        masters={"0712": 1, "1217": 1, "1721": 0},
+        masters_on=[{"date": day, "timeslot": "1721", "masters": 1}],
+    )
     data = await free_slots(client, partner.stores[0])
     assert data[day]["1721"] is True
     other_days = [free["1721"] for key, free in list(data.items())[1:] if key != day]
@@ -148,12 +157,18 @@ async def test_override_capacity_is_what_bookings_count_against(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     day = (local_today(state) + timedelta(days=3)).isoformat()
-    partner = await make_partner(state, masters={"0712": 0, "1217": 0, "1721": 0},
-                                 masters_on=[{"date": day, "timeslot": "0712", "masters": 1}])
+    partner = await make_partner(
+        state,
+        masters={"0712": 0, "1217": 0, "1721": 0},
+        masters_on=[{"date": day, "timeslot": "0712", "masters": 1}],
+    )
     headers = await login(client, partner)
     assert (await free_slots(client, partner.stores[0]))[day]["0712"] is True
-    ok_data(await client.post("/partner/order/create", json=order_body(partner, [(day, "0712")]),
-                              headers=headers))
+    ok_data(
+        await client.post(
+            "/partner/order/create", json=order_body(partner, [(day, "0712")]), headers=headers
+        )
+    )
     assert (await free_slots(client, partner.stores[0]))[day]["0712"] is False
 
 
@@ -215,8 +230,9 @@ async def test_store_time_zone_decides_today(
 
 
 async def test_unknown_store_is_422_store_id(client: httpx.AsyncClient) -> None:
-    response = await client.get("/partner/slots/free",
-                                params={"store_id": f"no-such-store-{secrets.token_hex(4)}"})
+    response = await client.get(
+        "/partner/slots/free", params={"store_id": f"no-such-store-{secrets.token_hex(4)}"}
+    )
     errors = validation_errors(response)
     assert set(errors) == {"store_id"}
     assert errors["store_id"]["type"] == "not_found"

@@ -12,8 +12,9 @@ async def test_create_and_read_order(client: httpx.AsyncClient, state: AppState)
     partner = await make_partner(state)
     headers = await login(client, partner)
     day = (state.now() + timedelta(days=2)).date().isoformat()
-    r = await client.post("/partner/order/create", json=order_body(partner, [(day, "1217")]),
-                          headers=headers)
+    r = await client.post(
+        "/partner/order/create", json=order_body(partner, [(day, "1217")]), headers=headers
+    )
     assert r.status_code == 200, r.text
     data = r.json()["data"]
     assert data["_status"] == "open"

@@ -19,8 +19,9 @@ def ok(response: httpx.Response, *payload: str) -> dict[str, Any]:
     return body
 
 
-def failed(response: httpx.Response, code: str, *, status: int = 200,
-           names: str | None = None) -> str:
+def failed(
+    response: httpx.Response, code: str, *, status: int = 200, names: str | None = None
+) -> str:
     """A failure envelope with exactly ``success``/``error``/``message``; returns the message.
 
     ``names``: what the message must mention (the field, scope or parameter at fault).
@@ -41,15 +42,23 @@ async def restaurant_from(state: AppState, doc: dict[str, Any]) -> RestaurantSet
     """Apply a (possibly edited) ``restaurant_doc`` and describe it like ``make_restaurant``."""
     document: dict[str, Any] = {"version": 1, "restaurants": [doc]}
     await apply_document(state, document)
-    return RestaurantSetup(doc["uid"], doc["api_keys"][0], doc["clients"][0]["client_id"],
-                           doc["clients"][0]["client_secret"],
-                           [s["uid"] for s in doc["subrestaurants"]], document)
+    return RestaurantSetup(
+        doc["uid"],
+        doc["api_keys"][0],
+        doc["clients"][0]["client_id"],
+        doc["clients"][0]["client_secret"],
+        [s["uid"] for s in doc["subrestaurants"]],
+        document,
+    )
 
 
 def client_with(uid: str, *scopes: str, name: str = "limited") -> dict[str, Any]:
     """A client section for restaurant ``uid``'s document with only ``scopes``."""
-    return {"client_id": f"{uid}-{name}", "client_secret": f"{name}-secret-0123456789",
-            "scopes": list(scopes)}
+    return {
+        "client_id": f"{uid}-{name}",
+        "client_secret": f"{name}-secret-0123456789",
+        "scopes": list(scopes),
+    }
 
 
 def client_headers(client: dict[str, Any]) -> dict[str, str]:
@@ -57,26 +66,44 @@ def client_headers(client: dict[str, Any]) -> dict[str, str]:
 
 
 async def first_pickup_time(client: httpx.AsyncClient, r: RestaurantSetup) -> str:
-    times = await client.post("/api/order/pickup_delivery_times", headers=r.client_headers,
-                              json={"dmethod": "0", "subrestaurant_uid": r.locations[0]})
+    times = await client.post(
+        "/api/order/pickup_delivery_times",
+        headers=r.client_headers,
+        json={"dmethod": "0", "subrestaurant_uid": r.locations[0]},
+    )
     assert times.json()["success"], times.text
     return str(times.json()["data"]["pickup_times"][0]["date"])
 
 
 async def place_pickup_order(
-    client: httpx.AsyncClient, r: RestaurantSetup, *, details: list[dict[str, Any]] | None = None,
-    email: str = "anna@example.com", **extra: Any,
+    client: httpx.AsyncClient,
+    r: RestaurantSetup,
+    *,
+    details: list[dict[str, Any]] | None = None,
+    email: str = "anna@example.com",
+    **extra: Any,
 ) -> dict[str, Any]:
     """A cash pickup order at the first location (one Margherita unless ``details``)."""
     body: dict[str, Any] = {
-        "client": {"first_name": "Anna", "last_name": "Rossi", "email": email,
-                   "phone": "02 1234567"},
-        "dmethod": "0", "payment_method": "cash", "payment_method_sub": "cash",
+        "client": {
+            "first_name": "Anna",
+            "last_name": "Rossi",
+            "email": email,
+            "phone": "02 1234567",
+        },
+        "dmethod": "0",
+        "payment_method": "cash",
+        "payment_method_sub": "cash",
         "subrestaurant_uid": r.locations[0],
         "pickup": {"date": await first_pickup_time(client, r)},
-        "details": details or [{"product": {"uid": f"{r.uid}-margherita"}, "quantity": 1,
-                                "options": [{"uid": f"{r.uid}-size",
-                                             "values": [{"uid": "normale"}]}]}],
+        "details": details
+        or [
+            {
+                "product": {"uid": f"{r.uid}-margherita"},
+                "quantity": 1,
+                "options": [{"uid": f"{r.uid}-size", "values": [{"uid": "normale"}]}],
+            }
+        ],
         **extra,
     }
     created = await client.post("/api/order/create", headers=r.client_headers, json=body)

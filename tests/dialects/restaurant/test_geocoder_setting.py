@@ -39,16 +39,24 @@ async def test_configured_geocoder_resolves_and_remembers_an_address(
     engine = create_engine(url)
     await migrate(engine)
     await engine.dispose()
-    app = create_app(Settings(database_url=url, media_dir=tmp_path / "media",
-                              geocoder_url=f"{geocoder.base_url}/nominatim"), background=False)
+    app = create_app(
+        Settings(
+            database_url=url,
+            media_dir=tmp_path / "media",
+            geocoder_url=f"{geocoder.base_url}/nominatim",
+        ),
+        background=False,
+    )
     async with app.router.lifespan_context(app):
         state: AppState = app.state.orderdesk
         restaurant = await make_restaurant(state)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            found = await client.post("/api/order/validate_address",
-                                      headers=restaurant.client_headers,
-                                      json={"address": "Via Roma 1, Milano"})
+            found = await client.post(
+                "/api/order/validate_address",
+                headers=restaurant.client_headers,
+                json={"address": "Via Roma 1, Milano"},
+            )
             data = found.json()["data"]
             assert data["address"]["place_id"].startswith("geo-")
             assert (data["address"]["street"], data["address"]["number"]) == ("Via Roma", "1")
@@ -56,18 +64,24 @@ async def test_configured_geocoder_resolves_and_remembers_an_address(
             assert data["delivery_fee"] == 2.5
             assert ("/nominatim/search") in geocoder.paths()
 
-            again = await client.post("/api/order/validate_address",
-                                      headers=restaurant.client_headers,
-                                      json={"street": "via roma", "number": "1",
-                                            "city": "milano"})
+            again = await client.post(
+                "/api/order/validate_address",
+                headers=restaurant.client_headers,
+                json={"street": "via roma", "number": "1", "city": "milano"},
+            )
             assert again.json()["data"]["address"]["place_id"] == data["address"]["place_id"]
             assert geocoder.paths().count("/nominatim/search") == 1  # remembered, not asked again
 
-            nowhere = await client.post("/api/order/validate_address",
-                                        headers=restaurant.client_headers,
-                                        json={"address": "Nessuna Strada 99, Atlantide"})
-            assert nowhere.json() == {"success": False, "error": "INVALID_ADDRESS",
-                                      "message": nowhere.json()["message"]}
+            nowhere = await client.post(
+                "/api/order/validate_address",
+                headers=restaurant.client_headers,
+                json={"address": "Nessuna Strada 99, Atlantide"},
+            )
+            assert nowhere.json() == {
+                "success": False,
+                "error": "INVALID_ADDRESS",
+                "message": nowhere.json()["message"],
+            }
 
 
 async def test_unreachable_geocoder_is_a_clear_error_not_a_500(
@@ -77,15 +91,23 @@ async def test_unreachable_geocoder_is_a_clear_error_not_a_500(
     engine = create_engine(url)
     await migrate(engine)
     await engine.dispose()
-    app = create_app(Settings(database_url=url, media_dir=tmp_path / "media",
-                              geocoder_url=f"{geocoder.base_url}/broken"), background=False)
+    app = create_app(
+        Settings(
+            database_url=url,
+            media_dir=tmp_path / "media",
+            geocoder_url=f"{geocoder.base_url}/broken",
+        ),
+        background=False,
+    )
     async with app.router.lifespan_context(app):
         restaurant = await make_restaurant(app.state.orderdesk)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            answer = await client.post("/api/order/validate_address",
-                                       headers=restaurant.client_headers,
-                                       json={"address": "Via Roma 1, Milano"})
+            answer = await client.post(
+                "/api/order/validate_address",
+                headers=restaurant.client_headers,
+                json={"address": "Via Roma 1, Milano"},
+            )
     assert answer.status_code == 200
     assert answer.json()["success"] is False
     assert answer.json()["error"] == "INTERNAL_ERROR"

@@ -34,8 +34,9 @@ def _fixed_now(clock: FakeClock) -> None:
     clock.set(NOW)
 
 
-async def test_retry_with_the_same_key_replays_the_first_answer(client: httpx.AsyncClient,
-                                                                state: AppState) -> None:
+async def test_retry_with_the_same_key_replays_the_first_answer(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     code = coupon_code(r, "LAST")
     body = pickup_body(r, coupon={"code": code})
@@ -54,23 +55,30 @@ async def test_retry_with_the_same_key_replays_the_first_answer(client: httpx.As
     assert order["order_number"] == "1"
 
 
-async def test_key_order_and_spacing_of_the_body_do_not_matter(client: httpx.AsyncClient,
-                                                               state: AppState) -> None:
+async def test_key_order_and_spacing_of_the_body_do_not_matter(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     body = pickup_body(r)
     first = await create(client, r, body, **{"Idempotency-Key": "order-1"})
     reordered = dict(reversed(list(body.items())))
-    again = await client.post("/api/order/create",
-                              headers={**r.client_headers, "Idempotency-Key": "order-1",
-                                       "Content-Type": "application/json"},
-                              content=json.dumps(reordered, indent=2))
+    again = await client.post(
+        "/api/order/create",
+        headers={
+            **r.client_headers,
+            "Idempotency-Key": "order-1",
+            "Content-Type": "application/json",
+        },
+        content=json.dumps(reordered, indent=2),
+    )
     assert again.headers[REPLAYED] == "true"
     assert again.json() == first.json()
     assert await order_count(state, r) == 1
 
 
-async def test_same_key_with_another_body_is_422(client: httpx.AsyncClient,
-                                                 state: AppState) -> None:
+async def test_same_key_with_another_body_is_422(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     ok(await create(client, r, pickup_body(r), **{"Idempotency-Key": "order-1"}), "order")
     other = pickup_body(r, notes="extra napkins")
@@ -80,8 +88,9 @@ async def test_same_key_with_another_body_is_422(client: httpx.AsyncClient,
     assert await order_count(state, r) == 1
 
 
-async def test_different_keys_make_different_orders(client: httpx.AsyncClient,
-                                                    state: AppState) -> None:
+async def test_different_keys_make_different_orders(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     body = pickup_body(r)
     one = ok(await create(client, r, body, **{"Idempotency-Key": "a"}), "order")["order"]
@@ -90,8 +99,9 @@ async def test_different_keys_make_different_orders(client: httpx.AsyncClient,
     assert (one["order_number"], two["order_number"]) == ("1", "2")
 
 
-async def test_requests_without_a_key_are_never_replayed(client: httpx.AsyncClient,
-                                                         state: AppState) -> None:
+async def test_requests_without_a_key_are_never_replayed(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     body = pickup_body(r)
     first = await create(client, r, body)
@@ -101,8 +111,7 @@ async def test_requests_without_a_key_are_never_replayed(client: httpx.AsyncClie
     assert await order_count(state, r) == 2
 
 
-async def test_keys_belong_to_one_restaurant(client: httpx.AsyncClient,
-                                             state: AppState) -> None:
+async def test_keys_belong_to_one_restaurant(client: httpx.AsyncClient, state: AppState) -> None:
     one, two = await restaurant(state), await restaurant(state)
     first = await create(client, one, pickup_body(one), **{"Idempotency-Key": "shared"})
     second = await create(client, two, pickup_body(two), **{"Idempotency-Key": "shared"})
@@ -112,8 +121,9 @@ async def test_keys_belong_to_one_restaurant(client: httpx.AsyncClient,
     assert await order_count(state, two) == 1
 
 
-async def test_refused_request_is_not_remembered(client: httpx.AsyncClient,
-                                                 state: AppState) -> None:
+async def test_refused_request_is_not_remembered(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     bad = pickup_body(r, payment_method_sub="bitcoin")
     refused = await create(client, r, bad, **{"Idempotency-Key": "order-1"})
@@ -127,8 +137,9 @@ async def test_refused_request_is_not_remembered(client: httpx.AsyncClient,
     assert await order_count(state, r) == 1
 
 
-async def test_replay_survives_the_clock_moving_on(client: httpx.AsyncClient, state: AppState,
-                                                   clock: FakeClock) -> None:
+async def test_replay_survives_the_clock_moving_on(
+    client: httpx.AsyncClient, state: AppState, clock: FakeClock
+) -> None:
     r = await restaurant(state)
     body = pickup_body(r)
     first = await create(client, r, body, **{"Idempotency-Key": "order-1"})
@@ -138,15 +149,18 @@ async def test_replay_survives_the_clock_moving_on(client: httpx.AsyncClient, st
     assert again.json() == first.json()
 
 
-async def test_concurrent_duplicates_make_one_order(client: httpx.AsyncClient,
-                                                    state: AppState) -> None:
+async def test_concurrent_duplicates_make_one_order(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     body = pickup_body(r)
-    responses = await asyncio.gather(*(
-        create(client, r, body, **{"Idempotency-Key": "burst"}) for _ in range(8)))
+    responses = await asyncio.gather(
+        *(create(client, r, body, **{"Idempotency-Key": "burst"}) for _ in range(8))
+    )
 
-    created = [resp for resp in responses
-               if resp.status_code == 200 and REPLAYED not in resp.headers]
+    created = [
+        resp for resp in responses if resp.status_code == 200 and REPLAYED not in resp.headers
+    ]
     assert len(created) == 1, [(resp.status_code, resp.text) for resp in responses]
     order = ok(created[0], "order")["order"]
     for resp in responses:

@@ -25,14 +25,29 @@ from tests.factories import MILANO_PLACES, RestaurantSetup
 
 from orderdesk.http.state import AppState
 
-NEAR_NAVIGLI = {"place_id": "ripa-di-porta-ticinese-55-milano",
-                "street": "Ripa di Porta Ticinese", "number": "55", "city": "Milano",
-                "province": "MI", "zip": "20143", "country": "IT", "lat": 45.4505,
-                "lng": 9.1745}
+NEAR_NAVIGLI = {
+    "place_id": "ripa-di-porta-ticinese-55-milano",
+    "street": "Ripa di Porta Ticinese",
+    "number": "55",
+    "city": "Milano",
+    "province": "MI",
+    "zip": "20143",
+    "country": "IT",
+    "lat": 45.4505,
+    "lng": 9.1745,
+}
 PLACES = [*MILANO_PLACES, NEAR_NAVIGLI]
-VIA_DANTE = {"place_id": "via-dante-10-milano", "street": "Via Dante", "number": "10",
-             "city": "Milano", "province": "MI", "zip": "20121", "country": "IT",
-             "lat": 45.466, "lng": 9.186}
+VIA_DANTE = {
+    "place_id": "via-dante-10-milano",
+    "street": "Via Dante",
+    "number": "10",
+    "city": "Milano",
+    "province": "MI",
+    "zip": "20121",
+    "country": "IT",
+    "lat": 45.466,
+    "lng": 9.186,
+}
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +58,10 @@ def _fixed_now(clock: FakeClock) -> None:
 def km(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Great-circle distance, written out here so the test does not reuse the code under test."""
     lat1, lng1, lat2, lng2 = map(math.radians, (*a, *b))
-    h = (math.sin((lat2 - lat1) / 2) ** 2
-         + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2)
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lng2 - lng1) / 2) ** 2
+    )
     return 2 * 6371.0088 * math.asin(math.sqrt(h))
 
 
@@ -53,16 +70,16 @@ NAVIGLI = (45.452, 9.176)
 
 
 async def validate(client: httpx.AsyncClient, r: RestaurantSetup, **body: str) -> httpx.Response:
-    return await client.post("/api/order/validate_address", headers=r.client_headers,
-                             json=body)
+    return await client.post("/api/order/validate_address", headers=r.client_headers, json=body)
 
 
 # --------------------------------------------------------------------------------------------
 # validate_address
 
 
-async def test_free_text_address_is_found_with_its_zone(client: httpx.AsyncClient,
-                                                        state: AppState) -> None:
+async def test_free_text_address_is_found_with_its_zone(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     data = ok(await validate(client, r, address="via Dante 10, Milano"), "data")["data"]
     assert set(data) == {"address", "subrestaurant_uid", "kms", "delivery_fee"}
@@ -73,8 +90,9 @@ async def test_free_text_address_is_found_with_its_zone(client: httpx.AsyncClien
     assert data["kms"] == pytest.approx(km(CENTRO, (45.466, 9.186)), abs=0.01)
 
 
-async def test_abbreviated_free_text_finds_the_same_place(client: httpx.AsyncClient,
-                                                          state: AppState) -> None:
+async def test_abbreviated_free_text_finds_the_same_place(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     data = ok(await validate(client, r, address="V. Dante, 10 Milano"), "data")["data"]
     assert data["address"]["place_id"] == "via-dante-10-milano"
@@ -83,64 +101,93 @@ async def test_abbreviated_free_text_finds_the_same_place(client: httpx.AsyncCli
 
 async def test_structured_address_is_found(client: httpx.AsyncClient, state: AppState) -> None:
     r = await restaurant(state)
-    data = ok(await validate(client, r, street="Via Torino", number="20", city="Milano",
-                             province="MI", zip="20123", country="IT"), "data")["data"]
+    data = ok(
+        await validate(
+            client,
+            r,
+            street="Via Torino",
+            number="20",
+            city="Milano",
+            province="MI",
+            zip="20123",
+            country="IT",
+        ),
+        "data",
+    )["data"]
     assert data["address"]["place_id"] == "via-torino-20-milano"
     assert data["address"]["zip"] == "20123"
     assert data["subrestaurant_uid"] == r.locations[0]
     assert data["delivery_fee"] == 2.5
 
 
-async def test_address_served_by_the_second_location(client: httpx.AsyncClient,
-                                                     state: AppState) -> None:
+async def test_address_served_by_the_second_location(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state, places=PLACES)
-    data = ok(await validate(client, r, address="Ripa di Porta Ticinese 55, Milano"),
-              "data")["data"]
+    data = ok(await validate(client, r, address="Ripa di Porta Ticinese 55, Milano"), "data")[
+        "data"
+    ]
     assert data["address"]["place_id"] == NEAR_NAVIGLI["place_id"]
     assert data["subrestaurant_uid"] == r.locations[1]
     assert data["delivery_fee"] == 3.0
     assert data["kms"] == pytest.approx(km(NAVIGLI, (45.4505, 9.1745)), abs=0.01)
 
 
-async def test_farther_address_gets_the_outer_zone(client: httpx.AsyncClient,
-                                                   state: AppState) -> None:
+async def test_farther_address_gets_the_outer_zone(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
-    data = ok(await validate(client, r, address="Corso Buenos Aires 50, Milano"),
-              "data")["data"]
+    data = ok(await validate(client, r, address="Corso Buenos Aires 50, Milano"), "data")["data"]
     assert data["subrestaurant_uid"] == r.locations[0]
     assert data["delivery_fee"] == 4.5
     assert data["kms"] == pytest.approx(km(CENTRO, (45.481, 9.21)), abs=0.01)
     assert 1.5 < data["kms"] < 6
 
 
-async def test_address_outside_every_zone_is_invalid(client: httpx.AsyncClient,
-                                                     state: AppState) -> None:
+async def test_address_outside_every_zone_is_invalid(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
-    failed(await validate(client, r, address="Piazza del Duomo 1, Bergamo"), "INVALID_ADDRESS",
-           "address")
+    failed(
+        await validate(client, r, address="Piazza del Duomo 1, Bergamo"),
+        "INVALID_ADDRESS",
+        "address",
+    )
 
 
 async def test_unknown_address_is_invalid(client: httpx.AsyncClient, state: AppState) -> None:
     r = await restaurant(state)
-    failed(await validate(client, r, address="Via Inesistente 99, Milano"), "INVALID_ADDRESS",
-           "address")
+    failed(
+        await validate(client, r, address="Via Inesistente 99, Milano"),
+        "INVALID_ADDRESS",
+        "address",
+    )
 
 
-async def test_missing_address_is_missing_parameter(client: httpx.AsyncClient,
-                                                    state: AppState) -> None:
+async def test_missing_address_is_missing_parameter(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     failed(await validate(client, r), "MISSING_PARAMETER", "address")
     failed(await validate(client, r, number="10"), "MISSING_PARAMETER", "address")
 
 
-async def test_validated_place_id_is_what_create_takes(client: httpx.AsyncClient,
-                                                       state: AppState) -> None:
+async def test_validated_place_id_is_what_create_takes(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     data = ok(await validate(client, r, address="via Torino 20, Milano"), "data")["data"]
-    body = pickup_body(r, when=None, dmethod="1", subrestaurant_uid=data["subrestaurant_uid"],
-                       details=[{"product": {"uid": f"{r.uid}-acqua"}, "quantity": 8}],
-                       delivery={"date": "2031-03-10 12:00:00",
-                                 "address": {"place_id": data["address"]["place_id"]}})
+    body = pickup_body(
+        r,
+        when=None,
+        dmethod="1",
+        subrestaurant_uid=data["subrestaurant_uid"],
+        details=[{"product": {"uid": f"{r.uid}-acqua"}, "quantity": 8}],
+        delivery={
+            "date": "2031-03-10 12:00:00",
+            "address": {"place_id": data["address"]["place_id"]},
+        },
+    )
     order = await create_ok(client, r, body)
     assert order["delivery_fee"] == data["delivery_fee"]
     assert order["total"] == 18.5
@@ -150,8 +197,9 @@ async def test_validated_place_id_is_what_create_takes(client: httpx.AsyncClient
 # pickup_delivery_times
 
 
-async def test_times_start_after_the_lead_time_on_slot_starts(client: httpx.AsyncClient,
-                                                              state: AppState) -> None:
+async def test_times_start_after_the_lead_time_on_slot_starts(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     dates = await pickup_dates(client, r)
     # now is 10:07:30 in Milano: 10:27:30 at the earliest, the next quarter is 10:30
@@ -163,8 +211,9 @@ async def test_times_start_after_the_lead_time_on_slot_starts(client: httpx.Asyn
     assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
 
 
-async def test_times_follow_the_clock(client: httpx.AsyncClient, state: AppState,
-                                      clock: FakeClock) -> None:
+async def test_times_follow_the_clock(
+    client: httpx.AsyncClient, state: AppState, clock: FakeClock
+) -> None:
     r = await restaurant(state)
     clock.set(datetime(2031, 3, 10, 10, 40, tzinfo=UTC))  # 11:40 in Milano
     assert (await pickup_dates(client, r))[0] == "2031-03-10 12:00:00"
@@ -172,8 +221,9 @@ async def test_times_follow_the_clock(client: httpx.AsyncClient, state: AppState
     assert (await pickup_dates(client, r))[0] == "2031-03-10 11:45:00"
 
 
-async def test_times_are_only_inside_opening_hours(client: httpx.AsyncClient, state: AppState,
-                                                   clock: FakeClock) -> None:
+async def test_times_are_only_inside_opening_hours(
+    client: httpx.AsyncClient, state: AppState, clock: FakeClock
+) -> None:
     hours = {"mon": LUNCH, "tue": [["11:30", "14:30"], ["18:30", "23:00"]]}
     r = await restaurant(state, set_locations(opening_hours=hours))
     clock.set(datetime(2031, 3, 10, 11, 0, tzinfo=UTC))  # Monday 12:00 in Milano
@@ -187,8 +237,9 @@ async def test_times_are_only_inside_opening_hours(client: httpx.AsyncClient, st
     assert {d[:10] for d in dates} == {"2031-03-10", "2031-03-11"}  # the rest is closed
 
 
-async def test_no_times_today_after_closing(client: httpx.AsyncClient, state: AppState,
-                                            clock: FakeClock) -> None:
+async def test_no_times_today_after_closing(
+    client: httpx.AsyncClient, state: AppState, clock: FakeClock
+) -> None:
     r = await restaurant(state, set_locations(opening_hours={"mon": LUNCH, "tue": LUNCH}))
     clock.set(datetime(2031, 3, 10, 13, 20, tzinfo=UTC))  # 14:20: 14:40 is after closing
     dates = await pickup_dates(client, r)
@@ -210,65 +261,87 @@ async def test_delivery_times_need_a_place(client: httpx.AsyncClient, state: App
     failed(await times(client, r, dmethod="1"), "MISSING_PARAMETER", "place_id")
 
 
-async def test_delivery_times_for_a_served_place(client: httpx.AsyncClient,
-                                                 state: AppState) -> None:
+async def test_delivery_times_for_a_served_place(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
-    data = ok(await times(client, r, dmethod="1", place_id="via-dante-10-milano"),
-              "data")["data"]
+    data = ok(await times(client, r, dmethod="1", place_id="via-dante-10-milano"), "data")["data"]
     assert set(data) == {"pickup_times", "delivery_times"}
     assert data["pickup_times"] == []
-    assert data["delivery_times"][0] == {"date": "2031-03-10 10:30:00",
-                                         "formatted": "lunedì 10 marzo, 10:30"}
+    assert data["delivery_times"][0] == {
+        "date": "2031-03-10 10:30:00",
+        "formatted": "lunedì 10 marzo, 10:30",
+    }
 
 
-async def test_pickup_times_have_no_delivery_times(client: httpx.AsyncClient,
-                                                   state: AppState) -> None:
+async def test_pickup_times_have_no_delivery_times(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     data = ok(await times(client, r), "data")["data"]
     assert data["delivery_times"] == []
     assert data["pickup_times"][0]["date"] == "2031-03-10 10:30:00"
 
 
-async def test_delivery_times_for_a_place_outside_the_zones(client: httpx.AsyncClient,
-                                                            state: AppState) -> None:
+async def test_delivery_times_for_a_place_outside_the_zones(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
-    failed(await times(client, r, dmethod="1", place_id="piazza-duomo-bergamo"),
-           "INVALID_ADDRESS", "place_id")
-    failed(await times(client, r, dmethod="1", place_id="nowhere-1-milano"),
-           "INVALID_ADDRESS", "place_id")
+    failed(
+        await times(client, r, dmethod="1", place_id="piazza-duomo-bergamo"),
+        "INVALID_ADDRESS",
+        "place_id",
+    )
+    failed(
+        await times(client, r, dmethod="1", place_id="nowhere-1-milano"),
+        "INVALID_ADDRESS",
+        "place_id",
+    )
 
 
-async def test_unknown_subrestaurant_is_not_found(client: httpx.AsyncClient,
-                                                  state: AppState) -> None:
+async def test_unknown_subrestaurant_is_not_found(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
-    failed(await times(client, r, subrestaurant_uid=f"{r.uid}-duomo"),
-           "SUBRESTAURANT_NOT_FOUND", "subrestaurant_uid")
+    failed(
+        await times(client, r, subrestaurant_uid=f"{r.uid}-duomo"),
+        "SUBRESTAURANT_NOT_FOUND",
+        "subrestaurant_uid",
+    )
 
 
-async def test_missing_subrestaurant_with_two_locations_is_refused(client: httpx.AsyncClient,
-                                                                   state: AppState) -> None:
+async def test_missing_subrestaurant_with_two_locations_is_refused(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
-    failed(await times(client, r, subrestaurant_uid=None), "SUBRESTAURANT_NOT_FOUND",
-           "subrestaurant_uid")
+    failed(
+        await times(client, r, subrestaurant_uid=None),
+        "SUBRESTAURANT_NOT_FOUND",
+        "subrestaurant_uid",
+    )
 
 
-async def test_single_location_needs_no_subrestaurant(client: httpx.AsyncClient,
-                                                      state: AppState) -> None:
+async def test_single_location_needs_no_subrestaurant(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state, only_first_location)
     assert (await pickup_dates(client, r, subrestaurant_uid=None))[0] == "2031-03-10 10:30:00"
 
 
-async def test_formatted_in_the_restaurants_language_by_default(client: httpx.AsyncClient,
-                                                                state: AppState) -> None:
+async def test_formatted_in_the_restaurants_language_by_default(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
     r = await restaurant(state)
     first = ok(await times(client, r), "data")["data"]["pickup_times"][0]
     assert first["formatted"] == "lunedì 10 marzo, 10:30"
 
 
-@pytest.mark.parametrize(("language", "formatted"), [("en", "Monday 10 March, 10:30"),
-                                                     ("it", "lunedì 10 marzo, 10:30")])
-async def test_formatted_in_the_requested_language(client: httpx.AsyncClient, state: AppState,
-                                                   language: str, formatted: str) -> None:
+@pytest.mark.parametrize(
+    ("language", "formatted"), [("en", "Monday 10 March, 10:30"), ("it", "lunedì 10 marzo, 10:30")]
+)
+async def test_formatted_in_the_requested_language(
+    client: httpx.AsyncClient, state: AppState, language: str, formatted: str
+) -> None:
     r = await restaurant(state, language="en" if language == "it" else "it")
     first = ok(await times(client, r, language=language), "data")["data"]["pickup_times"][0]
     assert first == {"date": "2031-03-10 10:30:00", "formatted": formatted}

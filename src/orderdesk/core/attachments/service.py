@@ -131,8 +131,15 @@ def reencode_image(
             if transpose is not None:
                 clean = clean.transpose(transpose)
             out = BytesIO()
-            clean.save(out, format="WEBP", quality=WEBP_QUALITY, method=4,
-                       exif=b"", icc_profile=b"", xmp=b"")
+            clean.save(
+                out,
+                format="WEBP",
+                quality=WEBP_QUALITY,
+                method=4,
+                exif=b"",
+                icc_profile=b"",
+                xmp=b"",
+            )
         except PILImage.DecompressionBombError:
             raise _too_many_pixels(limits, field) from None
         except _DECODE_ERRORS:
@@ -188,8 +195,9 @@ def _fitted_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
 
     if aspect <= 1:
         return round_aspect(max_side * aspect, key=lambda n: abs(aspect - n / max_side)), max_side
-    return max_side, round_aspect(max_side / aspect,
-                                  key=lambda n: 0 if n == 0 else abs(aspect - max_side / n))
+    return max_side, round_aspect(
+        max_side / aspect, key=lambda n: 0 if n == 0 else abs(aspect - max_side / n)
+    )
 
 
 def _fit_in_bands(source: PILImage.Image, size: tuple[int, int], mode: str) -> PILImage.Image:
@@ -218,8 +226,9 @@ def _fit_in_bands(source: PILImage.Image, size: tuple[int, int], mode: str) -> P
         band = _to_eight_bit(source.crop((0, c0, width, c1))).convert(mode)
         if work != mode:
             band = band.convert(work)
-        part = band.resize((out_width, bottom - top), PILImage.Resampling.LANCZOS,
-                           box=(0, y0 - c0, width, y1 - c0))
+        part = band.resize(
+            (out_width, bottom - top), PILImage.Resampling.LANCZOS, box=(0, y0 - c0, width, y1 - c0)
+        )
         out.paste(part, (0, top))
     return out.convert(mode) if work != mode else out
 
@@ -261,7 +270,8 @@ def _check_pixels(size: tuple[int, int], limits: ImageLimits, field: str) -> Non
         raise _invalid(field, "format", "the image has no pixels")
     if width * height > ceiling:
         raise _invalid(
-            field, "max",
+            field,
+            "max",
             f"the image is {width}x{height} pixels; at most {ceiling} pixels are accepted",
         )
 
@@ -400,13 +410,16 @@ async def link_images(
     wanted = set(image_ids)
     if not wanted:
         return True
-    result = cast(CursorResult[Any], await session.execute(
-        update(Image)
-        .where(
-            Image.id.in_(sorted(wanted)),
-            Image.organization_id == organization_id,
-            Image.order_id.is_(None),
-        )
-        .values(order_id=order_id)
-    ))
+    result = cast(
+        CursorResult[Any],
+        await session.execute(
+            update(Image)
+            .where(
+                Image.id.in_(sorted(wanted)),
+                Image.organization_id == organization_id,
+                Image.order_id.is_(None),
+            )
+            .values(order_id=order_id)
+        ),
+    )
     return result.rowcount == len(wanted)

@@ -35,8 +35,11 @@ class StorageUnavailable(Unavailable):
     error); nothing was stored, and the same request may be sent again later."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__("The image store is temporarily unavailable; nothing was stored, retry "
-                         f"in {STORAGE_RETRY_AFTER} s", retry_after=STORAGE_RETRY_AFTER)
+        super().__init__(
+            "The image store is temporarily unavailable; nothing was stored, retry "
+            f"in {STORAGE_RETRY_AFTER} s",
+            retry_after=STORAGE_RETRY_AFTER,
+        )
         self.reason = reason
 
 
@@ -117,8 +120,9 @@ class LocalImageStorage:
     def _unavailable(self, action: str, exc: OSError) -> StorageUnavailable:
         """One warning line (no traceback: the cause is the disk, not the code)."""
         reason = describe(exc)
-        log.warning("media store at %s: cannot %s (%s); answered unavailable", self.root,
-                    action, reason)
+        log.warning(
+            "media store at %s: cannot %s (%s); answered unavailable", self.root, action, reason
+        )
         return StorageUnavailable(reason)
 
 

@@ -169,14 +169,52 @@ def uid_for_ext_id(ext_id: str, taken: set[str]) -> str:
 
 # --- columns compared and written, per kind -------------------------------------------------
 
-_CATEGORY_COLUMNS = ("ext_id", "name", "description", "image", "hidden", "position",
-                     "location_keys")
-_PRODUCT_COLUMNS = ("ext_id", "category_id", "name", "description", "price", "currency", "hidden",
-                    "available", "position", "image", "location_keys", "search_text")
-_OPTION_COLUMNS = ("ext_id", "product_id", "category_id", "name", "short_name", "type",
-                   "min_selectable", "max_selectable", "max_quantity", "hidden", "position")
-_VALUE_COLUMNS = ("ext_id", "name", "short_name", "price_operator", "price_operand", "hidden",
-                  "position", "checked_default")
+_CATEGORY_COLUMNS = (
+    "ext_id",
+    "name",
+    "description",
+    "image",
+    "hidden",
+    "position",
+    "location_keys",
+)
+_PRODUCT_COLUMNS = (
+    "ext_id",
+    "category_id",
+    "name",
+    "description",
+    "price",
+    "currency",
+    "hidden",
+    "available",
+    "position",
+    "image",
+    "location_keys",
+    "search_text",
+)
+_OPTION_COLUMNS = (
+    "ext_id",
+    "product_id",
+    "category_id",
+    "name",
+    "short_name",
+    "type",
+    "min_selectable",
+    "max_selectable",
+    "max_quantity",
+    "hidden",
+    "position",
+)
+_VALUE_COLUMNS = (
+    "ext_id",
+    "name",
+    "short_name",
+    "price_operator",
+    "price_operand",
+    "hidden",
+    "position",
+    "checked_default",
+)
 
 _Row = dict[str, Any]
 
@@ -199,24 +237,32 @@ async def _load_catalog(session: AsyncSession, organization_id: int) -> _Catalog
         return [dict(row) for row in (await session.execute(stmt)).mappings()]
 
     return _Catalog(
-        categories=await rows(select(*columns(Category, _CATEGORY_COLUMNS))
-                              .where(Category.organization_id == organization_id)
-                              .order_by(Category.id)),
-        products=await rows(select(*columns(Product, _PRODUCT_COLUMNS))
-                            .where(Product.organization_id == organization_id)
-                            .order_by(Product.id)),
-        options=await rows(select(*columns(ProductOption, _OPTION_COLUMNS))
-                           .where(ProductOption.organization_id == organization_id)
-                           .order_by(ProductOption.id)),
-        values=await rows(select(OptionValue.option_id,
-                                 *columns(OptionValue, _VALUE_COLUMNS))
-                          .join(ProductOption, ProductOption.id == OptionValue.option_id)
-                          .where(ProductOption.organization_id == organization_id)
-                          .order_by(OptionValue.id)),
+        categories=await rows(
+            select(*columns(Category, _CATEGORY_COLUMNS))
+            .where(Category.organization_id == organization_id)
+            .order_by(Category.id)
+        ),
+        products=await rows(
+            select(*columns(Product, _PRODUCT_COLUMNS))
+            .where(Product.organization_id == organization_id)
+            .order_by(Product.id)
+        ),
+        options=await rows(
+            select(*columns(ProductOption, _OPTION_COLUMNS))
+            .where(ProductOption.organization_id == organization_id)
+            .order_by(ProductOption.id)
+        ),
+        values=await rows(
+            select(OptionValue.option_id, *columns(OptionValue, _VALUE_COLUMNS))
+            .join(ProductOption, ProductOption.id == OptionValue.option_id)
+            .where(ProductOption.organization_id == organization_id)
+            .order_by(OptionValue.id)
+        ),
     )
 
 
 # --- validation -----------------------------------------------------------------------------
+
 
 def _owned_options(
     categories: Sequence[CategoryInput], products: Sequence[ProductInput]
@@ -228,7 +274,10 @@ def _owned_options(
 
 
 def _check_keys(
-    entities: Sequence[Any], path: str, key: KeyField, seen: dict[str, str],
+    entities: Sequence[Any],
+    path: str,
+    key: KeyField,
+    seen: dict[str, str],
     errors: list[FieldError],
 ) -> None:
     for index, entity in enumerate(entities):
@@ -239,13 +288,17 @@ def _check_keys(
             continue
         first = seen.setdefault(value, at)
         if first != at:
-            errors.append(FieldError(at, "conflict", f"duplicate {key} {value}; first used at "
-                                                     f"{first}"))
+            errors.append(
+                FieldError(at, "conflict", f"duplicate {key} {value}; first used at {first}")
+            )
 
 
 def _validate(
-    categories: Sequence[CategoryInput], products: Sequence[ProductInput], key: KeyField,
-    existing_categories: set[str], locations: set[str] | None,
+    categories: Sequence[CategoryInput],
+    products: Sequence[ProductInput],
+    key: KeyField,
+    existing_categories: set[str],
+    locations: set[str] | None,
 ) -> None:
     errors: list[FieldError] = []
     _check_keys(categories, "categories", key, {}, errors)
@@ -258,17 +311,29 @@ def _validate(
     declared = {getattr(c, key) for c in categories}
     for index, product in enumerate(products):
         if product.category is not None and product.category not in declared | existing_categories:
-            errors.append(FieldError(f"products[{index}].category", "not_found",
-                                     f"no category with {key} {product.category}"))
+            errors.append(
+                FieldError(
+                    f"products[{index}].category",
+                    "not_found",
+                    f"no category with {key} {product.category}",
+                )
+            )
     if locations is not None:
         entities: list[tuple[str, Sequence[CategoryInput | ProductInput]]] = [
-            ("categories", categories), ("products", products)]
+            ("categories", categories),
+            ("products", products),
+        ]
         for section, items in entities:
             for index, item in enumerate(items):
                 for k, location in enumerate(item.location_keys):
                     if location not in locations:
-                        errors.append(FieldError(f"{section}[{index}].location_keys[{k}]",
-                                                 "not_found", f"no location {location}"))
+                        errors.append(
+                            FieldError(
+                                f"{section}[{index}].location_keys[{k}]",
+                                "not_found",
+                                f"no location {location}",
+                            )
+                        )
     if errors:
         raise ValidationFailed(errors=errors)
 
@@ -294,8 +359,13 @@ def _first_by(rows: Iterable[_Row], match: Callable[[_Row], Any]) -> dict[Any, _
 class _Writer:
     """Collects the inserts and updates of one kind and runs each group as one bulk statement."""
 
-    def __init__(self, session: AsyncSession, model: Any, report: ImportReport,
-                 identity: tuple[str, ...] = ("uid",)) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        model: Any,
+        report: ImportReport,
+        identity: tuple[str, ...] = ("uid",),
+    ) -> None:
         self.session = session
         self.model = model
         self.report = report
@@ -335,7 +405,8 @@ class _Writer:
         if self.inserts:
             columns = [getattr(self.model, name) for name in self.identity]
             result = await self.session.execute(
-                insert(self.model).returning(self.model.id, *columns), self.inserts)
+                insert(self.model).returning(self.model.id, *columns), self.inserts
+            )
             ids = {tuple(row[1:]): row[0] for row in result}
         if self.updates:
             await self.session.execute(update(self.model), self.updates)
@@ -345,8 +416,15 @@ class _Writer:
 class _MenuImport:
     """The state of one :func:`import_menu` call."""
 
-    def __init__(self, session: AsyncSession, organization_id: int, catalog: _Catalog,
-                 key: KeyField, mode: ImportMode, report: ImportReport) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        organization_id: int,
+        catalog: _Catalog,
+        key: KeyField,
+        mode: ImportMode,
+        report: ImportReport,
+    ) -> None:
         self.session = session
         self.organization_id = organization_id
         self.catalog = catalog
@@ -373,8 +451,11 @@ class _MenuImport:
             current = existing.get(match)
             uid = self.uid(spec, current, taken)
             values = {
-                "ext_id": spec.ext_id, "name": spec.name, "description": spec.description,
-                "image": spec.image, "hidden": spec.hidden,
+                "ext_id": spec.ext_id,
+                "name": spec.name,
+                "description": spec.description,
+                "image": spec.image,
+                "hidden": spec.hidden,
                 "position": _position(spec.position, index),
                 "location_keys": list(spec.location_keys),
             }
@@ -405,10 +486,16 @@ class _MenuImport:
             values = {
                 "ext_id": spec.ext_id,
                 "category_id": None if spec.category is None else category_ids[spec.category],
-                "name": spec.name, "description": spec.description, "price": spec.price,
-                "currency": currency, "hidden": spec.hidden, "available": spec.available,
-                "position": _position(spec.position, index), "image": spec.image,
-                "location_keys": list(spec.location_keys), "search_text": fold(spec.name),
+                "name": spec.name,
+                "description": spec.description,
+                "price": spec.price,
+                "currency": currency,
+                "hidden": spec.hidden,
+                "available": spec.available,
+                "position": _position(spec.position, index),
+                "image": spec.image,
+                "location_keys": list(spec.location_keys),
+                "search_text": fold(spec.name),
             }
             new = {"organization_id": self.organization_id, "uid": uid}
             writer.upsert(f"product {uid}", current, values, new)
@@ -432,23 +519,39 @@ class _MenuImport:
         if self.key == "uid":
             existing = _first_by(rows, lambda row: row["uid"])
         else:  # an ext_id names an option within the product or category that carries it
-            existing = _first_by(rows, lambda row: None if row["ext_id"] is None else (
-                row["product_id"], row["category_id"], row["ext_id"]))
+            existing = _first_by(
+                rows,
+                lambda row: (
+                    None
+                    if row["ext_id"] is None
+                    else (row["product_id"], row["category_id"], row["ext_id"])
+                ),
+            )
         writer = _Writer(self.session, ProductOption, self.report)
         result: list[tuple[int, str, Sequence[OptionValueInput]]] = []
         pending: dict[str, int] = {}  # uid of a new option → its index in ``result``
         for column, owner_id, options in owned:
-            owner = {"product_id": owner_id if column == "product_id" else None,
-                     "category_id": owner_id if column == "category_id" else None}
+            owner = {
+                "product_id": owner_id if column == "product_id" else None,
+                "category_id": owner_id if column == "category_id" else None,
+            }
             for index, spec in enumerate(options):
-                current = existing.get(spec.uid if self.key == "uid" else (
-                    owner["product_id"], owner["category_id"], spec.ext_id))
+                current = existing.get(
+                    spec.uid
+                    if self.key == "uid"
+                    else (owner["product_id"], owner["category_id"], spec.ext_id)
+                )
                 uid = self.uid(spec, current, taken)
                 values = {
-                    **owner, "ext_id": spec.ext_id, "name": spec.name,
-                    "short_name": spec.short_name, "type": spec.type,
-                    "min_selectable": spec.min_selectable, "max_selectable": spec.max_selectable,
-                    "max_quantity": spec.max_quantity, "hidden": spec.hidden,
+                    **owner,
+                    "ext_id": spec.ext_id,
+                    "name": spec.name,
+                    "short_name": spec.short_name,
+                    "type": spec.type,
+                    "min_selectable": spec.min_selectable,
+                    "max_selectable": spec.max_selectable,
+                    "max_quantity": spec.max_quantity,
+                    "hidden": spec.hidden,
                     "position": _position(spec.position, index),
                 }
                 new = {"organization_id": self.organization_id, "uid": uid}
@@ -467,8 +570,9 @@ class _MenuImport:
         rows = self.catalog.values
         option_uids = {row["id"]: row["uid"] for row in self.catalog.options}
         option_uids.update((option_id, uid) for option_id, uid, _ in options)
-        existing = _first_by(rows, lambda row: None if row[self.key] is None else (
-            row["option_id"], row[self.key]))
+        existing = _first_by(
+            rows, lambda row: None if row[self.key] is None else (row["option_id"], row[self.key])
+        )
         taken: dict[int, set[str]] = defaultdict(set)
         for row in rows:
             taken[row["option_id"]].add(row["uid"])
@@ -478,16 +582,25 @@ class _MenuImport:
                 current = existing.get((option_id, getattr(spec, self.key)))
                 uid = self.uid(spec, current, taken[option_id])
                 fields = {
-                    "ext_id": spec.ext_id, "name": spec.name, "short_name": spec.short_name,
-                    "price_operator": spec.price_operator, "price_operand": spec.price_operand,
-                    "hidden": spec.hidden, "position": _position(spec.position, index),
+                    "ext_id": spec.ext_id,
+                    "name": spec.name,
+                    "short_name": spec.short_name,
+                    "price_operator": spec.price_operator,
+                    "price_operand": spec.price_operand,
+                    "hidden": spec.hidden,
+                    "position": _position(spec.position, index),
                     "checked_default": spec.checked_default,
                 }
-                writer.upsert(f"option_value {option_uid}/{uid}", current, fields,
-                              {"option_id": option_id, "uid": uid})
+                writer.upsert(
+                    f"option_value {option_uid}/{uid}",
+                    current,
+                    fields,
+                    {"option_id": option_id, "uid": uid},
+                )
         if self.mode == "replace":
             writer.hide_unmatched(
-                rows, lambda row: f"option_value {option_uids[row['option_id']]}/{row['uid']}")
+                rows, lambda row: f"option_value {option_uids[row['option_id']]}/{row['uid']}"
+            )
         await writer.flush()
 
 
@@ -511,8 +624,11 @@ async def import_menu(
     wanted.update(k for p in products for k in p.location_keys)
     locations: set[str] | None = None
     if wanted:
-        locations = set(await session.scalars(
-            select(Location.key).where(Location.organization_id == organization_id)))
+        locations = set(
+            await session.scalars(
+                select(Location.key).where(Location.organization_id == organization_id)
+            )
+        )
     existing_keys = {row[key] for row in catalog.categories if row[key] is not None}
     _validate(categories, products, key, existing_keys, locations)
 
@@ -521,8 +637,11 @@ async def import_menu(
     category_ids = await run.categories(categories)
     product_ids = await run.products(products, category_ids, currency)
     owned: list[tuple[str, int, Sequence[OptionInput]]] = [
-        ("category_id", category_ids[getattr(c, key)], c.options) for c in categories]
-    owned += [("product_id", product_id, p.options)
-              for product_id, p in zip(product_ids, products, strict=True)]
+        ("category_id", category_ids[getattr(c, key)], c.options) for c in categories
+    ]
+    owned += [
+        ("product_id", product_id, p.options)
+        for product_id, p in zip(product_ids, products, strict=True)
+    ]
     await run.values(await run.options(owned))
     return report

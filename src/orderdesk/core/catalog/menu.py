@@ -44,8 +44,11 @@ class Page(Generic[T]):
 
 def visible(options: Sequence[OptionWithValues]) -> list[OptionWithValues]:
     """Options and values a customer can see."""
-    return [OptionWithValues(o.option, [v for v in o.values if not v.hidden])
-            for o in options if not o.option.hidden]
+    return [
+        OptionWithValues(o.option, [v for v in o.values if not v.hidden])
+        for o in options
+        if not o.option.hidden
+    ]
 
 
 async def _category_options(
@@ -53,13 +56,18 @@ async def _category_options(
 ) -> dict[int, list[OptionWithValues]]:
     if not category_ids:
         return {}
-    options = list(await session.scalars(
-        select(ProductOption).where(ProductOption.category_id.in_(category_ids))
-        .order_by(ProductOption.position, ProductOption.id)))
+    options = list(
+        await session.scalars(
+            select(ProductOption)
+            .where(ProductOption.category_id.in_(category_ids))
+            .order_by(ProductOption.position, ProductOption.id)
+        )
+    )
     values: dict[int, list[OptionValue]] = defaultdict(list)
     if options:
         for value in await session.scalars(
-            select(OptionValue).where(OptionValue.option_id.in_([o.id for o in options]))
+            select(OptionValue)
+            .where(OptionValue.option_id.in_([o.id for o in options]))
             .order_by(OptionValue.position, OptionValue.id)
         ):
             values[value.option_id].append(value)
@@ -79,16 +87,23 @@ async def list_categories(
     total = await session.scalar(select(func.count()).select_from(Category).where(*where)) or 0
     counted = (
         select(Product.category_id, func.count().label("n"))
-        .where(Product.organization_id == organization_id,
-               *([Product.hidden.is_(False)] if visible_only else []))
-        .group_by(Product.category_id).subquery()
+        .where(
+            Product.organization_id == organization_id,
+            *([Product.hidden.is_(False)] if visible_only else []),
+        )
+        .group_by(Product.category_id)
+        .subquery()
     )
-    rows = (await session.execute(
-        select(Category, func.coalesce(counted.c.n, 0))
-        .outerjoin(counted, counted.c.category_id == Category.id)
-        .where(*where).order_by(Category.position, Category.id)
-        .limit(pagesize).offset((page - 1) * pagesize)
-    )).all()
+    rows = (
+        await session.execute(
+            select(Category, func.coalesce(counted.c.n, 0))
+            .outerjoin(counted, counted.c.category_id == Category.id)
+            .where(*where)
+            .order_by(Category.position, Category.id)
+            .limit(pagesize)
+            .offset((page - 1) * pagesize)
+        )
+    ).all()
     options = await _category_options(session, [c.id for c, _ in rows])
     return Page([MenuCategory(c, int(n), options.get(c.id, [])) for c, n in rows], int(total))
 
@@ -97,13 +112,22 @@ async def get_category(
     session: AsyncSession, organization_id: int, uid: str, *, visible_only: bool
 ) -> MenuCategory | None:
     """The category with its ``products_count`` counted as :func:`list_categories` does."""
-    category = await session.scalar(select(Category).where(
-        Category.organization_id == organization_id, Category.uid == uid))
+    category = await session.scalar(
+        select(Category).where(Category.organization_id == organization_id, Category.uid == uid)
+    )
     if category is None:
         return None
-    count = await session.scalar(select(func.count()).select_from(Product).where(
-        Product.category_id == category.id,
-        *([Product.hidden.is_(False)] if visible_only else []))) or 0
+    count = (
+        await session.scalar(
+            select(func.count())
+            .select_from(Product)
+            .where(
+                Product.category_id == category.id,
+                *([Product.hidden.is_(False)] if visible_only else []),
+            )
+        )
+        or 0
+    )
     options = await _category_options(session, [category.id])
     return MenuCategory(category, int(count), options.get(category.id, []))
 
@@ -113,36 +137,65 @@ async def _with_options(session: AsyncSession, products: list[Product]) -> list[
     category_ids = {p.category_id for p in products if p.category_id is not None}
     uids: dict[int, str] = {}
     if category_ids:
-        uids = {cid: uid for cid, uid in await session.execute(
-            select(Category.id, Category.uid).where(Category.id.in_(category_ids)))}
-    return [MenuProduct(p, uids.get(p.category_id) if p.category_id else None,
-                        options.get(p.id, [])) for p in products]
+        uids = {
+            cid: uid
+            for cid, uid in await session.execute(
+                select(Category.id, Category.uid).where(Category.id.in_(category_ids))
+            )
+        }
+    return [
+        MenuProduct(p, uids.get(p.category_id) if p.category_id else None, options.get(p.id, []))
+        for p in products
+    ]
 
 
 async def list_products(
-    session: AsyncSession, organization_id: int, *, category_uid: str | None, query: str | None,
-    visible_only: bool, page: int, pagesize: int,
+    session: AsyncSession,
+    organization_id: int,
+    *,
+    category_uid: str | None,
+    query: str | None,
+    visible_only: bool,
+    page: int,
+    pagesize: int,
 ) -> Page[MenuProduct]:
     where: list[ColumnElement[bool]] = [Product.organization_id == organization_id]
     if visible_only:
         where.append(Product.hidden.is_(False))
     if category_uid:
-        where.append(Product.category_id.in_(select(Category.id).where(
-            Category.organization_id == organization_id, Category.uid == category_uid)))
+        where.append(
+            Product.category_id.in_(
+                select(Category.id).where(
+                    Category.organization_id == organization_id, Category.uid == category_uid
+                )
+            )
+        )
     if query:
-        ids = await search_product_ids(session, query, organization_id=organization_id,
-                                       limit=1000, include_hidden=not visible_only)
+        ids = await search_product_ids(
+            session,
+            query,
+            organization_id=organization_id,
+            limit=1000,
+            include_hidden=not visible_only,
+        )
         where.append(Product.id.in_(ids) if ids else Product.id.is_(None))
     total = await session.scalar(select(func.count()).select_from(Product).where(*where)) or 0
-    products = list(await session.scalars(
-        select(Product).where(*where).order_by(Product.position, Product.id)
-        .limit(pagesize).offset((page - 1) * pagesize)))
+    products = list(
+        await session.scalars(
+            select(Product)
+            .where(*where)
+            .order_by(Product.position, Product.id)
+            .limit(pagesize)
+            .offset((page - 1) * pagesize)
+        )
+    )
     return Page(await _with_options(session, products), int(total))
 
 
 async def get_product(session: AsyncSession, organization_id: int, uid: str) -> MenuProduct | None:
-    product = await session.scalar(select(Product).where(
-        Product.organization_id == organization_id, Product.uid == uid))
+    product = await session.scalar(
+        select(Product).where(Product.organization_id == organization_id, Product.uid == uid)
+    )
     if product is None:
         return None
     return (await _with_options(session, [product]))[0]

@@ -41,9 +41,11 @@ async def options_for_products(
     owner: ColumnElement[bool] = ProductOption.product_id.in_(product_ids)
     if category_ids:
         owner = or_(owner, ProductOption.category_id.in_(category_ids))
-    options = (await session.scalars(
-        select(ProductOption).where(owner).order_by(ProductOption.position, ProductOption.id)
-    )).all()
+    options = (
+        await session.scalars(
+            select(ProductOption).where(owner).order_by(ProductOption.position, ProductOption.id)
+        )
+    ).all()
 
     loaded = {o.id: OptionWithValues(o) for o in options}
     if loaded:
@@ -66,8 +68,6 @@ async def options_for_products(
     result: dict[int, list[OptionWithValues]] = {}
     for product in products:
         own = by_product.get(product.id, [])
-        shared = (by_category.get(product.category_id, [])
-                  if product.category_id is not None else [])
-        result[product.id] = sorted(
-            [*own, *shared], key=lambda o: (o.option.position, o.option.id))
+        shared = by_category.get(product.category_id, []) if product.category_id is not None else []
+        result[product.id] = sorted([*own, *shared], key=lambda o: (o.option.position, o.option.id))
     return result

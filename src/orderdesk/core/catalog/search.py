@@ -35,7 +35,11 @@ def query_words(query: str) -> list[str]:
 
 
 async def search_product_ids(
-    session: AsyncSession, query: str, *, organization_id: int | None, limit: int,
+    session: AsyncSession,
+    query: str,
+    *,
+    organization_id: int | None,
+    limit: int,
     include_hidden: bool = False,
 ) -> list[int]:
     """Ids of matching products, best match first; empty for a query with no words. Hidden
@@ -44,11 +48,13 @@ async def search_product_ids(
     if not words:
         return []
     stmt = (
-        _postgres_search(words) if session.get_bind().dialect.name == "postgresql"
+        _postgres_search(words)
+        if session.get_bind().dialect.name == "postgresql"
         else _sqlite_search(words)
     )
     scope = (
-        Product.organization_id.is_(None) if organization_id is None
+        Product.organization_id.is_(None)
+        if organization_id is None
         else Product.organization_id == organization_id
     )
     visible = [] if include_hidden else [Product.hidden.is_(False)]
@@ -67,8 +73,9 @@ def _sqlite_search(words: list[str]) -> Select[int]:
 
 
 def _postgres_search(words: list[str]) -> Select[int]:
-    tsquery = func.to_tsquery(literal_column("'simple'::regconfig"),
-                              " & ".join(f"{w}:*" for w in words))
+    tsquery = func.to_tsquery(
+        literal_column("'simple'::regconfig"), " & ".join(f"{w}:*" for w in words)
+    )
     vector: ColumnElement[Any] = literal_column("products.search_vector")
     return (
         select(Product.id)

@@ -44,10 +44,18 @@ async def list_deliveries(
     if state is not None and state not in DELIVERY_STATES:
         raise ValueError(f"unknown delivery state {state!r}; expected one of {DELIVERY_STATES}")
     query = (
-        select(WebhookDelivery.id, OutboxEvent.event, OutboxEvent.order_id,
-               WebhookSubscription.url, WebhookDelivery.state, WebhookDelivery.attempts,
-               WebhookDelivery.last_status_code, WebhookDelivery.last_error,
-               WebhookDelivery.next_attempt_at, WebhookDelivery.created_at)
+        select(
+            WebhookDelivery.id,
+            OutboxEvent.event,
+            OutboxEvent.order_id,
+            WebhookSubscription.url,
+            WebhookDelivery.state,
+            WebhookDelivery.attempts,
+            WebhookDelivery.last_status_code,
+            WebhookDelivery.last_error,
+            WebhookDelivery.next_attempt_at,
+            WebhookDelivery.created_at,
+        )
         .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .order_by(WebhookDelivery.id.desc())
@@ -59,7 +67,10 @@ async def list_deliveries(
 
 
 async def replay(
-    session: AsyncSession, delivery_ids: Sequence[int] | None, *, dead_only: bool,
+    session: AsyncSession,
+    delivery_ids: Sequence[int] | None,
+    *,
+    dead_only: bool,
     now: datetime,
 ) -> int:
     """Queue deliveries again, due at once; returns how many were queued.

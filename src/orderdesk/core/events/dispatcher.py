@@ -111,33 +111,52 @@ async def fan_out(session: AsyncSession, *, now: datetime, batch: int = 500) -> 
         if not locked:
             return 0
     # Only what fan-out needs: the payloads (the bulk of a row) are read by the delivery.
-    events = (await session.execute(
-        select(OutboxEvent.id, OutboxEvent.organization_id, OutboxEvent.order_id)
-        .where(OutboxEvent.published_at.is_(None))
-        .order_by(OutboxEvent.id).limit(batch))).all()
+    events = (
+        await session.execute(
+            select(OutboxEvent.id, OutboxEvent.organization_id, OutboxEvent.order_id)
+            .where(OutboxEvent.published_at.is_(None))
+            .order_by(OutboxEvent.id)
+            .limit(batch)
+        )
+    ).all()
     if not events:
         return 0
     subscriptions: dict[int, list[int]] = defaultdict(list)
     rows = await session.execute(
         select(WebhookSubscription.organization_id, WebhookSubscription.id)
-        .where(WebhookSubscription.organization_id.in_({e.organization_id for e in events}),
-               WebhookSubscription.active.is_(True))
-        .order_by(WebhookSubscription.id))
+        .where(
+            WebhookSubscription.organization_id.in_({e.organization_id for e in events}),
+            WebhookSubscription.active.is_(True),
+        )
+        .order_by(WebhookSubscription.id)
+    )
     for organization_id, subscription_id in rows:
         subscriptions[organization_id].append(subscription_id)
     deliveries = [
-        {"event_id": event.id, "subscription_id": subscription_id,
-         "ordering_key": ordering_key(subscription_id, event), "state": "pending",
-         "attempts": 0, "next_attempt_at": now, "created_at": now}
-        for event in events for subscription_id in subscriptions[event.organization_id]
+        {
+            "event_id": event.id,
+            "subscription_id": subscription_id,
+            "ordering_key": ordering_key(subscription_id, event),
+            "state": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for event in events
+        for subscription_id in subscriptions[event.organization_id]
     ]
     if deliveries:
         await session.execute(
             insert_for(session, WebhookDelivery).on_conflict_do_nothing(
-                index_elements=["event_id", "subscription_id"]),
-            deliveries)
-    await session.execute(update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events]))
-                          .values(published_at=now))
+                index_elements=["event_id", "subscription_id"]
+            ),
+            deliveries,
+        )
+    await session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id.in_([e.id for e in events]))
+        .values(published_at=now)
+    )
     return len(events)
 
 
@@ -167,31 +186,48 @@ async def _claim_due(
     session: AsyncSession, *, now: datetime, batch: int, lease_until: datetime
 ) -> list[_Claim]:
     earlier = aliased(WebhookDelivery)
-    blocked = select(earlier.id).where(
-        earlier.ordering_key == WebhookDelivery.ordering_key,
-        earlier.event_id < WebhookDelivery.event_id,
-        earlier.state != "delivered",
-    ).exists()
+    blocked = (
+        select(earlier.id)
+        .where(
+            earlier.ordering_key == WebhookDelivery.ordering_key,
+            earlier.event_id < WebhookDelivery.event_id,
+            earlier.state != "delivered",
+        )
+        .exists()
+    )
     query = (
-        select(WebhookDelivery.id, OutboxEvent.id, OutboxEvent.payload, WebhookSubscription.url,
-               WebhookSubscription.secret, Organization.kind)
+        select(
+            WebhookDelivery.id,
+            OutboxEvent.id,
+            OutboxEvent.payload,
+            WebhookSubscription.url,
+            WebhookSubscription.secret,
+            Organization.kind,
+        )
         .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
         .join(Organization, Organization.id == WebhookSubscription.organization_id)
-        .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now,
-               WebhookSubscription.active.is_(True), ~blocked)
+        .where(
+            WebhookDelivery.state == "pending",
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookSubscription.active.is_(True),
+            ~blocked,
+        )
         .order_by(WebhookDelivery.id)
         .limit(batch)
     )
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True, of=WebhookDelivery)
-    claims = [_Claim(delivery_id, event_id, payload, url, secret, kind, lease_until)
-              for delivery_id, event_id, payload, url, secret, kind in await session.execute(query)]
+    claims = [
+        _Claim(delivery_id, event_id, payload, url, secret, kind, lease_until)
+        for delivery_id, event_id, payload, url, secret, kind in await session.execute(query)
+    ]
     if claims:
         await session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.id.in_([c.delivery_id for c in claims]))
-            .values(next_attempt_at=lease_until))
+            .values(next_attempt_at=lease_until)
+        )
     return claims
 
 
@@ -216,8 +252,9 @@ async def _post(
     error: str | None = None
     try:
         async with asyncio.timeout(request_timeout):
-            request = client.build_request("POST", claim.url, content=body, headers=headers,
-                                           timeout=request_timeout)
+            request = client.build_request(
+                "POST", claim.url, content=body, headers=headers, timeout=request_timeout
+            )
             response = await client.send(request, stream=True)
             try:
                 status = response.status_code
@@ -239,17 +276,29 @@ async def _post(
     return _Outcome(status, error[:1000] if error else None, duration_ms)
 
 
-async def _record(session: AsyncSession, claim: _Claim, outcome: _Outcome, *,
-                  now: datetime) -> None:
+async def _record(
+    session: AsyncSession, claim: _Claim, outcome: _Outcome, *, now: datetime
+) -> None:
     delivery = await session.get(WebhookDelivery, claim.delivery_id, with_for_update=True)
     if delivery is None:
         return
-    earlier_attempts, window_opened = (await session.execute(
-        select(func.count(), func.min(DeliveryAttempt.at))
-        .where(DeliveryAttempt.delivery_id == delivery.id,
-               DeliveryAttempt.at >= delivery.created_at))).one()
-    session.add(DeliveryAttempt(delivery_id=delivery.id, at=now, status_code=outcome.status_code,
-                                error=outcome.error, duration_ms=outcome.duration_ms))
+    earlier_attempts, window_opened = (
+        await session.execute(
+            select(func.count(), func.min(DeliveryAttempt.at)).where(
+                DeliveryAttempt.delivery_id == delivery.id,
+                DeliveryAttempt.at >= delivery.created_at,
+            )
+        )
+    ).one()
+    session.add(
+        DeliveryAttempt(
+            delivery_id=delivery.id,
+            at=now,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
+        )
+    )
     delivery.attempts += 1
     delivery.last_status_code = outcome.status_code
     delivery.last_error = outcome.error
@@ -261,8 +310,12 @@ async def _record(session: AsyncSession, claim: _Claim, outcome: _Outcome, *,
         return  # replayed or re-claimed meanwhile: that newer schedule stands
     if now >= (window_opened or now) + RETRY_WINDOW:
         delivery.state = "dead"
-        log.warning("webhook delivery %s is dead after %s attempts: %s",
-                    delivery.id, delivery.attempts, outcome.error)
+        log.warning(
+            "webhook delivery %s is dead after %s attempts: %s",
+            delivery.id,
+            delivery.attempts,
+            outcome.error,
+        )
     else:
         delivery.next_attempt_at = now + backoff(earlier_attempts + 1)
 
@@ -300,8 +353,10 @@ async def deliver_due(
 
 def default_client() -> httpx.AsyncClient:
     """Redirects are not followed: a 3xx is a misconfigured URL and is retried as a failure."""
-    return httpx.AsyncClient(follow_redirects=False,
-                             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+    )
 
 
 class Dispatcher:
@@ -333,8 +388,13 @@ class Dispatcher:
             published = await fan_out(session, now=self._clock())
         if self._client is None:
             self._client = self._client_factory()
-        attempted = await deliver_due(self._sessions, self._client, now=self._clock(),
-                                      batch=self._batch, timeout=self._timeout)
+        attempted = await deliver_due(
+            self._sessions,
+            self._client,
+            now=self._clock(),
+            batch=self._batch,
+            timeout=self._timeout,
+        )
         return published + attempted
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -387,4 +447,3 @@ async def run_worker(database_url: str, stop: asyncio.Event) -> None:
         await Dispatcher(create_sessionmaker(engine)).run(stop)
     finally:
         await engine.dispose()
-

@@ -35,8 +35,16 @@ def enqueue(
     now: datetime,
 ) -> None:
     """Add an event to the caller's transaction: it is published only if that commits."""
-    session.add(OutboxEvent(organization_id=organization_id, order_id=order_id, event=event,
-                            payload=payload, created_at=now, published_at=None))
+    session.add(
+        OutboxEvent(
+            organization_id=organization_id,
+            order_id=order_id,
+            event=event,
+            payload=payload,
+            created_at=now,
+            published_at=None,
+        )
+    )
 
 
 def order_event_rows(kind: str, view: OrderView, now: datetime) -> list[dict[str, Any]]:
@@ -45,9 +53,17 @@ def order_event_rows(kind: str, view: OrderView, now: datetime) -> list[dict[str
     if renderer is None:
         return []
     order = view.order
-    return [{"organization_id": order.organization_id, "order_id": order.id, "event": event,
-             "payload": payload, "created_at": now, "published_at": None}
-            for event, payload in renderer(kind, view, now)]
+    return [
+        {
+            "organization_id": order.organization_id,
+            "order_id": order.id,
+            "event": event,
+            "payload": payload,
+            "created_at": now,
+            "published_at": None,
+        }
+        for event, payload in renderer(kind, view, now)
+    ]
 
 
 def publish_order_event(session: AsyncSession, kind: str, view: OrderView, now: datetime) -> None:

@@ -54,29 +54,103 @@ MAX_CANDIDATES = 200
 _MAX_SQL_WORDS = 8
 
 _ABBREVIATIONS: dict[tuple[str, ...], str] = {
-    ("p", "za"): "piazza", ("p", "zza"): "piazza", ("pza",): "piazza", ("pzza",): "piazza",
-    ("p", "le"): "piazzale", ("p", "zale"): "piazzale", ("pzale",): "piazzale",
-    ("c", "so"): "corso", ("cso",): "corso",
-    ("v", "le"): "viale", ("vle",): "viale",
-    ("l", "go"): "largo", ("lgo",): "largo",
-    ("v",): "via", ("vic",): "vicolo",
-    ("st",): "street", ("ave",): "avenue", ("av",): "avenue", ("rd",): "road",
-    ("blvd",): "boulevard", ("ln",): "lane", ("sq",): "square",
+    ("p", "za"): "piazza",
+    ("p", "zza"): "piazza",
+    ("pza",): "piazza",
+    ("pzza",): "piazza",
+    ("p", "le"): "piazzale",
+    ("p", "zale"): "piazzale",
+    ("pzale",): "piazzale",
+    ("c", "so"): "corso",
+    ("cso",): "corso",
+    ("v", "le"): "viale",
+    ("vle",): "viale",
+    ("l", "go"): "largo",
+    ("lgo",): "largo",
+    ("v",): "via",
+    ("vic",): "vicolo",
+    ("st",): "street",
+    ("ave",): "avenue",
+    ("av",): "avenue",
+    ("rd",): "road",
+    ("blvd",): "boulevard",
+    ("ln",): "lane",
+    ("sq",): "square",
     ("str",): "strasse",
 }
 _LONGEST_ABBREVIATION = max(len(key) for key in _ABBREVIATIONS)
 _ABBREVIATION_PARTS = frozenset(part for key in _ABBREVIATIONS for part in key)
-STREET_TYPES = frozenset({
-    "via", "viale", "piazza", "piazzale", "piazzetta", "corso", "largo", "vicolo", "vico",
-    "strada", "contrada", "borgo", "lungomare", "salita", "galleria",
-    "street", "avenue", "road", "boulevard", "lane", "drive", "square", "place", "way",
-    "strasse", "weg", "platz", "gasse", "allee", "rue", "calle", "avenida", "plaza",
-})
-_ARTICLES = frozenset({
-    "di", "del", "della", "dei", "degli", "delle", "dello", "dell", "d", "de", "da", "dal",
-    "dalla", "dai", "la", "le", "il", "lo", "gli", "l",
-    "the", "of", "der", "die", "das", "den", "des", "von", "am", "an",
-})
+STREET_TYPES = frozenset(
+    {
+        "via",
+        "viale",
+        "piazza",
+        "piazzale",
+        "piazzetta",
+        "corso",
+        "largo",
+        "vicolo",
+        "vico",
+        "strada",
+        "contrada",
+        "borgo",
+        "lungomare",
+        "salita",
+        "galleria",
+        "street",
+        "avenue",
+        "road",
+        "boulevard",
+        "lane",
+        "drive",
+        "square",
+        "place",
+        "way",
+        "strasse",
+        "weg",
+        "platz",
+        "gasse",
+        "allee",
+        "rue",
+        "calle",
+        "avenida",
+        "plaza",
+    }
+)
+_ARTICLES = frozenset(
+    {
+        "di",
+        "del",
+        "della",
+        "dei",
+        "degli",
+        "delle",
+        "dello",
+        "dell",
+        "d",
+        "de",
+        "da",
+        "dal",
+        "dalla",
+        "dai",
+        "la",
+        "le",
+        "il",
+        "lo",
+        "gli",
+        "l",
+        "the",
+        "of",
+        "der",
+        "die",
+        "das",
+        "den",
+        "des",
+        "von",
+        "am",
+        "an",
+    }
+)
 _NUMBER_MARKERS = frozenset({"n", "nr", "no", "num", "numero", "civico", "civ", "hausnummer"})
 _NUMBER_SUFFIXES = frozenset({"bis", "ter", "quater"})
 _HOUSE_NUMBER = re.compile(r"^(\d+)([a-z]|bis|ter|quater)?$")
@@ -85,8 +159,11 @@ _HOUSE_NUMBER = re.compile(r"^(\d+)([a-z]|bis|ter|quater)?$")
 def address_tokens(text: str) -> list[str]:
     """The normalised words of an address; the same function serves queries and places."""
     words = _expand(fold(text).split())
-    words = [w for i, w in enumerate(words)
-             if not (w in _NUMBER_MARKERS and i + 1 < len(words) and words[i + 1][:1].isdigit())]
+    words = [
+        w
+        for i, w in enumerate(words)
+        if not (w in _NUMBER_MARKERS and i + 1 < len(words) and words[i + 1][:1].isdigit())
+    ]
     return [w for w in _join_suffixes(words) if w not in _ARTICLES]
 
 
@@ -95,7 +172,7 @@ def _expand(words: list[str]) -> list[str]:
     i = 0
     while i < len(words):
         for size in range(min(_LONGEST_ABBREVIATION, len(words) - i), 0, -1):
-            full = _ABBREVIATIONS.get(tuple(words[i:i + size]))
+            full = _ABBREVIATIONS.get(tuple(words[i : i + size]))
             if full is not None:
                 out.append(full)
                 i += size
@@ -154,7 +231,7 @@ def _find(words: Sequence[str], needle: Sequence[str], taken: set[int], start: i
     if size == 0:
         return -1
     for i in range(start, len(words) - size + 1):
-        if list(words[i:i + size]) == list(needle) and not taken.intersection(range(i, i + size)):
+        if list(words[i : i + size]) == list(needle) and not taken.intersection(range(i, i + size)):
             return i
     return -1
 
@@ -210,8 +287,11 @@ def _match(query: _Query, place: Place) -> int | None:
     score = 4 if exact else 2
     zip_words, city_words = fold(place.zip).split(), address_tokens(place.city)
     found = {"zip": False, "city": False}
-    for key, part in (("zip", zip_words), ("city", city_words),
-                      ("province", fold(place.province).split())):
+    for key, part in (
+        ("zip", zip_words),
+        ("city", city_words),
+        ("province", fold(place.province).split()),
+    ):
         at = _find(words, part, taken)
         if at >= 0:
             taken.update(range(at, at + len(part)))
@@ -246,15 +326,17 @@ def _match(query: _Query, place: Place) -> int | None:
 
 
 def _identity(place: Place) -> tuple[tuple[str, ...], str, tuple[str, ...]]:
-    return (tuple(address_tokens(place.street)), normalise_number(place.number),
-            tuple(address_tokens(place.city)))
+    return (
+        tuple(address_tokens(place.street)),
+        normalise_number(place.number),
+        tuple(address_tokens(place.city)),
+    )
 
 
 def best_place(query_text: str, places: Sequence[Place], *, country: str = "") -> Place | None:
     """The single best match among ``places`` (see the module docstring), or ``None``."""
     query = _Query(address_tokens(query_text), country.strip().upper())
-    scored = [(score, place) for place in places
-              if (score := _match(query, place)) is not None]
+    scored = [(score, place) for place in places if (score := _match(query, place)) is not None]
     if not scored:
         return None
     top = max(score for score, _ in scored)
@@ -290,9 +372,15 @@ def _sql_words(text: str) -> list[str]:
             word = word[:-7]
         elif word.endswith("str") and len(word) > 3:
             word = word[:-3]
-        if (len(word) >= 3 and word not in STREET_TYPES and word not in _ARTICLES
-                and word not in _NUMBER_MARKERS and word not in _ABBREVIATION_PARTS
-                and not word[:1].isdigit() and word not in chosen):
+        if (
+            len(word) >= 3
+            and word not in STREET_TYPES
+            and word not in _ARTICLES
+            and word not in _NUMBER_MARKERS
+            and word not in _ABBREVIATION_PARTS
+            and not word[:1].isdigit()
+            and word not in chosen
+        ):
             chosen.append(word)
     chosen.sort(key=len, reverse=True)
     return chosen[:_MAX_SQL_WORDS]
@@ -329,14 +417,20 @@ async def candidate_places(
     matched: ColumnElement[int] = sum(
         (case((hit, weight), else_=0) for hit, weight in weighted), literal(0, Integer)
     )
-    stmt = (select(Place).where(and_(*hits) if every_word else or_(*hits))
-            .order_by(matched.desc(), Place.place_id)
-            .limit(MAX_CANDIDATES))
+    stmt = (
+        select(Place)
+        .where(and_(*hits) if every_word else or_(*hits))
+        .order_by(matched.desc(), Place.place_id)
+        .limit(MAX_CANDIDATES)
+    )
     return list(await session.scalars(stmt))
 
 
 def structured_text(
-    street: str | None, number: str | None, city: str | None, province: str | None,
+    street: str | None,
+    number: str | None,
+    city: str | None,
+    province: str | None,
     zip: str | None,
 ) -> str:
     """Structured fields as one query, street first so the number follows it."""
@@ -360,8 +454,7 @@ async def find_place(
     holding every significant word are tried first; only when none of them matches are places
     holding some of the words considered (a query with extra words, "…, Italia").
     """
-    query = text if text and text.strip() else structured_text(street, number, city, province,
-                                                               zip)
+    query = text if text and text.strip() else structured_text(street, number, city, province, zip)
     if not query.strip():
         return None
     for every_word in (True, False) if len(_sql_words(query)) > 1 else (False,):

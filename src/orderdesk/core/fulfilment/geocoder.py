@@ -122,8 +122,9 @@ class HttpGeocoder:
             results = [_from_photon(feature) for feature in body["features"]]
         else:
             raise GeocoderUnavailable("geocoder answered neither Nominatim nor Photon JSON")
-        return next((r for r in results
-                     if r is not None and (not wanted or r.country in wanted)), None)
+        return next(
+            (r for r in results if r is not None and (not wanted or r.country in wanted)), None
+        )
 
     async def _get(
         self, flavour: Flavour, query: str, language: str | None, countries: set[str]
@@ -139,7 +140,9 @@ class HttpGeocoder:
             self._client = httpx.AsyncClient(headers={"User-Agent": USER_AGENT})
         try:
             response = await self._client.get(
-                self.base_url + _PATHS[flavour], params=params, timeout=self.timeout,
+                self.base_url + _PATHS[flavour],
+                params=params,
+                timeout=self.timeout,
                 headers={"Accept": "application/json"},
             )
             if response.status_code != 200:
@@ -180,15 +183,18 @@ def _from_nominatim(item: Any) -> GeocodedAddress | None:
     address = item.get("address")
     address = address if isinstance(address, dict) else {}
     iso_province = _text(address, "ISO3166-2-lvl6")
-    province = (iso_province.split("-", 1)[1] if "-" in iso_province
-                else _text(address, "county", "state"))
+    province = (
+        iso_province.split("-", 1)[1] if "-" in iso_province else _text(address, "county", "state")
+    )
     return _street_level(
         street=_text(address, "road", "pedestrian", "square", "footway"),
         number=_text(address, "house_number"),
         city=_text(address, "city", "town", "village", "municipality", "hamlet"),
-        province=province, zip=_text(address, "postcode"),
+        province=province,
+        zip=_text(address, "postcode"),
         country=_text(address, "country_code").upper(),
-        lat=_coordinate(item.get("lat")), lng=_coordinate(item.get("lon")),
+        lat=_coordinate(item.get("lat")),
+        lng=_coordinate(item.get("lon")),
     )
 
 
@@ -205,11 +211,14 @@ def _from_photon(feature: Any) -> GeocodedAddress | None:
     if not street and props.get("osm_key") == "highway":
         street = _text(props, "name")
     return _street_level(
-        street=street, number=_text(props, "housenumber"),
+        street=street,
+        number=_text(props, "housenumber"),
         city=_text(props, "city", "town", "village", "locality", "district"),
-        province=_text(props, "county", "state"), zip=_text(props, "postcode"),
+        province=_text(props, "county", "state"),
+        zip=_text(props, "postcode"),
         country=_text(props, "countrycode").upper(),
-        lat=_coordinate(coordinates[1]), lng=_coordinate(coordinates[0]),
+        lat=_coordinate(coordinates[1]),
+        lng=_coordinate(coordinates[0]),
     )
 
 
@@ -219,8 +228,7 @@ def geo_place_id(geo: GeocodedAddress) -> str:
     The same address geocoded twice, or by two processes at once, is one place; a server that
     later moves the point updates that place instead of creating another.
     """
-    key = "|".join(fold(part) for part in (geo.street, geo.number, geo.city, geo.zip,
-                                          geo.country))
+    key = "|".join(fold(part) for part in (geo.street, geo.number, geo.city, geo.zip, geo.country))
     return "geo-" + hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
@@ -231,16 +239,24 @@ async def remember(session: AsyncSession, geo: GeocodedAddress) -> Place:
     """
     place_id = geo_place_id(geo)
     values = {
-        "street": geo.street[:200], "number": geo.number[:20], "city": geo.city[:100],
-        "province": geo.province[:50], "zip": geo.zip[:20], "country": geo.country[:2],
-        "lat": geo.lat, "lng": geo.lng,
-        "search_text": search_text_for(geo.street, geo.number, geo.city, geo.zip,
-                                       geo.province)[:500],
+        "street": geo.street[:200],
+        "number": geo.number[:20],
+        "city": geo.city[:100],
+        "province": geo.province[:50],
+        "zip": geo.zip[:20],
+        "country": geo.country[:2],
+        "lat": geo.lat,
+        "lng": geo.lng,
+        "search_text": search_text_for(geo.street, geo.number, geo.city, geo.zip, geo.province)[
+            :500
+        ],
     }
     stmt = insert_for(session, Place).values(place_id=place_id, **values)
     changed = or_(*(getattr(Place, name) != stmt.excluded[name] for name in values))
     stmt = stmt.on_conflict_do_update(
-        index_elements=[Place.place_id], set_={**values, "updated_at": utcnow()}, where=changed,
+        index_elements=[Place.place_id],
+        set_={**values, "updated_at": utcnow()},
+        where=changed,
     )
     await session.execute(stmt)
     place = await session.get(Place, place_id, populate_existing=True)

@@ -25,12 +25,20 @@ def check_method(
 ) -> None:
     enabled = settings.get("dmethods") or []
     if not isinstance(enabled, list) or dmethod not in enabled:
-        errors.add(path, "enum", f"delivery method {dmethod!r} is not enabled for this "
-                   "restaurant", "method_disabled")
+        errors.add(
+            path,
+            "enum",
+            f"delivery method {dmethod!r} is not enabled for this restaurant",
+            "method_disabled",
+        )
 
 
 def check_payment(
-    settings: Mapping[str, object], method: str, sub: str | None, path: str, sub_path: str,
+    settings: Mapping[str, object],
+    method: str,
+    sub: str | None,
+    path: str,
+    sub_path: str,
     errors: ErrorCollector,
 ) -> None:
     if method not in PAYMENT_METHODS:

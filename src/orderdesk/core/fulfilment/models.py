@@ -34,8 +34,10 @@ class DeliveryZone(Timestamped, Base):
     wins; its fee and minimum order apply."""
 
     __tablename__ = "delivery_zones"
-    __table_args__ = (UniqueConstraint("organization_id", "name"),
-                      Index("ix_delivery_zones_org_position", "organization_id", "position"))
+    __table_args__ = (
+        UniqueConstraint("organization_id", "name"),
+        Index("ix_delivery_zones_org_position", "organization_id", "position"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))

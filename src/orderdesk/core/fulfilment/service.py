@@ -85,9 +85,17 @@ async def zone_rules(
     matches rather than an error for every address.
     """
     stmt = (
-        select(DeliveryZone.id, DeliveryZone.name, DeliveryZone.location_id, DeliveryZone.fee,
-               DeliveryZone.order_min, DeliveryZone.polygon, DeliveryZone.radius_km,
-               Location.key, Location.settings)
+        select(
+            DeliveryZone.id,
+            DeliveryZone.name,
+            DeliveryZone.location_id,
+            DeliveryZone.fee,
+            DeliveryZone.order_min,
+            DeliveryZone.polygon,
+            DeliveryZone.radius_km,
+            Location.key,
+            Location.settings,
+        )
         .join(Location, Location.id == DeliveryZone.location_id)
         .where(DeliveryZone.organization_id == organization_id)
         .order_by(DeliveryZone.position, DeliveryZone.id)
@@ -97,17 +105,25 @@ async def zone_rules(
     rows = await session.execute(stmt)
     return [
         ZoneRule(
-            zone_id=row.id, name=row.name, location_id=row.location_id, fee=row.fee,
-            order_min=row.order_min, polygon=_polygon(row.polygon),
+            zone_id=row.id,
+            name=row.name,
+            location_id=row.location_id,
+            fee=row.fee,
+            order_min=row.order_min,
+            polygon=_polygon(row.polygon),
             radius_km=row.radius_km if row.polygon is None else None,
-            center=location_position(row.settings or {}), location_key=row.key,
+            center=location_position(row.settings or {}),
+            location_key=row.key,
         )
         for row in rows
     ]
 
 
 async def resolve_place(
-    session: AsyncSession, organization_id: int, place: Place, *,
+    session: AsyncSession,
+    organization_id: int,
+    place: Place,
+    *,
     location_key: str | None = None,
 ) -> ResolvedAddress | None:
     """Who delivers to ``place``: the first of the organization's zones that contains it.
@@ -115,8 +131,11 @@ async def resolve_place(
     ``location_key`` restricts the choice to that location's zones (the client picked a
     sub-location); ``None`` when no zone contains the place.
     """
-    rules = await cached(session, ("zones", organization_id, location_key),
-                         lambda: zone_rules(session, organization_id, location_key=location_key))
+    rules = await cached(
+        session,
+        ("zones", organization_id, location_key),
+        lambda: zone_rules(session, organization_id, location_key=location_key),
+    )
     rule = first_matching_zone(rules, place.lat, place.lng)
     if rule is None:
         return None
@@ -124,8 +143,13 @@ async def resolve_place(
     if rule.center is not None:
         kms = round(haversine_km(rule.center[0], rule.center[1], place.lat, place.lng), 2)
     return ResolvedAddress(
-        place=place, location_id=rule.location_id, location_key=rule.location_key,
-        zone_name=rule.name, kms=kms, fee=rule.fee, order_min=rule.order_min,
+        place=place,
+        location_id=rule.location_id,
+        location_key=rule.location_key,
+        zone_name=rule.name,
+        kms=kms,
+        fee=rule.fee,
+        order_min=rule.order_min,
     )
 
 
@@ -160,22 +184,32 @@ async def locate_address(
     on the place (its point is then the street's): refusing would turn away real addresses
     that map data merely lacks.
     """
-    found = await find_place(session, text=text, street=street, number=number, city=city,
-                             province=province, zip=zip, country=country)
+    found = await find_place(
+        session,
+        text=text,
+        street=street,
+        number=number,
+        city=city,
+        province=province,
+        zip=zip,
+        country=country,
+    )
     if found is not None or geocoder is None:
         return found
-    query = text if text and text.strip() else structured_text(street, number, city, province,
-                                                               zip)
+    query = text if text and text.strip() else structured_text(street, number, city, province, zip)
     if not query.strip():
         return None
-    countries = ([country.upper()] if country
-                 else await _delivery_countries(session, organization_id))
+    countries = (
+        [country.upper()] if country else await _delivery_countries(session, organization_id)
+    )
     geo = await geocoder.geocode(query, language=language, countries=countries)
     if geo is None:
         return None
     if not geo.number:
-        given = (normalise_number(number) if number and not (text and text.strip())
-                 else house_number_near(query, geo.street))
+        given = (
+            normalise_number(number)
+            if number and not (text and text.strip())
+            else house_number_near(query, geo.street)
+        )
         geo = replace(geo, number=display_number(given))
     return await remember(session, geo)
-

@@ -56,9 +56,17 @@ class KeyedRequest:
     async def store(self, status_code: int, response: dict[str, Any]) -> None:
         """Record the response in the caller's transaction (kept only if that commits)."""
         assert self._session is not None and self._now is not None
-        await self._session.execute(_INSERT_RECORD, {
-            "scope": self.scope, "key": self.key, "request_hash": self.request_hash,
-            "status_code": status_code, "response": response, "created_at": self._now})
+        await self._session.execute(
+            _INSERT_RECORD,
+            {
+                "scope": self.scope,
+                "key": self.key,
+                "request_hash": self.request_hash,
+                "status_code": status_code,
+                "response": response,
+                "created_at": self._now,
+            },
+        )
 
 
 # A plain INSERT: the record is never read back in the request that writes it.
@@ -72,7 +80,12 @@ def _lock_id(scope: str, key: str) -> int:
 
 @asynccontextmanager
 async def keyed_request(
-    session: AsyncSession, *, scope: str, key: str, request_hash: str, now: datetime,
+    session: AsyncSession,
+    *,
+    scope: str,
+    key: str,
+    request_hash: str,
+    now: datetime,
     ttl: timedelta,
 ) -> AsyncIterator[KeyedRequest]:
     """Claim ``key`` for the duration of the block; ``.replay`` is set when it was already done.
@@ -99,7 +112,8 @@ async def keyed_request(
         keyed = KeyedRequest(scope, key, request_hash, _session=session, _now=now)
         if record is not None and record.created_at <= now - ttl:
             await session.execute(
-                delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id))
+                delete(IdempotencyRecord).where(IdempotencyRecord.id == record.id)
+            )
             record = None
         if record is not None:
             if record.request_hash != request_hash:

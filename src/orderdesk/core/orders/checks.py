@@ -62,7 +62,10 @@ class CheckedDraft:
 
 
 def check_preferences(
-    errors: ErrorCollector, location: Location, prefs: Sequence[SlotPreference], path: str,
+    errors: ErrorCollector,
+    location: Location,
+    prefs: Sequence[SlotPreference],
+    path: str,
     now: datetime,
 ) -> None:
     if not prefs:
@@ -79,11 +82,16 @@ async def location_for(
     session: AsyncSession, principal: Principal, key: str | None
 ) -> Location | None:
     """The principal's location ``key``; without a key, its only location if it has one."""
+
     async def load() -> Location | None:
         if key is None:
-            found = list(await session.scalars(
-                select(Location).where(Location.organization_id == principal.organization_id)
-                .limit(2)))
+            found = list(
+                await session.scalars(
+                    select(Location)
+                    .where(Location.organization_id == principal.organization_id)
+                    .limit(2)
+                )
+            )
             return found[0] if len(found) == 1 else None
         return await session.scalar(select(Location).where(Location.key == key))
 
@@ -97,12 +105,18 @@ async def _products(
     session: AsyncSession, principal: Principal, lines: Sequence[LineDraft]
 ) -> tuple[dict[int, Product], dict[str, Product]]:
     # Ids beyond the id column's range cannot exist (and PostgreSQL would refuse the query).
-    ids = {line.product_id for line in lines
-           if line.product_id is not None and 0 < line.product_id <= MAX_PRODUCT_ID}
+    ids = {
+        line.product_id
+        for line in lines
+        if line.product_id is not None and 0 < line.product_id <= MAX_PRODUCT_ID
+    }
     uids = {line.product_uid for line in lines if line.product_uid is not None}
     partner = principal.organization_kind == "partner"
-    scope = (Product.organization_id.is_(None) if partner
-             else Product.organization_id == principal.organization_id)
+    scope = (
+        Product.organization_id.is_(None)
+        if partner
+        else Product.organization_id == principal.organization_id
+    )
 
     async def load(keys: list[tuple[str, int | str]]) -> dict[tuple[str, int | str], Product]:
         item_ids = [k for kind, k in keys if kind == "item"]
@@ -117,8 +131,9 @@ async def _products(
 
     keys: list[tuple[str, int | str]] = [("item", i) for i in sorted(ids)]
     keys += [("uid", u) for u in sorted(uids)]
-    found = await cached_many(session, ("product", None if partner else
-                                        principal.organization_id), keys, load)
+    found = await cached_many(
+        session, ("product", None if partner else principal.organization_id), keys, load
+    )
     by_item = {k: p for (kind, k), p in found.items() if kind == "item" and isinstance(k, int)}
     by_uid = {k: p for (kind, k), p in found.items() if kind == "uid" and isinstance(k, str)}
     return by_item, by_uid
@@ -130,8 +145,9 @@ async def _category_names(
     ids = {p.category_id for p in products if p.category_id is not None}
 
     async def load(missing: list[int]) -> dict[int, tuple[str, str]]:
-        rows = await session.execute(select(Category.id, Category.uid, Category.name)
-                                     .where(Category.id.in_(missing)))
+        rows = await session.execute(
+            select(Category.id, Category.uid, Category.name).where(Category.id.in_(missing))
+        )
         return {cid: (uid, name) for cid, uid, name in rows}
 
     return await cached_many(session, "category", sorted(ids), load)
@@ -149,77 +165,140 @@ async def _options(
 
 
 async def _check_lines(
-    session: AsyncSession, principal: Principal, draft: OrderDraft, location: Location | None,
+    session: AsyncSession,
+    principal: Principal,
+    draft: OrderDraft,
+    location: Location | None,
     errors: ErrorCollector,
 ) -> list[CheckedLine]:
     by_item, by_uid = await _products(session, principal, draft.lines)
     found: list[tuple[LineDraft, Product]] = []
     for line in draft.lines:
-        product = by_item.get(line.product_id) if line.product_id is not None else \
-            by_uid.get(line.product_uid or "")
-        label = f"item {line.product_id}" if line.product_id is not None else \
-            f"product {line.product_uid}"
+        product = (
+            by_item.get(line.product_id)
+            if line.product_id is not None
+            else by_uid.get(line.product_uid or "")
+        )
+        label = (
+            f"item {line.product_id}"
+            if line.product_id is not None
+            else f"product {line.product_uid}"
+        )
         if product is None:
-            errors.add(line.product_path, "not_found", f"{label} does not exist",
-                       "product_not_found")
+            errors.add(
+                line.product_path, "not_found", f"{label} does not exist", "product_not_found"
+            )
             continue
-        sold_here = not product.location_keys or (location is not None
-                                                  and location.key in product.location_keys)
+        sold_here = not product.location_keys or (
+            location is not None and location.key in product.location_keys
+        )
         if product.hidden or not product.available or not sold_here:
-            errors.add(line.product_path, "unavailable", f"{label} is not available"
-                       + ("" if sold_here else " at this location"), "product_unavailable")
+            errors.add(
+                line.product_path,
+                "unavailable",
+                f"{label} is not available" + ("" if sold_here else " at this location"),
+                "product_unavailable",
+            )
             continue
         found.append((line, product))
-    options = await _options(session, [p for _, p in found]) if any(
-        line.options for line, _ in found) or principal.organization_kind != "partner" else {}
+    options = (
+        await _options(session, [p for _, p in found])
+        if any(line.options for line, _ in found) or principal.organization_kind != "partner"
+        else {}
+    )
     categories = await _category_names(session, [p for _, p in found])
     checked = []
     for line, product in found:
         services = []
         for name in line.services:
             if name not in product.services:
-                errors.add(line.service_paths.get(name, line.product_path), "unavailable",
-                           f"{name} is not offered for item {line.product_id}")
+                errors.add(
+                    line.service_paths.get(name, line.product_path),
+                    "unavailable",
+                    f"{name} is not offered for item {line.product_id}",
+                )
             else:
                 services.append(PricedService(name, int(product.services[name])))
         options_price, chosen = price_options(
-            product.price, options.get(product.id, []), line.options, errors,
-            line_path=line.product_path.rsplit(".product", 1)[0])
+            product.price,
+            options.get(product.id, []),
+            line.options,
+            errors,
+            line_path=line.product_path.rsplit(".product", 1)[0],
+        )
         category = categories.get(product.category_id or -1)
-        checked.append(CheckedLine(
-            product, PricedLine(product.price, line.quantity, tuple(services), options_price),
-            chosen, {"uid": product.uid, "ext_id": product.ext_id, "item_id": product.item_id,
-                     "category_uid": category[0] if category else None,
-                     "category": category[1] if category else None}))
+        checked.append(
+            CheckedLine(
+                product,
+                PricedLine(product.price, line.quantity, tuple(services), options_price),
+                chosen,
+                {
+                    "uid": product.uid,
+                    "ext_id": product.ext_id,
+                    "item_id": product.item_id,
+                    "category_uid": category[0] if category else None,
+                    "category": category[1] if category else None,
+                },
+            )
+        )
     return checked
 
 
 async def _check_delivery(
-    session: AsyncSession, principal: Principal, draft: OrderDraft, location: Location,
-    checked: CheckedDraft, errors: ErrorCollector,
+    session: AsyncSession,
+    principal: Principal,
+    draft: OrderDraft,
+    location: Location,
+    checked: CheckedDraft,
+    errors: ErrorCollector,
 ) -> None:
     if draft.delivery is None:
         return
     place = await get_place(session, draft.delivery.place_id)
-    resolved = (await resolve_place(session, principal.organization_id, place,
-                                    location_key=location.key) if place else None)
+    resolved = (
+        await resolve_place(session, principal.organization_id, place, location_key=location.key)
+        if place
+        else None
+    )
     if place is None or resolved is None:
-        errors.add(draft.delivery.path, "not_found", "unknown place or outside every delivery "
-                   "zone of this location", "address_invalid")
+        errors.add(
+            draft.delivery.path,
+            "not_found",
+            "unknown place or outside every delivery zone of this location",
+            "address_invalid",
+        )
         return
     checked.delivery_fee = resolved.fee
-    checked.address = {"street": place.street, "number": place.number, "city": place.city,
-                       "province": place.province, "zip": place.zip, "country": place.country,
-                       "place_id": place.place_id, "lat": place.lat, "lng": place.lng,
-                       "kms": resolved.kms, **draft.delivery.extra}
+    checked.address = {
+        "street": place.street,
+        "number": place.number,
+        "city": place.city,
+        "province": place.province,
+        "zip": place.zip,
+        "country": place.country,
+        "place_id": place.place_id,
+        "lat": place.lat,
+        "lng": place.lng,
+        "kms": resolved.kms,
+        **draft.delivery.extra,
+    }
     if checked.subtotal < resolved.order_min:
-        errors.add(draft.delivery.path, "min", f"the minimum order for zone {resolved.zone_name}"
-                   f" is {resolved.order_min / 100:.2f}", "order_min")
+        errors.add(
+            draft.delivery.path,
+            "min",
+            f"the minimum order for zone {resolved.zone_name} is {resolved.order_min / 100:.2f}",
+            "order_min",
+        )
 
 
 async def _check_coupon(
-    session: AsyncSession, principal: Principal, draft: OrderDraft, location: Location,
-    checked: CheckedDraft, errors: ErrorCollector, now: datetime,
+    session: AsyncSession,
+    principal: Principal,
+    draft: OrderDraft,
+    location: Location,
+    checked: CheckedDraft,
+    errors: ErrorCollector,
+    now: datetime,
 ) -> None:
     if draft.coupon is None:
         return
@@ -228,45 +307,68 @@ async def _check_coupon(
         errors.add(draft.coupon.path, "not_found", "no such coupon", "coupon_invalid")
         return
     today = now.astimezone(ZoneInfo(location.timezone)).date()
-    reason = coupons.check_coupon(coupon, subtotal=checked.subtotal,
-                                  email=draft.customer.get("email"), today=today)
+    reason = coupons.check_coupon(
+        coupon, subtotal=checked.subtotal, email=draft.customer.get("email"), today=today
+    )
     if reason is not None:
-        errors.add(draft.coupon.path, "unavailable", f"coupon cannot be used: {reason}",
-                   "coupon_invalid")
+        errors.add(
+            draft.coupon.path, "unavailable", f"coupon cannot be used: {reason}", "coupon_invalid"
+        )
         return
     checked.coupon = coupon
     checked.discount = coupons.coupon_discount(coupon, checked.subtotal)
 
 
 async def check_draft(
-    session: AsyncSession, principal: Principal, draft: OrderDraft, errors: ErrorCollector,
+    session: AsyncSession,
+    principal: Principal,
+    draft: OrderDraft,
+    errors: ErrorCollector,
     now: datetime,
 ) -> CheckedDraft:
     """Apply every rule that needs the database to ``draft``, adding what fails to ``errors``."""
     location = await location_for(session, principal, draft.location_key)
     if location is None:
-        errors.add(draft.location_path, "required" if draft.location_key is None else
-                   "not_found", "choose one of the locations" if draft.location_key is None
-                   else "location not found", "location_not_found")
-    checked = CheckedDraft(location, await _check_lines(session, principal, draft, location,
-                                                        errors))
+        errors.add(
+            draft.location_path,
+            "required" if draft.location_key is None else "not_found",
+            "choose one of the locations" if draft.location_key is None else "location not found",
+            "location_not_found",
+        )
+    checked = CheckedDraft(
+        location, await _check_lines(session, principal, draft, location, errors)
+    )
     checked.customer = dict(draft.customer)
     if draft.methods is not None:
-        org = await cached(session, ("organization", principal.organization_id),
-                           lambda: session.get(Organization, principal.organization_id))
+        org = await cached(
+            session,
+            ("organization", principal.organization_id),
+            lambda: session.get(Organization, principal.organization_id),
+        )
         settings = org.settings if org else {}
         methods.check_method(settings, draft.methods.dmethod, draft.methods.dmethod_path, errors)
-        methods.check_payment(settings, draft.payment_method, draft.methods.payment_sub,
-                              draft.methods.payment_path, draft.methods.payment_sub_path, errors)
+        methods.check_payment(
+            settings,
+            draft.payment_method,
+            draft.methods.payment_sub,
+            draft.methods.payment_path,
+            draft.methods.payment_sub_path,
+            errors,
+        )
     if location is not None:
         if draft.booking is None:
             check_preferences(errors, location, draft.preferences, draft.preferences_path, now)
         elif draft.booking.at is None and draft.booking.required:
             errors.add(draft.booking.path, "required", "a pickup or delivery time is required")
-        elif draft.booking.at is not None and not times.is_slot_start(location, draft.booking.at,
-                                                                      now):
-            errors.add(draft.booking.path, "unavailable", "not a bookable time: outside "
-                       "opening hours, too soon, or not a slot start", "time_unavailable")
+        elif draft.booking.at is not None and not times.is_slot_start(
+            location, draft.booking.at, now
+        ):
+            errors.add(
+                draft.booking.path,
+                "unavailable",
+                "not a bookable time: outside opening hours, too soon, or not a slot start",
+                "time_unavailable",
+            )
         phone = normalize_phone(checked.customer.get("phone", ""), timezone=location.timezone)
         if phone is None:
             errors.add(draft.phone_path, "format", "not a valid phone number")
@@ -275,13 +377,17 @@ async def check_draft(
         await _check_delivery(session, principal, draft, location, checked, errors)
         await _check_coupon(session, principal, draft, location, checked, errors, now)
     if draft.image_ids:
-        unlinkable = await find_unlinkable_images(session, principal.organization_id,
-                                                  draft.image_ids)
+        unlinkable = await find_unlinkable_images(
+            session, principal.organization_id, draft.image_ids
+        )
         for index, image_id in enumerate(draft.image_ids):
             reason = unlinkable.get(image_id)
             if reason == "conflict":
-                errors.add(f"{draft.image_path}.{index}", "conflict",
-                           "image is already linked to another order")
+                errors.add(
+                    f"{draft.image_path}.{index}",
+                    "conflict",
+                    "image is already linked to another order",
+                )
             elif reason is not None:
                 errors.add(f"{draft.image_path}.{index}", "not_found", "image not found")
     return checked

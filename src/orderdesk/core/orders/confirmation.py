@@ -34,9 +34,7 @@ class OrderTimedOut(Conflict):
     """The confirmation countdown ran out before the order was confirmed."""
 
 
-async def _checked(
-    session: AsyncSession, principal: Principal, uid: str, token: str
-) -> OrderView:
+async def _checked(session: AsyncSession, principal: Principal, uid: str, token: str) -> OrderView:
     view = await service.get_order_by_uid(session, principal, uid, for_update=True)
     if not secrets.compare_digest(view.order.token.encode(), token.encode()):
         raise InvalidToken("token: does not match the order")
@@ -45,12 +43,19 @@ async def _checked(
 
 def _timed_out(order: Order, now: datetime) -> bool:
     return order.timed_out_at is not None or (
-        order.confirmed_at is None and order.countdown_ends_at is not None
-        and now >= order.countdown_ends_at)
+        order.confirmed_at is None
+        and order.countdown_ends_at is not None
+        and now >= order.countdown_ends_at
+    )
 
 
 async def confirm(
-    session: AsyncSession, principal: Principal, uid: str, token: str, *, actor: str,
+    session: AsyncSession,
+    principal: Principal,
+    uid: str,
+    token: str,
+    *,
+    actor: str,
     now: datetime,
 ) -> OrderView:
     view = await _checked(session, principal, uid, token)
@@ -65,7 +70,12 @@ async def confirm(
 
 
 async def close(
-    session: AsyncSession, principal: Principal, uid: str, token: str, *, actor: str,
+    session: AsyncSession,
+    principal: Principal,
+    uid: str,
+    token: str,
+    *,
+    actor: str,
     now: datetime,
 ) -> OrderView:
     view = await _checked(session, principal, uid, token)
@@ -85,8 +95,12 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 100) 
     """Time out every unconfirmed order whose countdown has ended; returns how many."""
     stmt = (
         select(Order)
-        .where(Order.countdown_ends_at <= now, Order.confirmed_at.is_(None),
-               Order.timed_out_at.is_(None), Order.countdown_ends_at.is_not(None))
+        .where(
+            Order.countdown_ends_at <= now,
+            Order.confirmed_at.is_(None),
+            Order.timed_out_at.is_(None),
+            Order.countdown_ends_at.is_not(None),
+        )
         .order_by(Order.countdown_ends_at)
         .limit(limit)
         .options(selectinload(Order.lines))  # the order.timeout event carries the full order
@@ -101,6 +115,7 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 100) 
             await times.release_time(session, view.location, order.scheduled_at)
         if order.coupon_code:
             await give_back_coupon_use(session, order.id)
-        service.change_state(session, view, "timed_out", actor="system:countdown",
-                             kind="timed_out", now=now)
+        service.change_state(
+            session, view, "timed_out", actor="system:countdown", kind="timed_out", now=now
+        )
     return len(due)

@@ -19,8 +19,11 @@ def _zone_countries() -> dict[str, str]:
     for root in zoneinfo.TZPATH:
         table = Path(root) / "zone.tab"
         if table.is_file():
-            pairs = (line.split("\t") for line in table.read_text().splitlines()
-                     if line and not line.startswith("#"))
+            pairs = (
+                line.split("\t")
+                for line in table.read_text().splitlines()
+                if line and not line.startswith("#")
+            )
             return {fields[2]: fields[0] for fields in pairs if len(fields) >= 3}
     return {}
 

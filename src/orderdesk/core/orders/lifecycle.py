@@ -39,21 +39,30 @@ STATUS_OF: dict[str, str] = {
     "timed_out": "cancelled",
 }
 
-_OPEN = {"open", "awaiting_master_request", "awaiting_master_accept", "not_in_stock",
-         "in_stock_awaiting_date", "awaiting_confirmation"}
+_OPEN = {
+    "open",
+    "awaiting_master_request",
+    "awaiting_master_accept",
+    "not_in_stock",
+    "in_stock_awaiting_date",
+    "awaiting_confirmation",
+}
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "open": frozenset({"awaiting_master_request", "not_in_stock", "in_stock_awaiting_date"}),
     "not_in_stock": frozenset({"awaiting_master_request", "in_stock_awaiting_date"}),
     "in_stock_awaiting_date": frozenset({"awaiting_master_request"}),
-    "awaiting_master_request": frozenset({"awaiting_master_accept", "in_stock_awaiting_date",
-                                          "awaiting_master_request"}),
-    "awaiting_master_accept": frozenset({"in_work", "awaiting_master_request",
-                                         "in_stock_awaiting_date"}),
+    "awaiting_master_request": frozenset(
+        {"awaiting_master_accept", "in_stock_awaiting_date", "awaiting_master_request"}
+    ),
+    "awaiting_master_accept": frozenset(
+        {"in_work", "awaiting_master_request", "in_stock_awaiting_date"}
+    ),
     "in_work": frozenset({"completed"}),
     "completed": frozenset({"awaiting_payment"}),
-    "awaiting_payment": frozenset({"payment_hold", "payment_requires_action", "payment_error",
-                                   "payment_captured"}),
+    "awaiting_payment": frozenset(
+        {"payment_hold", "payment_requires_action", "payment_error", "payment_captured"}
+    ),
     "payment_requires_action": frozenset({"payment_hold", "payment_error", "payment_captured"}),
     "payment_error": frozenset({"awaiting_payment", "payment_hold", "payment_requires_action"}),
     "payment_hold": frozenset({"payment_captured", "payment_error"}),

@@ -23,12 +23,19 @@ class Order(Timestamped, Base):
         Index("ix_orders_org_created", "organization_id", "id"),
         # The order list's store + status filter, newest first (statuses are matched through
         # the substatuses they contain, see queries.list_orders).
-        Index("ix_orders_org_location_substatus", "organization_id", "location_id", "substatus",
-              "id"),
-        Index("ix_orders_countdown", "countdown_ends_at", postgresql_where=text(
-            "confirmed_at IS NULL AND timed_out_at IS NULL AND countdown_ends_at IS NOT NULL"),
-            sqlite_where=text("confirmed_at IS NULL AND timed_out_at IS NULL AND "
-                              "countdown_ends_at IS NOT NULL")),
+        Index(
+            "ix_orders_org_location_substatus", "organization_id", "location_id", "substatus", "id"
+        ),
+        Index(
+            "ix_orders_countdown",
+            "countdown_ends_at",
+            postgresql_where=text(
+                "confirmed_at IS NULL AND timed_out_at IS NULL AND countdown_ends_at IS NOT NULL"
+            ),
+            sqlite_where=text(
+                "confirmed_at IS NULL AND timed_out_at IS NULL AND countdown_ends_at IS NOT NULL"
+            ),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -123,7 +130,6 @@ class OrderCount(Base):
 
     __tablename__ = "order_counts"
 
-    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"),
-                                                 primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), primary_key=True)
     shard: Mapped[int] = mapped_column(primary_key=True)
     orders: Mapped[int]

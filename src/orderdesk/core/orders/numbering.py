@@ -55,15 +55,18 @@ async def next_number_from_counter(session: AsyncSession, organization_id: int) 
 
 
 def _create_sequence(connection: Connection, organization_id: int, start: int) -> None:
-    connection.execute(text(
-        f"CREATE SEQUENCE IF NOT EXISTS {sequence_name(organization_id)} "
-        f"AS bigint START WITH {int(start)} MINVALUE 1"
-    ))
+    connection.execute(
+        text(
+            f"CREATE SEQUENCE IF NOT EXISTS {sequence_name(organization_id)} "
+            f"AS bigint START WITH {int(start)} MINVALUE 1"
+        )
+    )
 
 
 @event.listens_for(Organization, "after_insert")
-def _sequence_for_new_organization(_mapper: Any, connection: Connection,
-                                   target: Organization) -> None:
+def _sequence_for_new_organization(
+    _mapper: Any, connection: Connection, target: Organization
+) -> None:
     if connection.dialect.name == "postgresql":
         _create_sequence(connection, target.id, (target.order_seq or 0) + 1)
 
@@ -77,11 +80,13 @@ def ensure_sequences(connection: Connection) -> None:
     """
     if connection.dialect.name != "postgresql":
         return
-    rows = connection.execute(text(
-        "SELECT o.id, GREATEST(o.order_seq, COALESCE(MAX(r.number), 0)), "
-        "to_regclass('order_numbers_' || o.id) IS NOT NULL "
-        "FROM organizations o LEFT JOIN orders r ON r.organization_id = o.id GROUP BY o.id"
-    )).all()
+    rows = connection.execute(
+        text(
+            "SELECT o.id, GREATEST(o.order_seq, COALESCE(MAX(r.number), 0)), "
+            "to_regclass('order_numbers_' || o.id) IS NOT NULL "
+            "FROM organizations o LEFT JOIN orders r ON r.organization_id = o.id GROUP BY o.id"
+        )
+    ).all()
     for organization_id, used, exists in rows:
         if not exists:
             _create_sequence(connection, organization_id, used + 1)
@@ -91,5 +96,6 @@ def ensure_sequences(connection: Connection) -> None:
         query = text(f"SELECT last_value, is_called FROM {name}")  # noqa: S608
         last, called = connection.execute(query).one()
         if (last if called else last - 1) < used:
-            connection.execute(text("SELECT setval(CAST(:name AS regclass), :used)"),
-                               {"name": name, "used": used})
+            connection.execute(
+                text("SELECT setval(CAST(:name AS regclass), :used)"), {"name": name, "used": used}
+            )

@@ -33,12 +33,19 @@ async def views_for(session: AsyncSession, orders: Sequence[Order]) -> list[Orde
     if not orders:
         return []
     location_ids = {o.location_id for o in orders}
-    locations = {loc.id: loc for loc in await session.scalars(
-        select(Location).where(Location.id.in_(location_ids)))}
+    locations = {
+        loc.id: loc
+        for loc in await session.scalars(select(Location).where(Location.id.in_(location_ids)))
+    }
     org_ids = {o.organization_id for o in orders}
-    orgs = {oid: (key, kind) for oid, key, kind in await session.execute(
-        select(Organization.id, Organization.key, Organization.kind)
-        .where(Organization.id.in_(org_ids)))}
+    orgs = {
+        oid: (key, kind)
+        for oid, key, kind in await session.execute(
+            select(Organization.id, Organization.key, Organization.kind).where(
+                Organization.id.in_(org_ids)
+            )
+        )
+    }
     images: dict[int, list[str]] = {o.id: [] for o in orders}
     rows = await session.execute(
         select(Image.order_id, Image.id)
@@ -49,8 +56,13 @@ async def views_for(session: AsyncSession, orders: Sequence[Order]) -> list[Orde
         if order_id is not None:
             images[order_id].append(image_id)
     return [
-        OrderView(o, orgs[o.organization_id][0], orgs[o.organization_id][1],
-                  locations[o.location_id], images[o.id])
+        OrderView(
+            o,
+            orgs[o.organization_id][0],
+            orgs[o.organization_id][1],
+            locations[o.location_id],
+            images[o.id],
+        )
         for o in orders
     ]
 
@@ -71,15 +83,23 @@ async def get_order(
 ) -> OrderView:
     """One of the principal's orders; another organization's order is indistinguishable from
     a missing one."""
-    return await _one(session, scoped(principal).where(Order.id == order_id),
-                      for_update=for_update, missing=f"order {order_id} not found")
+    return await _one(
+        session,
+        scoped(principal).where(Order.id == order_id),
+        for_update=for_update,
+        missing=f"order {order_id} not found",
+    )
 
 
 async def get_order_by_uid(
     session: AsyncSession, principal: Principal, uid: str, *, for_update: bool = False
 ) -> OrderView:
-    return await _one(session, scoped(principal).where(Order.uid == uid),
-                      for_update=for_update, missing=f"uid: order {uid} not found")
+    return await _one(
+        session,
+        scoped(principal).where(Order.uid == uid),
+        for_update=for_update,
+        missing=f"uid: order {uid} not found",
+    )
 
 
 def substatuses_matching(names: Sequence[str]) -> list[str]:
@@ -90,15 +110,18 @@ def substatuses_matching(names: Sequence[str]) -> list[str]:
     serves; the ``OR`` of two columns could only be filtered row by row.
     """
     wanted = set(names)
-    return sorted(sub for sub, status in lifecycle.STATUS_OF.items()
-                  if sub in wanted or status in wanted)
+    return sorted(
+        sub for sub, status in lifecycle.STATUS_OF.items() if sub in wanted or status in wanted
+    )
 
 
 async def location_ids(session: AsyncSession, organization_id: int) -> dict[str, int]:
     """The organization's location ids by key (cached per worker)."""
+
     async def load() -> dict[str, int]:
-        rows = await session.execute(select(Location.key, Location.id)
-                                     .where(Location.organization_id == organization_id))
+        rows = await session.execute(
+            select(Location.key, Location.id).where(Location.organization_id == organization_id)
+        )
         return {key: location_id for key, location_id in rows}
 
     return await cached(session, ("location-ids", organization_id), load)
@@ -114,15 +137,17 @@ async def list_orders(
         # each store has; behind a subquery it guessed, and walked every order of the
         # organization when the store had few.
         ids = await location_ids(session, principal.organization_id)
-        stmt = stmt.where(Order.location_id.in_(
-            sorted({ids[key] for key in flt.location_keys if key in ids})))
+        stmt = stmt.where(
+            Order.location_id.in_(sorted({ids[key] for key in flt.location_keys if key in ids}))
+        )
     if flt.statuses:
         stmt = stmt.where(Order.substatus.in_(substatuses_matching(flt.statuses)))
     if flt.query:
         words = fold(flt.query).split()[:8]
         if words:
-            stmt = stmt.where(and_(*(Order.search_text.contains(w, autoescape=True)
-                                     for w in words)))
+            stmt = stmt.where(
+                and_(*(Order.search_text.contains(w, autoescape=True) for w in words))
+            )
     orders = list(await session.scalars(stmt.order_by(Order.id.desc()).limit(limit).offset(skip)))
     return await views_for(session, orders)
 
@@ -131,9 +156,20 @@ async def page_orders(
     session: AsyncSession, principal: Principal, *, page: int, pagesize: int
 ) -> tuple[list[OrderView], int]:
     """Page ``page`` (from 1) of the principal's orders, newest first, and the total count."""
-    total = await session.scalar(select(func.sum(OrderCount.orders)).where(
-        OrderCount.organization_id == principal.organization_id)) or 0
-    orders = list(await session.scalars(
-        scoped(principal).order_by(Order.id.desc()).limit(pagesize)
-        .offset((page - 1) * pagesize)))
+    total = (
+        await session.scalar(
+            select(func.sum(OrderCount.orders)).where(
+                OrderCount.organization_id == principal.organization_id
+            )
+        )
+        or 0
+    )
+    orders = list(
+        await session.scalars(
+            scoped(principal)
+            .order_by(Order.id.desc())
+            .limit(pagesize)
+            .offset((page - 1) * pagesize)
+        )
+    )
     return await views_for(session, orders), int(total)

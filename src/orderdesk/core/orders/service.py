@@ -52,9 +52,19 @@ from orderdesk.db.bulk import insert_rows
 from orderdesk.db.upsert import is_postgres
 
 __all__ = [
-    "cancel_order", "change_dates", "change_state", "create_order", "draft_errors",
-    "get_order", "get_order_by_uid", "list_orders", "location_for", "mark_ready", "move_order",
-    "page_orders", "views_for",
+    "cancel_order",
+    "change_dates",
+    "change_state",
+    "create_order",
+    "draft_errors",
+    "get_order",
+    "get_order_by_uid",
+    "list_orders",
+    "location_for",
+    "mark_ready",
+    "move_order",
+    "page_orders",
+    "views_for",
 ]
 
 
@@ -63,8 +73,17 @@ def _title(names: Sequence[str]) -> str:
 
 
 def _search_text(title: str, customer: dict[str, str]) -> str:
-    return fold(" ".join([title, customer.get("first_name", ""), customer.get("last_name", ""),
-                          customer.get("phone", ""), customer.get("email", "")]))
+    return fold(
+        " ".join(
+            [
+                title,
+                customer.get("first_name", ""),
+                customer.get("last_name", ""),
+                customer.get("phone", ""),
+                customer.get("email", ""),
+            ]
+        )
+    )
 
 
 async def draft_errors(
@@ -105,21 +124,46 @@ async def create_order(
             session, location, [p.choice for p in draft.preferences], now
         )
         if booked is None:
-            raise ValidationFailed(errors=[FieldError(
-                draft.preferences_path, "unavailable",
-                "no master is free in any of the requested dates and timeslots")])
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        draft.preferences_path,
+                        "unavailable",
+                        "no master is free in any of the requested dates and timeslots",
+                    )
+                ]
+            )
     scheduled_at = draft.booking.at if draft.booking else None
-    if draft.booking is not None and scheduled_at is not None and not await times.book_time(
-            session, location, scheduled_at):
-        raise ValidationFailed(errors=[FieldError(
-            draft.booking.path, "unavailable", "this time slot is full", "slot_full")])
-    totals = price_order([line.priced for line in checked.lines],
-                         delivery_fee=checked.delivery_fee, discount=checked.discount)
-    if checked.coupon is not None and draft.coupon is not None and not await take_coupon_use(
-            session, checked.coupon):
-        raise ValidationFailed(errors=[FieldError(
-            draft.coupon.path, "unavailable", "coupon cannot be used: no uses left",
-            "coupon_invalid")])
+    if (
+        draft.booking is not None
+        and scheduled_at is not None
+        and not await times.book_time(session, location, scheduled_at)
+    ):
+        raise ValidationFailed(
+            errors=[
+                FieldError(draft.booking.path, "unavailable", "this time slot is full", "slot_full")
+            ]
+        )
+    totals = price_order(
+        [line.priced for line in checked.lines],
+        delivery_fee=checked.delivery_fee,
+        discount=checked.discount,
+    )
+    if (
+        checked.coupon is not None
+        and draft.coupon is not None
+        and not await take_coupon_use(session, checked.coupon)
+    ):
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    draft.coupon.path,
+                    "unavailable",
+                    "coupon cannot be used: no uses left",
+                    "coupon_invalid",
+                )
+            ]
+        )
 
     order = _new_order(principal, draft, checked, booked, scheduled_at, totals, now)
     values = {column.key: order.__dict__[column.key] for column in _ORDER_COLUMNS}
@@ -128,36 +172,72 @@ async def create_order(
         stmt = _INSERT_ORDER_NUMBERED
     else:
         values["number"] = await numbering.next_number_from_counter(
-            session, principal.organization_id)
+            session, principal.organization_id
+        )
         stmt = _INSERT_ORDER
     order.id, order.number = (await session.execute(stmt, values)).one()
     if draft.image_ids and not await link_images(
         session, principal.organization_id, draft.image_ids, order.id
     ):
-        raise ValidationFailed(errors=[FieldError(
-            draft.image_path, "conflict", "an image was linked to another order meanwhile")])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    draft.image_path, "conflict", "an image was linked to another order meanwhile"
+                )
+            ]
+        )
 
-    view = OrderView(order, principal.organization_key, principal.organization_kind, location,
-                     list(dict.fromkeys(draft.image_ids)))
-    event = _event_row(view, actor=actor, kind="created", previous=None, now=now, data={
-        "booked": _booking(booked),
-        "scheduled_at": scheduled_at.isoformat() if scheduled_at else None})
-    lines = [{"order_id": order.id, **{c.key: line.__dict__[c.key] for c in _LINE_COLUMNS}}
-             for line in order.lines]
-    uses = [coupon_use_row(checked.coupon, order_id=order.id, discount=totals.discount, now=now)
-            ] if checked.coupon is not None and draft.coupon is not None else []
-    await insert_rows(session, [
-        (_LINES, lines), (cast(Table, CouponUse.__table__), uses),
-        (cast(Table, OrderEvent.__table__), [event]),
-        (cast(Table, OutboxEvent.__table__), order_event_rows("created", view, now)),
-    ], also=(_COUNT_PG if is_postgres(session) else _COUNT_SQLITE,
-             {"count_org": principal.organization_id}))
+    view = OrderView(
+        order,
+        principal.organization_key,
+        principal.organization_kind,
+        location,
+        list(dict.fromkeys(draft.image_ids)),
+    )
+    event = _event_row(
+        view,
+        actor=actor,
+        kind="created",
+        previous=None,
+        now=now,
+        data={
+            "booked": _booking(booked),
+            "scheduled_at": scheduled_at.isoformat() if scheduled_at else None,
+        },
+    )
+    lines = [
+        {"order_id": order.id, **{c.key: line.__dict__[c.key] for c in _LINE_COLUMNS}}
+        for line in order.lines
+    ]
+    uses = (
+        [coupon_use_row(checked.coupon, order_id=order.id, discount=totals.discount, now=now)]
+        if checked.coupon is not None and draft.coupon is not None
+        else []
+    )
+    await insert_rows(
+        session,
+        [
+            (_LINES, lines),
+            (cast(Table, CouponUse.__table__), uses),
+            (cast(Table, OrderEvent.__table__), [event]),
+            (cast(Table, OutboxEvent.__table__), order_event_rows("created", view, now)),
+        ],
+        also=(
+            _COUNT_PG if is_postgres(session) else _COUNT_SQLITE,
+            {"count_org": principal.organization_id},
+        ),
+    )
     return view
 
 
 def _new_order(
-    principal: Principal, draft: OrderDraft, checked: CheckedDraft, booked: SlotChoice | None,
-    scheduled_at: datetime | None, totals: Totals, now: datetime,
+    principal: Principal,
+    draft: OrderDraft,
+    checked: CheckedDraft,
+    booked: SlotChoice | None,
+    scheduled_at: datetime | None,
+    totals: Totals,
+    now: datetime,
 ) -> Order:
     """The order as it will be stored, not yet numbered nor added to any session."""
     location = checked.location
@@ -165,33 +245,60 @@ def _new_order(
     substatus = _initial_substatus(draft)
     title = _title([line.product.name for line in checked.lines])
     confirmation = draft.confirmation
-    countdown = (timedelta(seconds=confirmation.countdown_seconds)
-                 if confirmation and not confirmation.confirmed_now else None)
+    countdown = (
+        timedelta(seconds=confirmation.countdown_seconds)
+        if confirmation and not confirmation.confirmed_now
+        else None
+    )
     return Order(
-        uid=secrets.token_hex(12), token=secrets.token_urlsafe(24),
-        organization_id=principal.organization_id, location_id=location.id,
-        status=lifecycle.status_of(substatus), substatus=substatus, title=title,
-        customer=checked.customer, address=checked.address or draft.address,
-        payment_method=draft.payment_method, ready=draft.ready,
-        preferences=[{"date": p.choice.day.isoformat(), "slot": p.choice.slot}
-                     for p in draft.preferences],
-        booked_day=booked.day if booked else None, booked_slot=booked.slot if booked else None,
-        subtotal=totals.subtotal, delivery_fee=totals.delivery_fee, discount=totals.discount,
-        total=totals.total, currency=checked.lines[0].product.currency,
+        uid=secrets.token_hex(12),
+        token=secrets.token_urlsafe(24),
+        organization_id=principal.organization_id,
+        location_id=location.id,
+        status=lifecycle.status_of(substatus),
+        substatus=substatus,
+        title=title,
+        customer=checked.customer,
+        address=checked.address or draft.address,
+        payment_method=draft.payment_method,
+        ready=draft.ready,
+        preferences=[
+            {"date": p.choice.day.isoformat(), "slot": p.choice.slot} for p in draft.preferences
+        ],
+        booked_day=booked.day if booked else None,
+        booked_slot=booked.slot if booked else None,
+        subtotal=totals.subtotal,
+        delivery_fee=totals.delivery_fee,
+        discount=totals.discount,
+        total=totals.total,
+        currency=checked.lines[0].product.currency,
         fulfilment={**draft.fulfilment, "slot_booked": scheduled_at is not None},
-        notes=draft.notes, search_text=_search_text(title, checked.customer),
-        scheduled_at=scheduled_at, coupon_code=checked.coupon.code if checked.coupon else None,
-        paid=False, countdown_started_at=now if countdown else None,
+        notes=draft.notes,
+        search_text=_search_text(title, checked.customer),
+        scheduled_at=scheduled_at,
+        coupon_code=checked.coupon.code if checked.coupon else None,
+        paid=False,
+        countdown_started_at=now if countdown else None,
         countdown_ends_at=now + countdown if countdown else None,
         confirmed_at=now if confirmation and confirmation.confirmed_now else None,
-        timed_out_at=None, closed_at=None, created_at=now, updated_at=now,
+        timed_out_at=None,
+        closed_at=None,
+        created_at=now,
+        updated_at=now,
         lines=[
-            OrderLine(position=i, product_id=line.product.id, name=line.product.name,
-                      quantity=line.priced.quantity, unit_price=line.priced.unit_price,
-                      options_price=line.priced.options_price,
-                      services=[{"name": s.name, "price": s.price} for s in line.priced.services],
-                      options=line.options, notes=draft_line.notes, snapshot=line.snapshot,
-                      total=line.priced.total)
+            OrderLine(
+                position=i,
+                product_id=line.product.id,
+                name=line.product.name,
+                quantity=line.priced.quantity,
+                unit_price=line.priced.unit_price,
+                options_price=line.priced.options_price,
+                services=[{"name": s.name, "price": s.price} for s in line.priced.services],
+                options=line.options,
+                notes=draft_line.notes,
+                snapshot=line.snapshot,
+                total=line.priced.total,
+            )
             for i, (draft_line, line) in enumerate(zip(draft.lines, checked.lines, strict=True))
         ],
     )
@@ -203,17 +310,21 @@ _ORDERS = cast(Table, Order.__table__)
 _LINES = cast(Table, OrderLine.__table__)
 _ORDER_COLUMNS = [c for c in _ORDERS.columns if c.key not in ("id", "number")]
 # One more order for the organization's count (see OrderCount); SQLite has one writer, one shard.
-_COUNT = ("INSERT INTO order_counts (organization_id, shard, orders) VALUES (:count_org, {}, 1) "
-          "ON CONFLICT (organization_id, shard) DO UPDATE SET orders = order_counts.orders + 1")
+_COUNT = (
+    "INSERT INTO order_counts (organization_id, shard, orders) VALUES (:count_org, {}, 1) "
+    "ON CONFLICT (organization_id, shard) DO UPDATE SET orders = order_counts.orders + 1"
+)
 _COUNT_PG = _COUNT.format(f"pg_backend_pid() % {ORDER_COUNT_SHARDS}")
 _COUNT_SQLITE = _COUNT.format("0")
 # Built once: a statement made afresh per request costs a cache-key computation over its 35
 # values every time; these take their values as parameters. PostgreSQL numbers the order in the
 # INSERT itself (the sequence's name is a parameter too); SQLite is given the number.
 _INSERT_ORDER = insert(_ORDERS).returning(_ORDERS.c.id, _ORDERS.c.number)
-_INSERT_ORDER_NUMBERED = insert(_ORDERS).values(
-    number=numbering.next_number_expression(bindparam("number_sequence"))
-).returning(_ORDERS.c.id, _ORDERS.c.number)
+_INSERT_ORDER_NUMBERED = (
+    insert(_ORDERS)
+    .values(number=numbering.next_number_expression(bindparam("number_sequence")))
+    .returning(_ORDERS.c.id, _ORDERS.c.number)
+)
 _LINE_COLUMNS = [c for c in _LINES.columns if c.key not in ("id", "order_id")]
 
 
@@ -222,24 +333,44 @@ def _booking(choice: SlotChoice | None) -> dict[str, str] | None:
 
 
 def _event_row(
-    view: OrderView, *, actor: str, kind: str, previous: tuple[str, str] | None,
-    now: datetime, data: dict[str, object] | None = None,
+    view: OrderView,
+    *,
+    actor: str,
+    kind: str,
+    previous: tuple[str, str] | None,
+    now: datetime,
+    data: dict[str, object] | None = None,
 ) -> dict[str, Any]:
     order = view.order
-    return {"order_id": order.id, "at": now, "actor": actor, "kind": kind,
-            "from_status": previous[0] if previous else None,
-            "from_substatus": previous[1] if previous else None,
-            "to_status": order.status, "to_substatus": order.substatus, "data": data or {}}
+    return {
+        "order_id": order.id,
+        "at": now,
+        "actor": actor,
+        "kind": kind,
+        "from_status": previous[0] if previous else None,
+        "from_substatus": previous[1] if previous else None,
+        "to_status": order.status,
+        "to_substatus": order.substatus,
+        "data": data or {},
+    }
 
 
 def _record(
-    session: AsyncSession, view: OrderView, *, actor: str, kind: str,
-    previous: tuple[str, str] | None, now: datetime, data: dict[str, object] | None = None,
+    session: AsyncSession,
+    view: OrderView,
+    *,
+    actor: str,
+    kind: str,
+    previous: tuple[str, str] | None,
+    now: datetime,
+    data: dict[str, object] | None = None,
 ) -> None:
-    session.add(OrderEvent(**_event_row(view, actor=actor, kind=kind, previous=previous,
-                                        now=now, data=data)))
-    publish_order_event(session, kind if kind in _PUBLISHED_KINDS else "status_changed", view,
-                        now)
+    session.add(
+        OrderEvent(
+            **_event_row(view, actor=actor, kind=kind, previous=previous, now=now, data=data)
+        )
+    )
+    publish_order_event(session, kind if kind in _PUBLISHED_KINDS else "status_changed", view, now)
 
 
 # Core event kinds that dialects may word differently; every other change is "status_changed".
@@ -247,7 +378,12 @@ _PUBLISHED_KINDS = {"created", "confirmed", "closed", "timed_out"}
 
 
 def change_state(
-    session: AsyncSession, view: OrderView, target: str, *, actor: str, kind: str,
+    session: AsyncSession,
+    view: OrderView,
+    target: str,
+    *,
+    actor: str,
+    kind: str,
     now: datetime,
 ) -> None:
     """Move ``view``'s order to substatus ``target`` through the transition table and record it."""
@@ -284,14 +420,27 @@ async def mark_ready(
     order.booked_day, order.booked_slot = (booked.day, booked.slot) if booked else (None, None)
     previous = _move(order, "awaiting_master_request" if booked else "in_stock_awaiting_date")
     order.updated_at = now
-    _record(session, view, actor=actor, kind="marked_ready", previous=previous, now=now,
-            data={"booked": _booking(booked)})
+    _record(
+        session,
+        view,
+        actor=actor,
+        kind="marked_ready",
+        previous=previous,
+        now=now,
+        data={"booked": _booking(booked)},
+    )
     return view
 
 
 async def change_dates(
-    session: AsyncSession, principal: Principal, order_id: int,
-    preferences: Sequence[SlotPreference], preferences_path: str, *, actor: str, now: datetime,
+    session: AsyncSession,
+    principal: Principal,
+    order_id: int,
+    preferences: Sequence[SlotPreference],
+    preferences_path: str,
+    *,
+    actor: str,
+    now: datetime,
 ) -> OrderView:
     """Replace the preferences; an in-stock order gives back its slot and books anew, all in
     the caller's transaction, so a failed re-booking keeps the old one."""
@@ -302,27 +451,45 @@ async def change_dates(
     errors = ErrorCollector()
     check_preferences(errors, view.location, preferences, preferences_path, now)
     errors.raise_if_any()
-    old = SlotChoice(order.booked_day, order.booked_slot) if order.booked_day and \
-        order.booked_slot else None
+    old = (
+        SlotChoice(order.booked_day, order.booked_slot)
+        if order.booked_day and order.booked_slot
+        else None
+    )
     if old is not None:
         await scheduling.release(session, order.location_id, old)
     booked: SlotChoice | None = None
     if order.ready:
         booked = await scheduling.book_first_free(
-            session, view.location, [p.choice for p in preferences], now)
+            session, view.location, [p.choice for p in preferences], now
+        )
         if booked is None:
-            raise ValidationFailed(errors=[FieldError(
-                preferences_path, "unavailable",
-                "no master is free in any of the requested dates and timeslots")])
-    order.preferences = [{"date": p.choice.day.isoformat(), "slot": p.choice.slot}
-                         for p in preferences]
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        preferences_path,
+                        "unavailable",
+                        "no master is free in any of the requested dates and timeslots",
+                    )
+                ]
+            )
+    order.preferences = [
+        {"date": p.choice.day.isoformat(), "slot": p.choice.slot} for p in preferences
+    ]
     order.booked_day, order.booked_slot = (booked.day, booked.slot) if booked else (None, None)
     previous = (order.status, order.substatus)
     if order.ready and order.substatus != "awaiting_master_request":
         previous = _move(order, "awaiting_master_request")
     order.updated_at = now
-    _record(session, view, actor=actor, kind="dates_changed", previous=previous, now=now,
-            data={"released": _booking(old), "booked": _booking(booked)})
+    _record(
+        session,
+        view,
+        actor=actor,
+        kind="dates_changed",
+        previous=previous,
+        now=now,
+        data={"released": _booking(old), "booked": _booking(booked)},
+    )
     return view
 
 
@@ -333,20 +500,35 @@ async def cancel_order(
     order = view.order
     if order.status != "open":
         raise Conflict(f"order is {order.status}; only open orders can be cancelled")
-    released = SlotChoice(order.booked_day, order.booked_slot) if order.booked_day and \
-        order.booked_slot else None
+    released = (
+        SlotChoice(order.booked_day, order.booked_slot)
+        if order.booked_day and order.booked_slot
+        else None
+    )
     if released is not None:
         await scheduling.release(session, order.location_id, released)
     order.booked_day = order.booked_slot = None
     previous = _move(order, "cancelled")
     order.updated_at = now
-    _record(session, view, actor=actor, kind="cancelled", previous=previous, now=now,
-            data={"released": _booking(released)})
+    _record(
+        session,
+        view,
+        actor=actor,
+        kind="cancelled",
+        previous=previous,
+        now=now,
+        data={"released": _booking(released)},
+    )
     return view
 
 
 async def move_order(
-    session: AsyncSession, principal: Principal, order_id: int, target: str, *, actor: str,
+    session: AsyncSession,
+    principal: Principal,
+    order_id: int,
+    target: str,
+    *,
+    actor: str,
     now: datetime,
 ) -> OrderView:
     """An operator's, master's or payment provider's move, checked against the table."""

@@ -50,12 +50,17 @@ async def caller_for_api_key(session: AsyncSession, key: str) -> RestaurantCalle
     digest = token_digest(key)
 
     async def load() -> RestaurantCaller | None:
-        row = (await session.execute(
-            select(Organization)
-            .join(ApiKey, ApiKey.organization_id == Organization.id)
-            .where(ApiKey.key_hash == digest, ApiKey.revoked_at.is_(None),
-                   Organization.kind == "restaurant")
-        )).scalar_one_or_none()
+        row = (
+            await session.execute(
+                select(Organization)
+                .join(ApiKey, ApiKey.organization_id == Organization.id)
+                .where(
+                    ApiKey.key_hash == digest,
+                    ApiKey.revoked_at.is_(None),
+                    Organization.kind == "restaurant",
+                )
+            )
+        ).scalar_one_or_none()
         return _caller(row, frozenset(SCOPES), None) if row else None
 
     return await cached(session, ("api-key", digest), load)
@@ -63,12 +68,17 @@ async def caller_for_api_key(session: AsyncSession, key: str) -> RestaurantCalle
 
 async def _client(session: AsyncSession, client_id: str) -> tuple[ApiClient, Organization] | None:
     async def load() -> tuple[ApiClient, Organization] | None:
-        row = (await session.execute(
-            select(ApiClient, Organization)
-            .join(Organization, Organization.id == ApiClient.organization_id)
-            .where(ApiClient.client_id == client_id, ApiClient.active.is_(True),
-                   Organization.kind == "restaurant")
-        )).first()
+        row = (
+            await session.execute(
+                select(ApiClient, Organization)
+                .join(Organization, Organization.id == ApiClient.organization_id)
+                .where(
+                    ApiClient.client_id == client_id,
+                    ApiClient.active.is_(True),
+                    Organization.kind == "restaurant",
+                )
+            )
+        ).first()
         return (row[0], row[1]) if row else None
 
     return await cached(session, ("api-client", client_id), load)
@@ -122,8 +132,12 @@ class AccessToken:
 
 
 async def issue_access_token(
-    session: AsyncSession, client_id: str, secret: str, requested: frozenset[str] | None,
-    *, now: datetime,
+    session: AsyncSession,
+    client_id: str,
+    secret: str,
+    requested: frozenset[str] | None,
+    *,
+    now: datetime,
 ) -> AccessToken | None:
     """A bearer token for a client with the requested scopes (all of its scopes by default).
 
@@ -138,9 +152,15 @@ async def issue_access_token(
     if not scopes <= allowed:
         raise ValueError(" ".join(sorted(scopes - allowed)))
     token = secrets.token_urlsafe(32)
-    session.add(ClientToken(client_id=client.id, token_hash=token_digest(token),
-                            scopes=sorted(scopes), created_at=now,
-                            expires_at=now + ACCESS_TOKEN_TTL))
+    session.add(
+        ClientToken(
+            client_id=client.id,
+            token_hash=token_digest(token),
+            scopes=sorted(scopes),
+            created_at=now,
+            expires_at=now + ACCESS_TOKEN_TTL,
+        )
+    )
     return AccessToken(token, int(ACCESS_TOKEN_TTL.total_seconds()), scopes)
 
 
@@ -152,12 +172,14 @@ async def caller_for_bearer(
     digest = token_digest(token)
 
     async def load() -> tuple[RestaurantCaller, datetime] | None:
-        row = (await session.execute(
-            select(ClientToken, ApiClient, Organization)
-            .join(ApiClient, ApiClient.id == ClientToken.client_id)
-            .join(Organization, Organization.id == ApiClient.organization_id)
-            .where(ClientToken.token_hash == digest, ApiClient.active.is_(True))
-        )).first()
+        row = (
+            await session.execute(
+                select(ClientToken, ApiClient, Organization)
+                .join(ApiClient, ApiClient.id == ClientToken.client_id)
+                .join(Organization, Organization.id == ApiClient.organization_id)
+                .where(ClientToken.token_hash == digest, ApiClient.active.is_(True))
+            )
+        ).first()
         if row is None:
             return None
         tok, client, org = row

@@ -79,8 +79,9 @@ class LoginThrottle(Base):
 
 class WebhookSubscription(Timestamped, Base):
     __tablename__ = "webhook_subscriptions"
-    __table_args__ = (Index("ix_webhook_subscriptions_org_url", "organization_id", "url",
-                            unique=True),)
+    __table_args__ = (
+        Index("ix_webhook_subscriptions_org_url", "organization_id", "url", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))

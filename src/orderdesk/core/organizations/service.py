@@ -139,8 +139,15 @@ async def authenticate(
     await session.execute(delete(LoginThrottle).where(LoginThrottle.login == login))
     token = secrets.token_urlsafe(32)
     expires = now + token_ttl
-    session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), created_at=now,
-                         expires_at=expires, revoked_at=None))
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=token_digest(token),
+            created_at=now,
+            expires_at=expires,
+            revoked_at=None,
+        )
+    )
     principal = Principal(org.id, org.kind, org.key, org.title, user.id, user.login)
     return IssuedToken(token, principal, expires)
 
@@ -155,8 +162,15 @@ async def resolve_token(session: AsyncSession, token: str, *, now: datetime) -> 
     async def load() -> tuple[Principal, datetime] | None:
         row = (
             await session.execute(
-                select(ApiUser.id, ApiUser.login, Organization.id, Organization.kind,
-                       Organization.key, Organization.title, ApiToken.expires_at)
+                select(
+                    ApiUser.id,
+                    ApiUser.login,
+                    Organization.id,
+                    Organization.kind,
+                    Organization.key,
+                    Organization.title,
+                    ApiToken.expires_at,
+                )
                 .select_from(ApiToken)
                 .join(ApiUser, ApiUser.id == ApiToken.user_id)
                 .join(Organization, Organization.id == ApiUser.organization_id)
@@ -201,7 +215,8 @@ async def get_location_by_key(
     stmt = select(Location).where(Location.key == key)
     if kind is not None:
         stmt = stmt.join(Organization, Organization.id == Location.organization_id).where(
-            Organization.kind == kind)
+            Organization.kind == kind
+        )
 
     async def load() -> Location | None:
         return (await session.execute(stmt)).scalar_one_or_none()

@@ -28,8 +28,7 @@ from orderdesk.core.pricing.models import Coupon, CouponGenerator, CouponUse
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_SUFFIX_LENGTH = 8
 _GENERATE_ATTEMPTS = 5
-_WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays",
-             "Sundays")
+_WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
 
 
 def normalize_code(code: str) -> str:
@@ -50,9 +49,7 @@ def coupon_discount(coupon: Coupon, subtotal: int) -> int:
     return min(subtotal, percent + coupon.discount_amount)
 
 
-def check_coupon(
-    coupon: Coupon, *, subtotal: int, email: str | None, today: date
-) -> str | None:
+def check_coupon(coupon: Coupon, *, subtotal: int, email: str | None, today: date) -> str | None:
     """``None`` when ``coupon`` applies to this order, else why not, readable by a customer.
 
     ``today`` is the restaurant's local date; ``valid_from`` and ``valid_to`` are inclusive and
@@ -81,8 +78,9 @@ def check_coupon(
 async def find_coupon(session: AsyncSession, organization_id: int, code: str) -> Coupon | None:
     """The organization's coupon with this code, whatever the case the customer typed it in."""
     return await session.scalar(
-        select(Coupon).where(Coupon.organization_id == organization_id,
-                             Coupon.code == normalize_code(code))
+        select(Coupon).where(
+            Coupon.organization_id == organization_id, Coupon.code == normalize_code(code)
+        )
     )
 
 
@@ -103,21 +101,24 @@ async def take_coupon_use(session: AsyncSession, coupon: Coupon) -> bool:
     """
     if coupon.quantity is None:
         return True
-    row = (await session.execute(
-        update(Coupon)
-        .where(Coupon.id == coupon.id, Coupon.quantity > 0)
-        .values(quantity=Coupon.quantity - 1)
-        .returning(Coupon.quantity)
-        .execution_options(synchronize_session=False)
-    )).first()
+    row = (
+        await session.execute(
+            update(Coupon)
+            .where(Coupon.id == coupon.id, Coupon.quantity > 0)
+            .values(quantity=Coupon.quantity - 1)
+            .returning(Coupon.quantity)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
     if row is None:
         return False
     set_committed_value(coupon, "quantity", row.quantity)
     return True
 
 
-def coupon_use_row(coupon: Coupon, *, order_id: int, discount: int, now: datetime
-                   ) -> dict[str, object]:
+def coupon_use_row(
+    coupon: Coupon, *, order_id: int, discount: int, now: datetime
+) -> dict[str, object]:
     """The ``coupon_uses`` row that records a use taken by :func:`take_coupon_use`."""
     return {"coupon_id": coupon.id, "order_id": order_id, "discount": discount, "used_at": now}
 
@@ -130,10 +131,14 @@ async def give_back_coupon_use(session: AsyncSession, order_id: int) -> bool:
     only the one whose ``DELETE`` removed the row restores the quantity, so a coupon never
     gains a use it did not lose. Unlimited coupons stay ``NULL``. Nothing is committed here.
     """
-    coupon_id = (await session.execute(
-        delete(CouponUse).where(CouponUse.order_id == order_id).returning(CouponUse.coupon_id)
-        .execution_options(synchronize_session=False)
-    )).scalar_one_or_none()
+    coupon_id = (
+        await session.execute(
+            delete(CouponUse)
+            .where(CouponUse.order_id == order_id)
+            .returning(CouponUse.coupon_id)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
     if coupon_id is None:
         return False
     await session.execute(
@@ -162,8 +167,10 @@ async def generate_coupon(
     the caller's transaction is unaffected. Raises :class:`NotFound` for an unknown generator.
     """
     generator = await session.scalar(
-        select(CouponGenerator).where(CouponGenerator.organization_id == organization_id,
-                                      CouponGenerator.gencode == normalize_code(gencode))
+        select(CouponGenerator).where(
+            CouponGenerator.organization_id == organization_id,
+            CouponGenerator.gencode == normalize_code(gencode),
+        )
     )
     if generator is None:
         raise NotFound(f"no coupon generator {gencode!r}")

@@ -78,13 +78,20 @@ def price_options(
     for choice in choices:
         entry = offered.get(choice.uid)
         if entry is None or entry.option.hidden:
-            errors.add(f"{choice.path}.uid", "not_found",
-                       f"option {choice.uid!r} is not offered with this product",
-                       "option_not_found")
+            errors.add(
+                f"{choice.path}.uid",
+                "not_found",
+                f"option {choice.uid!r} is not offered with this product",
+                "option_not_found",
+            )
             continue
         if choice.uid in chosen:
-            errors.add(f"{choice.path}.uid", "conflict",
-                       f"option {choice.uid!r} is given more than once", RULE)
+            errors.add(
+                f"{choice.path}.uid",
+                "conflict",
+                f"option {choice.uid!r} is given more than once",
+                RULE,
+            )
             continue
         chosen[choice.uid] = _pick_values(entry, choice, errors)
 
@@ -92,12 +99,19 @@ def price_options(
         option = entry.option
         if option.hidden or option.min_selectable <= 0 or option.uid in chosen:
             continue
-        errors.add(f"{line_path}.options", "min",
-                   f"option {option.uid!r} requires at least {option.min_selectable} "
-                   f"{_values(option.min_selectable)}", RULE)
+        errors.add(
+            f"{line_path}.options",
+            "min",
+            f"option {option.uid!r} requires at least {option.min_selectable} "
+            f"{_values(option.min_selectable)}",
+            RULE,
+        )
 
-    in_menu_order = [(entry, _menu_order(entry, chosen[entry.option.uid]))
-                     for entry in options if chosen.get(entry.option.uid)]
+    in_menu_order = [
+        (entry, _menu_order(entry, chosen[entry.option.uid]))
+        for entry in options
+        if chosen.get(entry.option.uid)
+    ]
     unit_total = _unit_total(base_price, [p for _, picked in in_menu_order for p in picked])
     snapshot = [_snapshot(entry.option, picked) for entry, picked in in_menu_order]
     return unit_total - base_price, snapshot
@@ -116,38 +130,59 @@ def _pick_values(entry: OptionWithValues, choice: OptionChoice, errors: ErrorCol
     picked: Picked = []
     for given in choice.values:
         if given.uid in seen:
-            errors.add(f"{given.path}.uid", "conflict",
-                       f"value {given.uid!r} is given more than once", RULE)
+            errors.add(
+                f"{given.path}.uid",
+                "conflict",
+                f"value {given.uid!r} is given more than once",
+                RULE,
+            )
             continue
         seen.add(given.uid)
         value = known.get(given.uid)
         if value is None or value.hidden:
-            errors.add(f"{given.path}.uid", "not_found",
-                       f"value {given.uid!r} is not offered in option {option.uid!r}",
-                       "option_value_not_found")
+            errors.add(
+                f"{given.path}.uid",
+                "not_found",
+                f"value {given.uid!r} is not offered in option {option.uid!r}",
+                "option_value_not_found",
+            )
         elif given.quantity < 1:
             errors.add(f"{given.path}.quantity", "min", "must be at least 1", RULE)
         elif single and given.quantity > 1:
-            errors.add(f"{given.path}.quantity", "max",
-                       f"option {option.uid!r} takes a single value once", RULE)
+            errors.add(
+                f"{given.path}.quantity",
+                "max",
+                f"option {option.uid!r} takes a single value once",
+                RULE,
+            )
         elif given.quantity > option.max_quantity:
-            errors.add(f"{given.path}.quantity", "max",
-                       f"must be at most {option.max_quantity}", RULE)
+            errors.add(
+                f"{given.path}.quantity", "max", f"must be at most {option.max_quantity}", RULE
+            )
         else:
             picked.append((value, given.quantity))
 
     count = len(seen)
     if single and count > 1:
-        errors.add(f"{choice.path}.values", "max",
-                   f"option {option.uid!r} takes a single value", RULE)
+        errors.add(
+            f"{choice.path}.values", "max", f"option {option.uid!r} takes a single value", RULE
+        )
     elif count > option.max_selectable:
-        errors.add(f"{choice.path}.values", "max",
-                   f"option {option.uid!r} allows at most {option.max_selectable} "
-                   f"{_values(option.max_selectable)}", RULE)
+        errors.add(
+            f"{choice.path}.values",
+            "max",
+            f"option {option.uid!r} allows at most {option.max_selectable} "
+            f"{_values(option.max_selectable)}",
+            RULE,
+        )
     if count < option.min_selectable:
-        errors.add(f"{choice.path}.values", "min",
-                   f"option {option.uid!r} requires at least {option.min_selectable} "
-                   f"{_values(option.min_selectable)}", RULE)
+        errors.add(
+            f"{choice.path}.values",
+            "min",
+            f"option {option.uid!r} requires at least {option.min_selectable} "
+            f"{_values(option.min_selectable)}",
+            RULE,
+        )
     return picked
 
 
@@ -160,8 +195,9 @@ def _unit_total(base_price: int, picked: Picked) -> int:
         elif value.price_operator == "-":
             unit -= value.price_operand * quantity
         elif value.price_operator != "=":
-            raise ValueError(f"option value {value.uid!r} has an unknown price operator "
-                             f"{value.price_operator!r}")
+            raise ValueError(
+                f"option value {value.uid!r} has an unknown price operator {value.price_operator!r}"
+            )
     return max(0, unit)
 
 
@@ -172,10 +208,18 @@ def _menu_order(entry: OptionWithValues, picked: Picked) -> Picked:
 
 def _snapshot(option: ProductOption, picked: Picked) -> dict[str, Any]:
     return {
-        "uid": option.uid, "name": option.name, "type": option.type,
+        "uid": option.uid,
+        "name": option.name,
+        "type": option.type,
         "values": [
-            {"uid": v.uid, "name": v.name, "price_operator": v.price_operator,
-             "price_operand": v.price_operand, "quantity": q, "ext_id": v.ext_id}
+            {
+                "uid": v.uid,
+                "name": v.name,
+                "price_operator": v.price_operator,
+                "price_operand": v.price_operand,
+                "quantity": q,
+                "ext_id": v.ext_id,
+            }
             for v, q in picked
         ],
     }

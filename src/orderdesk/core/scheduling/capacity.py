@@ -30,8 +30,12 @@ _USAGE = cast(Table, SlotUsage.__table__)
 # Built once, values as parameters: the statement runs for every booking.
 _TAKE = (
     update(_USAGE)
-    .where(_USAGE.c.location_id == bindparam("at_location"), _USAGE.c.day == bindparam("on_day"),
-           _USAGE.c.slot == bindparam("in_slot"), _USAGE.c.used < bindparam("capacity"))
+    .where(
+        _USAGE.c.location_id == bindparam("at_location"),
+        _USAGE.c.day == bindparam("on_day"),
+        _USAGE.c.slot == bindparam("in_slot"),
+        _USAGE.c.used < bindparam("capacity"),
+    )
     .values(used=_USAGE.c.used + 1)
 )
 
@@ -45,10 +49,13 @@ async def take_unit(
     params = {"at_location": location_id, "on_day": day, "in_slot": slot, "capacity": capacity}
     if cast(CursorResult[Any], await session.execute(_TAKE, params)).rowcount == 1:
         return True
-    first = insert_for(session, SlotUsage).values(
-        location_id=location_id, day=day, slot=slot, used=1
-    ).on_conflict_do_nothing(
-        index_elements=[SlotUsage.location_id, SlotUsage.day, SlotUsage.slot])
+    first = (
+        insert_for(session, SlotUsage)
+        .values(location_id=location_id, day=day, slot=slot, used=1)
+        .on_conflict_do_nothing(
+            index_elements=[SlotUsage.location_id, SlotUsage.day, SlotUsage.slot]
+        )
+    )
     if cast(CursorResult[Any], await session.execute(first)).rowcount == 1:
         return True
     # The row exists: it was there and full, or a concurrent first booking just made it.
@@ -58,8 +65,12 @@ async def take_unit(
 async def give_back_unit(session: AsyncSession, location_id: int, day: date, slot: str) -> None:
     await session.execute(
         update(SlotUsage)
-        .where(SlotUsage.location_id == location_id, SlotUsage.day == day,
-               SlotUsage.slot == slot, SlotUsage.used > 0)
+        .where(
+            SlotUsage.location_id == location_id,
+            SlotUsage.day == day,
+            SlotUsage.slot == slot,
+            SlotUsage.used > 0,
+        )
         .values(used=SlotUsage.used - 1)
     )
 

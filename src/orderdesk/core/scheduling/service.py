@@ -64,17 +64,16 @@ async def _overrides(
     since = datetime.now(UTC).date() - timedelta(days=2)
 
     async def load(start: date, end: date | None) -> dict[tuple[date, str], int]:
-        stmt = select(CapacityOverride.day, CapacityOverride.slot, CapacityOverride.capacity
-                      ).where(CapacityOverride.location_id == location_id,
-                              CapacityOverride.day >= start)
+        stmt = select(CapacityOverride.day, CapacityOverride.slot, CapacityOverride.capacity).where(
+            CapacityOverride.location_id == location_id, CapacityOverride.day >= start
+        )
         if end is not None:
             stmt = stmt.where(CapacityOverride.day <= end)
         return {(d, s): c for d, s, c in await session.execute(stmt)}
 
     if first < since:
         return await load(first, last)
-    upcoming = await cached(session, ("overrides", location_id, since),
-                            lambda: load(since, None))
+    upcoming = await cached(session, ("overrides", location_id, since), lambda: load(since, None))
     return {key: c for key, c in upcoming.items() if first <= key[0] <= last}
 
 
@@ -153,8 +152,11 @@ async def set_overrides(
         )
         await session.execute(
             stmt.on_conflict_do_update(
-                index_elements=[CapacityOverride.location_id, CapacityOverride.day,
-                                CapacityOverride.slot],
+                index_elements=[
+                    CapacityOverride.location_id,
+                    CapacityOverride.day,
+                    CapacityOverride.slot,
+                ],
                 set_={"capacity": capacity},
             )
         )

@@ -61,8 +61,11 @@ def slot_starts(rules: SlotRules, day: date) -> list[datetime]:
     starts: list[datetime] = []
     for start, end in rules.opening_hours.get(WEEKDAYS[day.weekday()], []):
         current = datetime.combine(day, start, rules.zone)
-        stop = (datetime.combine(day + timedelta(days=1), time(0), rules.zone) if end is None
-                else datetime.combine(day, end, rules.zone))
+        stop = (
+            datetime.combine(day + timedelta(days=1), time(0), rules.zone)
+            if end is None
+            else datetime.combine(day, end, rules.zone)
+        )
         while current < stop:
             starts.append(current)
             current += rules.slot
@@ -94,7 +97,8 @@ def is_slot_start(location: Location, when: datetime, now: datetime) -> bool:
     if local.second or local.microsecond:
         return False  # 11:00:30 is not the 11:00 slot start, and would be stored as asked
     if local < now + rules.lead or local.date() > now.astimezone(rules.zone).date() + timedelta(
-            days=HORIZON_DAYS - 1):
+        days=HORIZON_DAYS - 1
+    ):
         return False
     return local in slot_starts(rules, local.date())
 

@@ -37,11 +37,19 @@ _KINDS: dict[int, tuple[str, str]] = {
 }
 
 
-def error_response(code: int, message: str, data: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    code: int, message: str, data: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     name, kind = _KINDS.get(code, ("Error", "ERROR"))
-    body = {"name": name, "message": message, "code": code, "type": kind,
-            "statusCode": code, "status": "error", "data": data}
+    body = {
+        "name": name,
+        "message": message,
+        "code": code,
+        "type": kind,
+        "statusCode": code,
+        "status": "error",
+        "data": data,
+    }
     return JSONResponse(body, status_code=code, headers=headers)
 
 
@@ -54,8 +62,11 @@ def render_domain_error(exc: DomainError) -> JSONResponse:
         data = [{"type": e.type, "message": e.message, "field": e.path} for e in exc.errors]
         return error_response(422, exc.summary, data)
     if isinstance(exc, IdempotencyMismatch):
-        return error_response(422, exc.message, [{"type": "conflict", "message": exc.message,
-                                                  "field": "Idempotency-Key"}])
+        return error_response(
+            422,
+            exc.message,
+            [{"type": "conflict", "message": exc.message, "field": "Idempotency-Key"}],
+        )
     if isinstance(exc, Unauthorized):
         return unauthorized()
     if isinstance(exc, Throttled):

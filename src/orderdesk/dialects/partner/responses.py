@@ -19,8 +19,13 @@ Timeslot = Literal["0712", "1217", "1721"]
 DeliveryType = Literal["to_pavement", "to_door_by_lift", "to_door_by_stairs"]
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # ``iso_millis``: UTC with milliseconds, ``2026-12-01T09:30:00.000Z``.
-Timestamp = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
-                                         r"[0-9]{2}\.[0-9]{3}Z$")]
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
+        r"[0-9]{2}\.[0-9]{3}Z$"
+    ),
+]
 Date = Annotated[str, Field(pattern=DATE_PATTERN)]
 
 
@@ -312,28 +317,62 @@ UNAVAILABLE: dict[int, Documented] = {503: ServiceUnavailable}
 
 # Paths relative to the router (mounted at /partner). Every operation may also answer 503.
 _RESPONSES: dict[tuple[str, str], dict[int, Documented]] = {
-    ("POST", "/auth/authorize"): {200: LoginOk, **UNAUTHORIZED, **TOO_LARGE, **INVALID,
-                                  **THROTTLED},
+    ("POST", "/auth/authorize"): {
+        200: LoginOk,
+        **UNAUTHORIZED,
+        **TOO_LARGE,
+        **INVALID,
+        **THROTTLED,
+    },
     ("POST", "/auth/revoke"): {200: RevokedOk, **UNAUTHORIZED, **INVALID, **THROTTLED},
     ("GET", "/slots/free"): {200: FreeSlotsOk, **INVALID, **THROTTLED},
     ("GET", "/item/list"): {200: ItemsOk, **UNAUTHORIZED, **INVALID, **THROTTLED},
     ("GET", "/item/find"): {200: ItemsOk, **UNAUTHORIZED, **INVALID, **THROTTLED},
     ("GET", "/store/list"): {200: StoresOk, **UNAUTHORIZED, **THROTTLED},
-    ("POST", "/image/upload"): {200: UploadedOk, **UNAUTHORIZED, **TOO_LARGE, **INVALID,
-                                **THROTTLED},
-    ("GET", "/images/{name}"): {200: Binary("image/webp", "The image"), **NOT_FOUND,
-                                **THROTTLED},
-    ("POST", "/order/create"): {200: CreatedOk, **UNAUTHORIZED, **CONFLICT, **TOO_LARGE,
-                                **INVALID, **THROTTLED},
+    ("POST", "/image/upload"): {
+        200: UploadedOk,
+        **UNAUTHORIZED,
+        **TOO_LARGE,
+        **INVALID,
+        **THROTTLED,
+    },
+    ("GET", "/images/{name}"): {200: Binary("image/webp", "The image"), **NOT_FOUND, **THROTTLED},
+    ("POST", "/order/create"): {
+        200: CreatedOk,
+        **UNAUTHORIZED,
+        **CONFLICT,
+        **TOO_LARGE,
+        **INVALID,
+        **THROTTLED,
+    },
     ("GET", "/order/list"): {200: OrdersOk, **UNAUTHORIZED, **INVALID, **THROTTLED},
     ("GET", "/order/{order_id}"): {200: OrderOk, **UNAUTHORIZED, **NOT_FOUND, **THROTTLED},
-    ("POST", "/order/{order_id}/instock"): {200: OrderOk, **UNAUTHORIZED, **NOT_FOUND,
-                                            **CONFLICT, **INVALID, **THROTTLED},
-    ("POST", "/order/{order_id}/datetime"): {200: OrderOk, **UNAUTHORIZED, **NOT_FOUND,
-                                             **CONFLICT, **TOO_LARGE, **INVALID, **THROTTLED},
-    ("POST", "/order/{order_id}/cancel"): {200: OrderOk, **UNAUTHORIZED, **NOT_FOUND,
-                                           **CONFLICT, **THROTTLED},
+    ("POST", "/order/{order_id}/instock"): {
+        200: OrderOk,
+        **UNAUTHORIZED,
+        **NOT_FOUND,
+        **CONFLICT,
+        **INVALID,
+        **THROTTLED,
+    },
+    ("POST", "/order/{order_id}/datetime"): {
+        200: OrderOk,
+        **UNAUTHORIZED,
+        **NOT_FOUND,
+        **CONFLICT,
+        **TOO_LARGE,
+        **INVALID,
+        **THROTTLED,
+    },
+    ("POST", "/order/{order_id}/cancel"): {
+        200: OrderOk,
+        **UNAUTHORIZED,
+        **NOT_FOUND,
+        **CONFLICT,
+        **THROTTLED,
+    },
 }
 
-RESPONSES: ResponseMap = {operation: {**answers, **UNAVAILABLE}
-                          for operation, answers in _RESPONSES.items()}
+RESPONSES: ResponseMap = {
+    operation: {**answers, **UNAVAILABLE} for operation, answers in _RESPONSES.items()
+}

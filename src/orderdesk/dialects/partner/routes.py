@@ -45,21 +45,29 @@ def _ok(data: Any) -> JSONResponse:
 # Authentication
 
 
-@router.post("/auth/authorize", openapi_extra=documented_body(wire.LoginIn),
-             summary="Log in and get a token")
+@router.post(
+    "/auth/authorize", openapi_extra=documented_body(wire.LoginIn), summary="Log in and get a token"
+)
 async def authorize(request: Request, state: State) -> JSONResponse:
     body = parse_json(wire.LoginIn, await read_body(request, 64 * 1024))
     settings = state.settings
     async with state.transaction() as session:
         issued = await organizations.authenticate(
-            session, body.login, body.password, now=state.now(), token_ttl=settings.token_ttl,
+            session,
+            body.login,
+            body.password,
+            now=state.now(),
+            token_ttl=settings.token_ttl,
             max_failures=settings.login_max_failures,
             window=timedelta(seconds=settings.login_window_seconds),
         )
     if issued is None or issued.principal.organization_kind != "partner":
         raise Unauthorized("Unauthorized")
-    user = {"login": issued.principal.login, "partner": issued.principal.organization_key,
-            "partner_title": issued.principal.organization_title}
+    user = {
+        "login": issued.principal.login,
+        "partner": issued.principal.organization_key,
+        "partner_title": issued.principal.organization_title,
+    }
     return _ok({"token": issued.token, "user": user})
 
 
@@ -90,7 +98,8 @@ async def free_slots(state: State, store_id: Annotated[str | None, Query()] = No
 
 @router.get("/item/list", summary="Items that can be ordered, by id")
 async def item_list(
-    partner: Partner, state: State,
+    partner: Partner,
+    state: State,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     skip: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JSONResponse:
@@ -101,7 +110,8 @@ async def item_list(
 
 @router.get("/item/find", summary="Items whose title words start with the query words")
 async def item_find(
-    partner: Partner, state: State,
+    partner: Partner,
+    state: State,
     name: Annotated[str, Query(min_length=1, max_length=200)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> JSONResponse:
@@ -126,17 +136,34 @@ def _image_url(request: Request, state: State, image_id: str) -> str:
     return f"{base}/partner/images/{image_id}.webp"
 
 
-@router.post("/image/upload", summary="Upload a receipt image (multipart, one file)",
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "multipart/form-data": {"schema": {
-                     "type": "object", "properties": {"file": {"type": "string",
-                                                               "format": "binary"}}}}}}})
+@router.post(
+    "/image/upload",
+    summary="Upload a receipt image (multipart, one file)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
 async def image_upload(request: Request, partner: Partner, state: State) -> JSONResponse:
     settings = state.settings
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
-        raise ValidationFailed(errors=[FieldError(
-            "file", "required", "send the image as multipart/form-data with one file part")])
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "file", "required", "send the image as multipart/form-data with one file part"
+                )
+            ]
+        )
     try:
         form = await request.form(max_files=1, max_fields=20)
     except StarletteHTTPException as exc:  # Starlette words multipart problems as a bare 400
@@ -144,8 +171,9 @@ async def image_upload(request: Request, partner: Partner, state: State) -> JSON
             raise
         kind: ErrorType = "max" if str(exc.detail).startswith("Too many") else "format"
         raise ValidationFailed(errors=[FieldError("file", kind, str(exc.detail))]) from None
-    limits = attachments.ImageLimits(settings.upload_max_bytes, settings.upload_max_pixels,
-                                     settings.image_max_side)
+    limits = attachments.ImageLimits(
+        settings.upload_max_bytes, settings.upload_max_pixels, settings.image_max_side
+    )
     try:
         upload = next((v for _, v in form.multi_items() if not isinstance(v, str)), None)
         if upload is None:
@@ -154,18 +182,23 @@ async def image_upload(request: Request, partner: Partner, state: State) -> JSON
         # no copy of itself, and the decoder reads it as it goes.
         async with state.transaction() as session:
             image = await attachments.upload_image(
-                session, state.storage, organization_id=partner.organization_id,
-                data=upload.file, limits=limits, now=state.now(),
+                session,
+                state.storage,
+                organization_id=partner.organization_id,
+                data=upload.file,
+                limits=limits,
+                now=state.now(),
                 budget=attachments.decode_budget(settings.image_decode_memory_mb * 1024 * 1024),
-                wait=settings.image_decode_wait)
+                wait=settings.image_decode_wait,
+            )
     finally:
         await form.close()
-    return _ok([{"id": image.id, "url": _image_url(request, state, image.id),
-                 "mimetype": image.mimetype}])
+    return _ok(
+        [{"id": image.id, "url": _image_url(request, state, image.id), "mimetype": image.mimetype}]
+    )
 
 
-@router.get("/images/{name}", summary="An uploaded image, by its URL",
-            response_class=Response)
+@router.get("/images/{name}", summary="An uploaded image, by its URL", response_class=Response)
 async def image_get(name: str, state: State) -> Response:
     image_id = name.removesuffix(".webp")
     async with state.reads() as session:
@@ -173,9 +206,14 @@ async def image_get(name: str, state: State) -> Response:
     data = await state.storage.load(image.storage_key) if image else None
     if image is None or data is None:
         raise NotFound("image not found")
-    return Response(data, media_type=image.mimetype, headers={
-        "Cache-Control": "private, max-age=31536000, immutable",
-        "X-Content-Type-Options": "nosniff"})
+    return Response(
+        data,
+        media_type=image.mimetype,
+        headers={
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,8 +221,9 @@ async def image_get(name: str, state: State) -> Response:
 
 
 def _preferences(entries: list[wire.DateTimeIn], path: str) -> list[SlotPreference]:
-    return [SlotPreference(SlotChoice(e.date, e.timeslot), f"{path}.{i}")
-            for i, e in enumerate(entries)]
+    return [
+        SlotPreference(SlotChoice(e.date, e.timeslot), f"{path}.{i}") for i, e in enumerate(entries)
+    ]
 
 
 def _draft(body: wire.CreateOrderIn) -> OrderDraft:
@@ -194,7 +233,8 @@ def _draft(body: wire.CreateOrderIn) -> OrderDraft:
         address = body.address.model_dump()
     lines = [
         LineDraft(
-            product_id=item.id, quantity=item.count,
+            product_id=item.id,
+            quantity=item.count,
             services=tuple(s for s in ("delivery", "assembly") if getattr(item, s)),
             product_path=f"partner_details.items.{i}.id",
             service_paths={s: f"partner_details.items.{i}.{s}" for s in ("delivery", "assembly")},
@@ -202,13 +242,22 @@ def _draft(body: wire.CreateOrderIn) -> OrderDraft:
         for i, item in enumerate(details.items)
     ]
     return OrderDraft(
-        location_key=details.store_id, location_path="partner_details.store_id",
-        customer={"first_name": body.customer.first_name, "last_name": body.customer.last_name,
-                  "phone": body.customer.phone_number},
-        phone_path="customer.phone_number", address=address,
-        payment_method=body.payment_method, ready=details.instock,
-        preferences=_preferences(body.datetime, "datetime"), preferences_path="datetime",
-        lines=lines, image_ids=body.image_uuids, image_path="image_uuids",
+        location_key=details.store_id,
+        location_path="partner_details.store_id",
+        customer={
+            "first_name": body.customer.first_name,
+            "last_name": body.customer.last_name,
+            "phone": body.customer.phone_number,
+        },
+        phone_path="customer.phone_number",
+        address=address,
+        payment_method=body.payment_method,
+        ready=details.instock,
+        preferences=_preferences(body.datetime, "datetime"),
+        preferences_path="datetime",
+        lines=lines,
+        image_ids=body.image_uuids,
+        image_path="image_uuids",
         fulfilment={"delivery_type": details.delivery_type},
     )
 
@@ -234,7 +283,8 @@ def _readable_draft(data: Any) -> OrderDraft | None:
     details = obj(data.get("partner_details"))
     lines = [
         LineDraft(
-            product_id=item["id"], quantity=1,
+            product_id=item["id"],
+            quantity=1,
             services=tuple(s for s in ("delivery", "assembly") if item.get(s) is True),
             product_path=f"partner_details.items.{i}.id",
             service_paths={s: f"partner_details.items.{i}.{s}" for s in ("delivery", "assembly")},
@@ -248,14 +298,22 @@ def _readable_draft(data: Any) -> OrderDraft | None:
             parsed = wire.DateTimeIn.model_validate(entry, strict=False)
         except PydanticValidationError:
             continue
-        preferences.append(SlotPreference(SlotChoice(parsed.date, parsed.timeslot),
-                                          f"datetime.{i}"))
+        preferences.append(
+            SlotPreference(SlotChoice(parsed.date, parsed.timeslot), f"datetime.{i}")
+        )
     return OrderDraft(
-        location_key=text(details.get("store_id")), location_path="partner_details.store_id",
+        location_key=text(details.get("store_id")),
+        location_path="partner_details.store_id",
         customer={"phone": text(obj(data.get("customer")).get("phone_number"))},
-        phone_path="customer.phone_number", address=None, payment_method="", ready=False,
-        preferences=preferences, preferences_path="datetime", lines=lines,
-        image_ids=[text(v) for v in seq(data.get("image_uuids"))], image_path="image_uuids",
+        phone_path="customer.phone_number",
+        address=None,
+        payment_method="",
+        ready=False,
+        preferences=preferences,
+        preferences_path="datetime",
+        lines=lines,
+        image_ids=[text(v) for v in seq(data.get("image_uuids"))],
+        image_path="image_uuids",
     )
 
 
@@ -285,8 +343,11 @@ def _actor(partner: Partner) -> str:
     return f"partner:{partner.organization_key}/{partner.login}"
 
 
-@router.post("/order/create", summary="Create an order (books a master when in stock)",
-             openapi_extra=documented_body(wire.CreateOrderIn))
+@router.post(
+    "/order/create",
+    summary="Create an order (books a master when in stock)",
+    openapi_extra=documented_body(wire.CreateOrderIn),
+)
 async def order_create(
     request: Request, partner: Partner, state: State, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -297,12 +358,18 @@ async def order_create(
         raise await _all_errors(failed, raw, partner, state) from None
 
     async def create(session: AsyncSession) -> dict[str, Any]:
-        view = await orders.create_order(session, partner, _draft(body), actor=_actor(partner),
-                                         now=state.now())
+        view = await orders.create_order(
+            session, partner, _draft(body), actor=_actor(partner), now=state.now()
+        )
         return wire.ok(wire.render_created(view))
 
-    return await create_once(state, scope=f"partner:{partner.organization_id}",
-                             key=idempotency_key, raw=raw, create=create)
+    return await create_once(
+        state,
+        scope=f"partner:{partner.organization_id}",
+        key=idempotency_key,
+        raw=raw,
+        create=create,
+    )
 
 
 def _filter_from_query(request: Request) -> OrderFilter:
@@ -313,17 +380,22 @@ def _filter_from_query(request: Request) -> OrderFilter:
         try:
             decoded = json.loads(params["filter"])
         except ValueError:
-            raise ValidationFailed(errors=[FieldError(
-                "filter", "format", "filter must be a JSON object or bracket parameters")]) \
-                from None
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        "filter", "format", "filter must be a JSON object or bracket parameters"
+                    )
+                ]
+            ) from None
         if not isinstance(decoded, dict):
-            raise ValidationFailed(errors=[FieldError("filter", "type",
-                                                      "filter must be an object")])
+            raise ValidationFailed(
+                errors=[FieldError("filter", "type", "filter must be an object")]
+            )
         raw = decoded
     for name, value in params.multi_items():
         if not name.startswith("filter["):
             continue
-        parts = name[len("filter["):].replace("]", "").split("[")
+        parts = name[len("filter[") :].replace("]", "").split("[")
         key = parts[0]
         if len(parts) == 1:
             raw[key] = value
@@ -332,13 +404,18 @@ def _filter_from_query(request: Request) -> OrderFilter:
             if isinstance(raw[key], list):
                 raw[key].append(value)
     parsed = parse_data(wire.OrderFilterIn, raw, prefix=("filter",))
-    return OrderFilter(query=parsed.query or None, location_keys=tuple(parsed.store_ids),
-                       statuses=tuple(parsed.filter))
+    return OrderFilter(
+        query=parsed.query or None,
+        location_keys=tuple(parsed.store_ids),
+        statuses=tuple(parsed.filter),
+    )
 
 
 @router.get("/order/list", summary="The caller's orders, newest first")
 async def order_list(
-    request: Request, partner: Partner, state: State,
+    request: Request,
+    partner: Partner,
+    state: State,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     skip: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> JSONResponse:
@@ -367,27 +444,38 @@ async def order_get(order_id: str, partner: Partner, state: State) -> JSONRespon
 @router.post("/order/{order_id}/instock", summary="Mark the goods in stock and book a master")
 async def order_instock(order_id: str, partner: Partner, state: State) -> JSONResponse:
     async with state.transaction() as session:
-        view = await orders.mark_ready(session, partner, _order_id(order_id),
-                                       actor=_actor(partner), now=state.now())
+        view = await orders.mark_ready(
+            session, partner, _order_id(order_id), actor=_actor(partner), now=state.now()
+        )
         return _ok(wire.render_order(view))
 
 
-@router.post("/order/{order_id}/datetime", summary="Change the preferred dates and rebook",
-             openapi_extra=documented_body(wire.ChangeDatesIn))
+@router.post(
+    "/order/{order_id}/datetime",
+    summary="Change the preferred dates and rebook",
+    openapi_extra=documented_body(wire.ChangeDatesIn),
+)
 async def order_datetime(
     order_id: str, request: Request, partner: Partner, state: State
 ) -> JSONResponse:
     body = parse_json(wire.ChangeDatesIn, await read_body(request, 64 * 1024))
     async with state.transaction() as session:
         view = await orders.change_dates(
-            session, partner, _order_id(order_id), _preferences(body.datetime, "datetime"),
-            "datetime", actor=_actor(partner), now=state.now())
+            session,
+            partner,
+            _order_id(order_id),
+            _preferences(body.datetime, "datetime"),
+            "datetime",
+            actor=_actor(partner),
+            now=state.now(),
+        )
         return _ok(wire.render_order(view))
 
 
 @router.post("/order/{order_id}/cancel", summary="Cancel an open order and free its master")
 async def order_cancel(order_id: str, partner: Partner, state: State) -> JSONResponse:
     async with state.transaction() as session:
-        view = await orders.cancel_order(session, partner, _order_id(order_id),
-                                         actor=_actor(partner), now=state.now())
+        view = await orders.cancel_order(
+            session, partner, _order_id(order_id), actor=_actor(partner), now=state.now()
+        )
         return _ok(wire.render_order(view))

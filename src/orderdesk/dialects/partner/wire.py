@@ -26,16 +26,20 @@ class Wire(BaseModel):
 
 
 class LoginIn(Wire):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"login": "api@nordhaus.example", "password": "nordhaus-demo-password"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"login": "api@nordhaus.example", "password": "nordhaus-demo-password"}]
+        }
+    )
 
     login: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
 class CustomerIn(Wire):
-    phone_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                   max_length=40)]
+    phone_number: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+    ]
     first_name: Text
     last_name: Text
 
@@ -46,8 +50,7 @@ class CoordinatesIn(Wire):
 
 
 class AddressIn(Wire):
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                              max_length=500)]
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     coordinates: CoordinatesIn
     details: Annotated[str, StringConstraints(max_length=1000)]
     zip: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
@@ -75,29 +78,46 @@ class DateTimeIn(Wire):
 class CreateOrderIn(Wire):
     """Body of ``POST /order/create`` as on the original create-order page."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "customer": {"phone_number": "+37120000000", "first_name": "Anna",
-                     "last_name": "Ozola"},
-        "address": {"address": "Brivibas iela 1, Riga", "coordinates": {"lat": 56.95,
-                                                                         "lon": 24.11},
-                    "details": "3rd floor, door code 1234", "zip": "LV-1010"},
-        "partner_details": {"store_id": "nordhaus-riga",
-                            "items": [{"id": 1001, "count": 1, "delivery": True,
-                                       "assembly": True}],
-                            "instock": True, "delivery_type": "to_door_by_lift"},
-        "datetime": [{"date": "2026-12-01", "timeslot": "1217"},
-                     {"date": "2026-12-02", "timeslot": "0712"}],
-        "payment_method": "stripe",
-        "image_uuids": ["5f1d7c2a9b3e4d6f8a0b1c2d"],
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer": {
+                        "phone_number": "+37120000000",
+                        "first_name": "Anna",
+                        "last_name": "Ozola",
+                    },
+                    "address": {
+                        "address": "Brivibas iela 1, Riga",
+                        "coordinates": {"lat": 56.95, "lon": 24.11},
+                        "details": "3rd floor, door code 1234",
+                        "zip": "LV-1010",
+                    },
+                    "partner_details": {
+                        "store_id": "nordhaus-riga",
+                        "items": [{"id": 1001, "count": 1, "delivery": True, "assembly": True}],
+                        "instock": True,
+                        "delivery_type": "to_door_by_lift",
+                    },
+                    "datetime": [
+                        {"date": "2026-12-01", "timeslot": "1217"},
+                        {"date": "2026-12-02", "timeslot": "0712"},
+                    ],
+                    "payment_method": "stripe",
+                    "image_uuids": ["5f1d7c2a9b3e4d6f8a0b1c2d"],
+                }
+            ]
+        }
+    )
 
     customer: CustomerIn
     address: AddressIn | None = None
     partner_details: PartnerDetailsIn
     datetime: Annotated[list[DateTimeIn], Field(min_length=1, max_length=93)]
     payment_method: Literal["stripe", "cash"]
-    image_uuids: Annotated[list[Annotated[str, StringConstraints(max_length=64)]],
-                           Field(max_length=20)]
+    image_uuids: Annotated[
+        list[Annotated[str, StringConstraints(max_length=64)]], Field(max_length=20)
+    ]
 
 
 class ChangeDatesIn(Wire):
@@ -133,13 +153,14 @@ def render_item(product: Product, category: str) -> dict[str, Any]:
 
 
 def render_store(location: Location) -> dict[str, Any]:
-    return {"store_id": location.key, "store_title": location.title,
-            "timezone": location.timezone}
+    return {"store_id": location.key, "store_title": location.title, "timezone": location.timezone}
 
 
 def iso_millis(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
-        f"{value.microsecond // 1000:03d}Z"
+    return (
+        value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def render_created(view: OrderView) -> dict[str, Any]:
@@ -162,30 +183,37 @@ def render_created(view: OrderView) -> dict[str, Any]:
 def render_order(view: OrderView) -> dict[str, Any]:
     order = view.order
     body = render_created(view)
-    body["partner_details"]["delivery_type"] = order.fulfilment.get("delivery_type",
-                                                                    "to_pavement")
+    body["partner_details"]["delivery_type"] = order.fulfilment.get("delivery_type", "to_pavement")
     customer = order.customer
     services_of = {line.position: {s["name"] for s in line.services} for line in order.lines}
-    body.update({
-        "datetime": [{"date": p["date"], "timeslot": p["slot"]} for p in order.preferences],
-        "booked": (
-            {"date": order.booked_day.isoformat(), "timeslot": order.booked_slot}
-            if order.booked_day and order.booked_slot else None
-        ),
-        "customer": {"phone_number": customer.get("phone", ""),
-                     "first_name": customer.get("first_name", ""),
-                     "last_name": customer.get("last_name", "")},
-        "address": order.address,
-        "items": [
-            {"id": line.snapshot.get("item_id", line.product_id), "count": line.quantity,
-             "delivery": "delivery" in services_of[line.position],
-             "assembly": "assembly" in services_of[line.position]}
-            for line in order.lines
-        ],
-        "payment_method": order.payment_method,
-        "image_uuids": view.image_ids,
-        "updated_at": iso_millis(order.updated_at),
-    })
+    body.update(
+        {
+            "datetime": [{"date": p["date"], "timeslot": p["slot"]} for p in order.preferences],
+            "booked": (
+                {"date": order.booked_day.isoformat(), "timeslot": order.booked_slot}
+                if order.booked_day and order.booked_slot
+                else None
+            ),
+            "customer": {
+                "phone_number": customer.get("phone", ""),
+                "first_name": customer.get("first_name", ""),
+                "last_name": customer.get("last_name", ""),
+            },
+            "address": order.address,
+            "items": [
+                {
+                    "id": line.snapshot.get("item_id", line.product_id),
+                    "count": line.quantity,
+                    "delivery": "delivery" in services_of[line.position],
+                    "assembly": "assembly" in services_of[line.position],
+                }
+                for line in order.lines
+            ],
+            "payment_method": order.payment_method,
+            "image_uuids": view.image_ids,
+            "updated_at": iso_millis(order.updated_at),
+        }
+    )
     return body
 
 

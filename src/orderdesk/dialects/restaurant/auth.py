@@ -34,21 +34,25 @@ async def _authenticate(request: Request, state: AppState) -> RestaurantCaller:
                 raise WireError("INVALID_AUTH", "invalid or expired bearer token", 401)
         elif "x-client-id" in headers or "x-client-secret" in headers:
             caller = await clients.caller_for_client(
-                session, headers.get("x-client-id", ""), headers.get("x-client-secret", ""))
+                session, headers.get("x-client-id", ""), headers.get("x-client-secret", "")
+            )
             if caller is None:
                 raise WireError("INVALID_AUTH", "invalid client id or secret", 401)
         else:
-            raise WireError("INVALID_AUTH", "send X-Api-Key, X-Client-Id and X-Client-Secret, "
-                            "or Authorization: Bearer", 401)
+            raise WireError(
+                "INVALID_AUTH",
+                "send X-Api-Key, X-Client-Id and X-Client-Secret, or Authorization: Bearer",
+                401,
+            )
         restuid = request.query_params.get("restuid")
         if restuid and restuid != caller.organization_key:
             exists = await session.scalar(
                 Organization.__table__.select()
                 .where(Organization.kind == "restaurant", Organization.key == restuid)
-                .with_only_columns(Organization.id))
+                .with_only_columns(Organization.id)
+            )
             if exists is None:
-                raise WireError("RESTAURANT_NOT_FOUND", f"restuid: no restaurant {restuid!r}",
-                                401)
+                raise WireError("RESTAURANT_NOT_FOUND", f"restuid: no restaurant {restuid!r}", 401)
             raise WireError("UNAUTHORIZED", "restuid: another restaurant's data", 403)
     if caller.organization_settings.get("api_enabled") is False:
         raise WireError("API_DISABLED", "the API is disabled for this restaurant", 403)

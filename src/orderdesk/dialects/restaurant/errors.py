@@ -45,10 +45,14 @@ class WireError(DomainError):
         self.status_code = status_code
 
 
-def failure(code: str, message: str, status_code: int = 200,
-            headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"success": False, "error": code, "message": message},
-                        status_code=status_code, headers=headers)
+def failure(
+    code: str, message: str, status_code: int = 200, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"success": False, "error": code, "message": message},
+        status_code=status_code,
+        headers=headers,
+    )
 
 
 def code_for(error: FieldError) -> str:
@@ -84,11 +88,11 @@ def render_domain_error(exc: DomainError) -> JSONResponse:
     if isinstance(exc, Unauthorized):
         return failure("INVALID_AUTH", exc.message, 401)
     if isinstance(exc, Throttled):
-        return failure("RATE_LIMIT_EXCEEDED", exc.message,
-                       headers={"Retry-After": str(exc.retry_after)})
+        return failure(
+            "RATE_LIMIT_EXCEEDED", exc.message, headers={"Retry-After": str(exc.retry_after)}
+        )
     if isinstance(exc, Unavailable):
-        return failure("INTERNAL_ERROR", exc.message,
-                       headers={"Retry-After": str(exc.retry_after)})
+        return failure("INTERNAL_ERROR", exc.message, headers={"Retry-After": str(exc.retry_after)})
     if isinstance(exc, NotFound):
         return failure("NOT_FOUND", exc.message)
     if isinstance(exc, Conflict):

@@ -17,8 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from orderdesk.http.responses import Documented, OneOf, ResponseMap
 
 # ``local_text``: the location's local time; ``iso``: UTC ISO 8601.
-LocalTime = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:"
-                                         r"[0-9]{2}$")]
+LocalTime = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:"
+        r"[0-9]{2}$"
+    ),
+]
 IsoTime = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")]
 IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 Money = float
@@ -399,8 +404,7 @@ class TooLarge(Failure):
 class OAuthError(Shape):
     """An RFC 6749 error."""
 
-    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type",
-                   "invalid_scope"]
+    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
     error_description: str
 
 
@@ -414,11 +418,20 @@ TOO_LARGE: dict[int, Documented] = {413: TooLarge}
 # Paths relative to the router (mounted at /api).
 RESPONSES: ResponseMap = {
     ("POST", "/oauth/token"): {
-        200: OneOf((AccessToken, Failure), "An access token (or a failure such as a rate "
-                   "limit, HTTP 200)"),
-        400: OAuthError, 401: OAuthError, **TOO_LARGE},
-    ("POST", "/order/create"): {200: _answer(OrderCreated), **AUTH, 409: KeyInProgress,
-                                **TOO_LARGE, 422: KeyReused},
+        200: OneOf(
+            (AccessToken, Failure), "An access token (or a failure such as a rate limit, HTTP 200)"
+        ),
+        400: OAuthError,
+        401: OAuthError,
+        **TOO_LARGE,
+    },
+    ("POST", "/order/create"): {
+        200: _answer(OrderCreated),
+        **AUTH,
+        409: KeyInProgress,
+        **TOO_LARGE,
+        422: KeyReused,
+    },
     ("POST", "/order/validate_address"): {200: _answer(AddressValidated), **AUTH, **TOO_LARGE},
     ("POST", "/order/pickup_delivery_times"): {200: _answer(TimesListed), **AUTH, **TOO_LARGE},
     ("GET", "/orders/list"): {200: _answer(OrderPage), **AUTH},

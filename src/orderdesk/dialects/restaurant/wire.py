@@ -34,8 +34,10 @@ from orderdesk.core.pricing.models import Coupon
 Uid = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Note = Annotated[str, StringConstraints(max_length=1000)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320,
-                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z]{2}$")]
 
 
@@ -93,19 +95,49 @@ class CouponIn(Wire):
 class CreateOrderIn(Wire):
     """Body of ``POST /api/order/create`` as on the original order-create page."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "client": {"first_name": "Giulia", "last_name": "Rossi",
-                   "email": "giulia@example.com", "phone": "+39 02 1234567"},
-        "dmethod": "1", "payment_method": "cash", "payment_method_sub": "pos",
-        "subrestaurant_uid": "bella-centro", "language": "it",
-        "delivery": {"date": "2026-12-01T19:30:00+01:00",
-                     "address": {"place_id": "via-roma-1-milano", "doorbell": "Rossi",
-                                 "floor": "3"}},
-        "details": [{"product": {"uid": "margherita"}, "quantity": 2, "notes": "well done",
-                     "options": [{"uid": "margherita-formato",
-                                  "values": [{"uid": "maxi", "quantity": 1}]}]}],
-        "coupon": {"code": "WELCOME10"}, "notes": "", "creator": "customer",
-    }]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "client": {
+                        "first_name": "Giulia",
+                        "last_name": "Rossi",
+                        "email": "giulia@example.com",
+                        "phone": "+39 02 1234567",
+                    },
+                    "dmethod": "1",
+                    "payment_method": "cash",
+                    "payment_method_sub": "pos",
+                    "subrestaurant_uid": "bella-centro",
+                    "language": "it",
+                    "delivery": {
+                        "date": "2026-12-01T19:30:00+01:00",
+                        "address": {
+                            "place_id": "via-roma-1-milano",
+                            "doorbell": "Rossi",
+                            "floor": "3",
+                        },
+                    },
+                    "details": [
+                        {
+                            "product": {"uid": "margherita"},
+                            "quantity": 2,
+                            "notes": "well done",
+                            "options": [
+                                {
+                                    "uid": "margherita-formato",
+                                    "values": [{"uid": "maxi", "quantity": 1}],
+                                }
+                            ],
+                        }
+                    ],
+                    "coupon": {"code": "WELCOME10"},
+                    "notes": "",
+                    "creator": "customer",
+                }
+            ]
+        }
+    )
 
     client: ClientIn
     dmethod: Annotated[str, StringConstraints(min_length=1, max_length=40)]
@@ -274,22 +306,42 @@ def render_order(view: OrderView) -> dict[str, Any]:
     details = []
     for line in order.lines:
         snap = line.snapshot
-        details.append({
-            "product": {"uid": snap.get("uid"), "name": line.name,
-                        "price": money(line.unit_price, cur), "category": snap.get("category"),
-                        "category_uid": snap.get("category_uid"), "ext_id": snap.get("ext_id")},
-            "options": [
-                {"uid": o["uid"], "name": o["name"], "type": o["type"], "values": [
-                    {"uid": v["uid"], "name": v["name"], "price_operator": v["price_operator"],
-                     "price_operand": money(v["price_operand"], cur), "quantity": v["quantity"],
-                     "ext_id": v.get("ext_id")} for v in o["values"]]}
-                for o in line.options],
-            "price": money(line.unit_price, cur),
-            "price_options": money(line.options_price, cur),
-            "quantity": line.quantity,
-            "total": money(line.total, cur),
-            "notes": line.notes,
-        })
+        details.append(
+            {
+                "product": {
+                    "uid": snap.get("uid"),
+                    "name": line.name,
+                    "price": money(line.unit_price, cur),
+                    "category": snap.get("category"),
+                    "category_uid": snap.get("category_uid"),
+                    "ext_id": snap.get("ext_id"),
+                },
+                "options": [
+                    {
+                        "uid": o["uid"],
+                        "name": o["name"],
+                        "type": o["type"],
+                        "values": [
+                            {
+                                "uid": v["uid"],
+                                "name": v["name"],
+                                "price_operator": v["price_operator"],
+                                "price_operand": money(v["price_operand"], cur),
+                                "quantity": v["quantity"],
+                                "ext_id": v.get("ext_id"),
+                            }
+                            for v in o["values"]
+                        ],
+                    }
+                    for o in line.options
+                ],
+                "price": money(line.unit_price, cur),
+                "price_options": money(line.options_price, cur),
+                "quantity": line.quantity,
+                "total": money(line.total, cur),
+                "notes": line.notes,
+            }
+        )
     customer = order.customer
     return {
         "uid": order.uid,
@@ -298,10 +350,13 @@ def render_order(view: OrderView) -> dict[str, Any]:
         "date_iso": iso(order.created_at),
         "number": order.number,
         "order_number": str(order.number),
-        "client": {"uid": client_uid(view.organization_key, customer),
-                   "first_name": customer.get("first_name"),
-                   "last_name": customer.get("last_name"),
-                   "phone": customer.get("phone"), "email": customer.get("email")},
+        "client": {
+            "uid": client_uid(view.organization_key, customer),
+            "first_name": customer.get("first_name"),
+            "last_name": customer.get("last_name"),
+            "phone": customer.get("phone"),
+            "email": customer.get("email"),
+        },
         "details": details,
         "dmethod": dmethod,
         "fee": money(order.delivery_fee, cur),
@@ -316,10 +371,14 @@ def render_order(view: OrderView) -> dict[str, Any]:
         "pickup": _when(order.scheduled_at, tz) if dmethod != "1" else None,
         "delivery": (
             {**(_when(order.scheduled_at, tz) or {}), "address": address}
-            if dmethod == "1" else None
+            if dmethod == "1"
+            else None
         ),
-        "coupon": ({"code": order.coupon_code, "discount": money(order.discount, cur)}
-                   if order.coupon_code else None),
+        "coupon": (
+            {"code": order.coupon_code, "discount": money(order.discount, cur)}
+            if order.coupon_code
+            else None
+        ),
         "confirmation": confirmation(view),
     }
 
@@ -356,13 +415,23 @@ def render_event(kind: str, view: OrderView, now: dt.datetime) -> list[tuple[str
     if kind == "created":
         events.append(("order.new", {"event": "order.new", "order": render_order(view)}))
         if view.order.countdown_ends_at is not None and view.order.confirmed_at is None:
-            events.append(("order.countdown_started", {
-                "event": "order.countdown_started",
-                "order": {"uid": view.order.uid, "token": view.order.token,
-                          "confirmation": confirmation(view)}}))
+            events.append(
+                (
+                    "order.countdown_started",
+                    {
+                        "event": "order.countdown_started",
+                        "order": {
+                            "uid": view.order.uid,
+                            "token": view.order.token,
+                            "confirmation": confirmation(view),
+                        },
+                    },
+                )
+            )
         elif view.order.confirmed_at is not None:
-            events.append(("order.confirmed", {"event": "order.confirmed",
-                                               "order": render_order(view)}))
+            events.append(
+                ("order.confirmed", {"event": "order.confirmed", "order": render_order(view)})
+            )
         return events
     name = EVENTS.get(kind)
     if name is not None:
@@ -375,60 +444,110 @@ def render_event(kind: str, view: OrderView, now: dt.datetime) -> list[tuple[str
 
 
 def render_value(value: OptionValue, currency: str) -> dict[str, Any]:
-    return {"uid": value.uid, "name": value.name, "short_name": value.short_name,
-            "price_operator": value.price_operator,
-            "price_operand": money(value.price_operand, currency), "hidden": value.hidden,
-            "position": value.position, "checked_default": value.checked_default,
-            "ext_id": value.ext_id}
+    return {
+        "uid": value.uid,
+        "name": value.name,
+        "short_name": value.short_name,
+        "price_operator": value.price_operator,
+        "price_operand": money(value.price_operand, currency),
+        "hidden": value.hidden,
+        "position": value.position,
+        "checked_default": value.checked_default,
+        "ext_id": value.ext_id,
+    }
 
 
 def render_option(entry: OptionWithValues, currency: str) -> dict[str, Any]:
     option = entry.option
-    return {"uid": option.uid, "name": option.name, "short_name": option.short_name,
-            "type": option.type, "min_selectable": option.min_selectable,
-            "max_selectable": option.max_selectable, "max_quantity": option.max_quantity,
-            "hidden": option.hidden, "position": option.position, "ext_id": option.ext_id,
-            "option_values": [render_value(v, currency) for v in entry.values]}
+    return {
+        "uid": option.uid,
+        "name": option.name,
+        "short_name": option.short_name,
+        "type": option.type,
+        "min_selectable": option.min_selectable,
+        "max_selectable": option.max_selectable,
+        "max_quantity": option.max_quantity,
+        "hidden": option.hidden,
+        "position": option.position,
+        "ext_id": option.ext_id,
+        "option_values": [render_value(v, currency) for v in entry.values],
+    }
 
 
 def render_category(item: MenuCategory, currency: str) -> dict[str, Any]:
     category = item.category
-    return {"uid": category.uid, "name": category.name, "description": category.description,
-            "image": category.image, "products_count": item.products_count,
-            "hidden": category.hidden, "position": category.position,
-            "subrestaurant_uids": list(category.location_keys), "ext_id": category.ext_id,
-            "options": [render_option(o, currency) for o in item.options]}
+    return {
+        "uid": category.uid,
+        "name": category.name,
+        "description": category.description,
+        "image": category.image,
+        "products_count": item.products_count,
+        "hidden": category.hidden,
+        "position": category.position,
+        "subrestaurant_uids": list(category.location_keys),
+        "ext_id": category.ext_id,
+        "options": [render_option(o, currency) for o in item.options],
+    }
 
 
 def render_product(item: MenuProduct) -> dict[str, Any]:
     product = item.product
-    return {"uid": product.uid, "category_uid": item.category_uid, "name": product.name,
-            "ingredients": product.description, "price": money(product.price, product.currency),
-            "image": product.image, "hidden": product.hidden, "position": product.position,
-            "subrestaurant_uids": list(product.location_keys), "ext_id": product.ext_id,
-            "options": [render_option(o, product.currency) for o in item.options]}
+    return {
+        "uid": product.uid,
+        "category_uid": item.category_uid,
+        "name": product.name,
+        "ingredients": product.description,
+        "price": money(product.price, product.currency),
+        "image": product.image,
+        "hidden": product.hidden,
+        "position": product.position,
+        "subrestaurant_uids": list(product.location_keys),
+        "ext_id": product.ext_id,
+        "options": [render_option(o, product.currency) for o in item.options],
+    }
 
 
 def render_subrestaurant(location: Location) -> dict[str, Any]:
     s = location.settings
-    return {"uid": location.key, "name": location.title, "code": s.get("code"),
-            "address": s.get("address"), "city": s.get("city"), "province": s.get("province"),
-            "zip": s.get("zip"), "country": s.get("country"), "phone": s.get("phone"),
-            "email": s.get("email")}
+    return {
+        "uid": location.key,
+        "name": location.title,
+        "code": s.get("code"),
+        "address": s.get("address"),
+        "city": s.get("city"),
+        "province": s.get("province"),
+        "zip": s.get("zip"),
+        "country": s.get("country"),
+        "phone": s.get("phone"),
+        "email": s.get("email"),
+    }
 
 
 def render_coupon(coupon: Coupon, currency: str) -> dict[str, Any]:
-    return {"code": coupon.code, "discount_perc": coupon.discount_perc,
-            "quantity": coupon.quantity, "order_min": money(coupon.order_min, currency),
-            "valid_from": coupon.valid_from.isoformat() if coupon.valid_from else None,
-            "valid_to": coupon.valid_to.isoformat() if coupon.valid_to else None,
-            "valid_weekdays": list(coupon.valid_weekdays), "valid_email": coupon.valid_email}
+    return {
+        "code": coupon.code,
+        "discount_perc": coupon.discount_perc,
+        "quantity": coupon.quantity,
+        "order_min": money(coupon.order_min, currency),
+        "valid_from": coupon.valid_from.isoformat() if coupon.valid_from else None,
+        "valid_to": coupon.valid_to.isoformat() if coupon.valid_to else None,
+        "valid_weekdays": list(coupon.valid_weekdays),
+        "valid_email": coupon.valid_email,
+    }
 
 
 def render_place(place: Place) -> dict[str, Any]:
-    return {"place_id": place.place_id, "street": place.street, "number": place.number,
-            "city": place.city, "province": place.province, "zip": place.zip,
-            "country": place.country, "lat": place.lat, "lng": place.lng}
+    return {
+        "place_id": place.place_id,
+        "street": place.street,
+        "number": place.number,
+        "city": place.city,
+        "province": place.province,
+        "zip": place.zip,
+        "country": place.country,
+        "lat": place.lat,
+        "lng": place.lng,
+    }
 
 
 def minor_units(amount: float, currency: str) -> int:

@@ -22,9 +22,19 @@ down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ANY_CHANGE = ("organizations", "locations", "api_users", "api_keys", "api_clients", "categories",
-              "products", "product_options", "option_values", "capacity_overrides",
-              "delivery_zones")
+ANY_CHANGE = (
+    "organizations",
+    "locations",
+    "api_users",
+    "api_keys",
+    "api_clients",
+    "categories",
+    "products",
+    "product_options",
+    "option_values",
+    "capacity_overrides",
+    "delivery_zones",
+)
 CHANGE_OR_REMOVAL = ("api_tokens", "client_tokens", "places")
 
 
@@ -40,10 +50,15 @@ def upgrade() -> None:
         END $$
     """)
     for table in ANY_CHANGE + CHANGE_OR_REMOVAL:
-        events = ("INSERT OR UPDATE OR DELETE OR TRUNCATE" if table in ANY_CHANGE
-                  else "UPDATE OR DELETE OR TRUNCATE")
-        op.execute(f"CREATE TRIGGER {table}_config_changed AFTER {events} ON {table} "
-                   "FOR EACH STATEMENT EXECUTE FUNCTION orderdesk_config_changed()")
+        events = (
+            "INSERT OR UPDATE OR DELETE OR TRUNCATE"
+            if table in ANY_CHANGE
+            else "UPDATE OR DELETE OR TRUNCATE"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_config_changed AFTER {events} ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION orderdesk_config_changed()"
+        )
 
 
 def downgrade() -> None:

@@ -22,12 +22,17 @@ def upgrade() -> None:
         sa.Column("organization_id", sa.Integer(), nullable=False),
         sa.Column("shard", sa.Integer(), nullable=False),
         sa.Column("orders", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"],
-                                name=op.f("fk_order_counts_organization_id_organizations")),
+        sa.ForeignKeyConstraint(
+            ["organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_order_counts_organization_id_organizations"),
+        ),
         sa.PrimaryKeyConstraint("organization_id", "shard", name=op.f("pk_order_counts")),
     )
-    op.execute("INSERT INTO order_counts (organization_id, shard, orders) "
-               "SELECT organization_id, 0, COUNT(*) FROM orders GROUP BY organization_id")
+    op.execute(
+        "INSERT INTO order_counts (organization_id, shard, orders) "
+        "SELECT organization_id, 0, COUNT(*) FROM orders GROUP BY organization_id"
+    )
 
 
 def downgrade() -> None:

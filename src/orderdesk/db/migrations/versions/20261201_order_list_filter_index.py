@@ -21,11 +21,15 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.drop_index("ix_orders_org_location_status", table_name="orders")
-    op.create_index("ix_orders_org_location_substatus", "orders",
-                    ["organization_id", "location_id", "substatus", "id"])
+    op.create_index(
+        "ix_orders_org_location_substatus",
+        "orders",
+        ["organization_id", "location_id", "substatus", "id"],
+    )
 
 
 def downgrade() -> None:
     op.drop_index("ix_orders_org_location_substatus", table_name="orders")
-    op.create_index("ix_orders_org_location_status", "orders",
-                    ["organization_id", "location_id", "status"])
+    op.create_index(
+        "ix_orders_org_location_status", "orders", ["organization_id", "location_id", "status"]
+    )

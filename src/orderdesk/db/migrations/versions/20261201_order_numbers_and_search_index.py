@@ -38,13 +38,16 @@ def upgrade() -> None:
         with bind.begin_nested():
             bind.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
     except DBAPIError as exc:
-        log.warning("pg_trgm is not available (%s); order text queries will scan",
-                    exc.__class__.__name__)
+        log.warning(
+            "pg_trgm is not available (%s); order text queries will scan", exc.__class__.__name__
+        )
         return
-    bind.execute(text(
-        "CREATE INDEX IF NOT EXISTS ix_orders_search_trgm ON orders "
-        "USING gin (search_text gin_trgm_ops)"
-    ))
+    bind.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_orders_search_trgm ON orders "
+            "USING gin (search_text gin_trgm_ops)"
+        )
+    )
 
 
 def downgrade() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -41,6 +42,7 @@ from orderdesk.core.orders.queries import (
     views_for,
 )
 from orderdesk.core.orders.schemas import OrderDraft, OrderView, SlotPreference
+from orderdesk.core.organizations.models import Location
 from orderdesk.core.organizations.service import Principal
 from orderdesk.core.pricing.coupons import coupon_use_row, take_coupon_use
 from orderdesk.core.pricing.models import CouponUse
@@ -64,6 +66,7 @@ __all__ = [
     "mark_ready",
     "move_order",
     "page_orders",
+    "quote_order",
     "views_for",
 ]
 
@@ -228,6 +231,70 @@ async def create_order(
         ),
     )
     return view
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """What :func:`create_order` would store for a draft now, without storing anything.
+
+    ``order`` is a transient :class:`Order` (no id, number or events, never added to a session)
+    priced exactly as a created one would be, with the slot it would book; ``location`` is the
+    location it would be taken at.
+    """
+
+    order: Order
+    location: Location
+
+
+async def quote_order(
+    session: AsyncSession, principal: Principal, draft: OrderDraft, *, now: datetime
+) -> Quote:
+    """Run every check of :func:`create_order` and price the order, writing and locking nothing.
+
+    The same refusals as a create come back as the same errors, including a full slot and a
+    coupon with no use left, but read from committed state instead of taken: a quote is a
+    promise of nothing, and a create a moment later may still find the last unit gone.
+    """
+    errors = ErrorCollector()
+    checked = await check_draft(session, principal, draft, errors, now)
+    errors.raise_if_any()
+    location = checked.location
+    assert location is not None
+    booked: SlotChoice | None = None
+    if draft.booking is None and draft.ready:
+        free = await scheduling.free_slots(session, location, now)
+        booked = next(
+            (p.choice for p in draft.preferences if free.get(p.choice.day, {}).get(p.choice.slot)),
+            None,
+        )
+        if booked is None:
+            raise ValidationFailed(
+                errors=[
+                    FieldError(
+                        draft.preferences_path,
+                        "unavailable",
+                        "no master is free in any of the requested dates and timeslots",
+                    )
+                ]
+            )
+    scheduled_at = draft.booking.at if draft.booking else None
+    if (
+        draft.booking is not None
+        and scheduled_at is not None
+        and not await times.has_room(session, location, scheduled_at)
+    ):
+        raise ValidationFailed(
+            errors=[
+                FieldError(draft.booking.path, "unavailable", "this time slot is full", "slot_full")
+            ]
+        )
+    totals = price_order(
+        [line.priced for line in checked.lines],
+        delivery_fee=checked.delivery_fee,
+        discount=checked.discount,
+    )
+    order = _new_order(principal, draft, checked, booked, scheduled_at, totals, now)
+    return Quote(order, location)
 
 
 def _new_order(

@@ -103,6 +103,14 @@ def is_slot_start(location: Location, when: datetime, now: datetime) -> bool:
     return local in slot_starts(rules, local.date())
 
 
+async def has_room(session: AsyncSession, location: Location, when: datetime) -> bool:
+    """Whether the slot starting at ``when`` has a unit left now; reads only (quotes)."""
+    rules = SlotRules.of(location)
+    local = when.astimezone(rules.zone)
+    used = await used_units(session, location.id, local.date(), local.date())
+    return used.get((local.date(), slot_key(local)), 0) < rules.capacity
+
+
 async def book_time(session: AsyncSession, location: Location, when: datetime) -> bool:
     rules = SlotRules.of(location)
     local = when.astimezone(rules.zone)

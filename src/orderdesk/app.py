@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,20 +31,14 @@ from orderdesk.db.engine import (
     read_only_engine,
 )
 from orderdesk.db.errors import is_unavailable
-from orderdesk.dialects import register_event_renderers
-from orderdesk.dialects.partner import errors as partner_errors
-from orderdesk.dialects.partner import responses as partner_responses
-from orderdesk.dialects.partner.routes import router as partner_router
-from orderdesk.dialects.restaurant import errors as restaurant_errors
-from orderdesk.dialects.restaurant import responses as restaurant_responses
-from orderdesk.dialects.restaurant.routes import router as restaurant_router
+from orderdesk.dialects.base import Dialect, installed, register_event_renderers
 from orderdesk.http.body import BodyTooLarge, extra_schemas
+from orderdesk.http.docs import install_docs
 from orderdesk.http.ratelimit import RateLimiter, rate_limited
 from orderdesk.http.readiness import readiness
 from orderdesk.http.redaction import install_log_redaction
 from orderdesk.http.responses import (
     FASTAPI_ERROR_SCHEMAS,
-    document_responses,
     drop_unreferenced,
 )
 from orderdesk.http.state import AppState
@@ -59,15 +52,6 @@ log = logging.getLogger("orderdesk")
 UNAVAILABLE_RETRY_AFTER = 2
 
 
-@dataclass(frozen=True)
-class DialectErrors:
-    """How one dialect words its failures: domain errors, and bare HTTP ones (404, 405, 500)."""
-
-    prefix: str
-    domain: Callable[[DomainError], JSONResponse]
-    http: Callable[[int, str], JSONResponse]
-
-
 def _plain_domain(exc: DomainError) -> JSONResponse:
     return JSONResponse({"status": "error", "message": exc.message}, status_code=400)
 
@@ -75,13 +59,6 @@ def _plain_domain(exc: DomainError) -> JSONResponse:
 def _plain_http(code: int, message: str) -> JSONResponse:
     return JSONResponse({"status": "error", "message": message}, status_code=code)
 
-
-# Which dialect answers for which path prefix; the first match wins, the last is the fallback.
-DIALECTS: list[DialectErrors] = [
-    DialectErrors("/partner", partner_errors.render_domain_error, partner_errors.error_response),
-    DialectErrors("/api", restaurant_errors.render_domain_error, restaurant_errors.http_error),
-    DialectErrors("/", _plain_domain, _plain_http),
-]
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -91,8 +68,26 @@ SECURITY_HEADERS = [
 ]
 
 
-def dialect_for(path: str) -> DialectErrors:
-    return next(d for d in DIALECTS if path.startswith(d.prefix))
+class ErrorRouter:
+    """Sends each failure to the renderers of the dialect whose path it happened on.
+
+    Paths outside every dialect (``/health``, ``/docs``...) answer in a plain
+    ``{"status": "error", "message"}`` shape of the application's own.
+    """
+
+    def __init__(self, dialects: Sequence[Dialect]) -> None:
+        self.dialects = tuple(dialects)
+
+    def _dialect(self, path: str) -> Dialect | None:
+        return next((d for d in self.dialects if d.serves(path)), None)
+
+    def domain(self, path: str, exc: DomainError) -> Response:
+        dialect = self._dialect(path)
+        return dialect.render_error(exc) if dialect else _plain_domain(exc)
+
+    def http(self, path: str, code: int, message: str) -> Response:
+        dialect = self._dialect(path)
+        return dialect.render_http_error(code, message) if dialect else _plain_http(code, message)
 
 
 class BodyLimit:
@@ -133,11 +128,17 @@ def create_app(
     *,
     clock: Callable[[], datetime] | None = None,
     background: bool = True,
+    dialects: Sequence[Dialect] | None = None,
 ) -> FastAPI:
-    """The application. ``background=False`` leaves webhook delivery and countdown timeouts to
-    the caller (tests drive them step by step with their own clock)."""
+    """The application, speaking ``dialects`` (by default every installed one).
+
+    ``background=False`` leaves webhook delivery and countdown timeouts to the caller (tests
+    drive them step by step with their own clock).
+    """
     settings = settings or get_settings()
-    register_event_renderers()
+    dialects = tuple(installed() if dialects is None else dialects)
+    errors = ErrorRouter(dialects)
+    register_event_renderers(dialects)
     install_log_redaction()
 
     @asynccontextmanager
@@ -194,15 +195,19 @@ def create_app(
         version=__version__,
         lifespan=lifespan,
         description="Order intake for partner stores (`/partner`) and restaurants (`/api`).",
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     # Router-level dependencies run before each route's own, so budgets are spent before
     # authentication and a flood of bad credentials is throttled too.
     limited = [Depends(rate_limited)]
-    app.include_router(partner_router, prefix="/partner", dependencies=limited)
-    app.include_router(
-        partner_router, prefix="/partner/v1", include_in_schema=False, dependencies=limited
-    )
-    app.include_router(restaurant_router, prefix="/api", dependencies=limited)
+    for dialect in dialects:
+        app.include_router(dialect.router, prefix=dialect.prefix, dependencies=limited)
+        for alias in dialect.aliases:
+            app.include_router(
+                dialect.router, prefix=alias, include_in_schema=False, dependencies=limited
+            )
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:
@@ -214,24 +219,24 @@ def create_app(
         return await readiness(app.state.orderdesk)
 
     @app.exception_handler(DomainError)
-    async def on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return dialect_for(request.url.path).domain(exc)
+    async def on_domain_error(request: Request, exc: DomainError) -> Response:
+        return errors.domain(request.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def on_request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def on_request_validation(request: Request, exc: RequestValidationError) -> Response:
         failed = ValidationFailed(errors=request_field_errors(exc.errors()))
-        return dialect_for(request.url.path).domain(failed)
+        return errors.domain(request.url.path, failed)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return dialect_for(request.url.path).http(exc.status_code, str(exc.detail))
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return errors.http(request.url.path, exc.status_code, str(exc.detail))
 
     # Registered per class (not under Exception) so that Starlette's ExceptionMiddleware answers
     # them as handled errors; anything that is not an outage is raised on to on_unexpected.
     @app.exception_handler(SQLAlchemyError)
     @app.exception_handler(ConnectionError)
     @app.exception_handler(TimeoutError)
-    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_database_error(request: Request, exc: Exception) -> Response:
         if not is_unavailable(exc):
             raise exc
         log.warning(
@@ -240,12 +245,13 @@ def create_app(
             request.url.path,
             exc.__class__.__name__,
         )
-        return dialect_for(request.url.path).domain(
+        return errors.domain(
+            request.url.path,
             Unavailable(
                 "The service is temporarily unavailable; nothing was changed, retry in "
                 f"{UNAVAILABLE_RETRY_AFTER} s",
                 retry_after=UNAVAILABLE_RETRY_AFTER,
-            )
+            ),
         )
 
     @app.exception_handler(ClientDisconnect)
@@ -256,9 +262,9 @@ def create_app(
         return Response(status_code=400)
 
     @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        response = dialect_for(request.url.path).http(500, "Internal error")
+        response = errors.http(request.url.path, 500, "Internal error")
         # Starlette sends this answer from outside every middleware, BodyLimit's headers too.
         response.headers.update({k.decode(): v.decode() for k, v in SECURITY_HEADERS})
         return response
@@ -268,8 +274,8 @@ def create_app(
             schema = get_openapi(
                 title=app.title, version=app.version, description=app.description, routes=app.routes
             )
-            document_responses(schema, "/partner", partner_responses.RESPONSES)
-            document_responses(schema, "/api", restaurant_responses.RESPONSES)
+            for dialect in dialects:
+                dialect.document(schema)
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(extra_schemas())
             drop_unreferenced(schema, FASTAPI_ERROR_SCHEMAS)

@@ -79,9 +79,9 @@ class Background:
 async def run_worker(database_url: str, stop: asyncio.Event) -> None:
     """``orderdesk worker``: the background loops without an HTTP server, until ``stop``."""
     from orderdesk.db.base import utcnow
-    from orderdesk.dialects import register_event_renderers
+    from orderdesk.dialects.base import installed, register_event_renderers
 
-    register_event_renderers()
+    register_event_renderers(installed())
     engine = create_engine(database_url, pool_size=5)
     try:
         await migrate(engine)

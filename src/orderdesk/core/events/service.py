@@ -25,6 +25,11 @@ def register_renderer(organization_kind: str, renderer: EventRenderer) -> None:
     _renderers[organization_kind] = renderer
 
 
+def renderer_for(organization_kind: str) -> EventRenderer | None:
+    """The renderer registered for that kind of organization, if any."""
+    return _renderers.get(organization_kind)
+
+
 def enqueue(
     session: AsyncSession,
     *,

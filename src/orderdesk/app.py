@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from orderdesk import __version__
 from orderdesk.background import Background
 from orderdesk.core.attachments.storage import LocalImageStorage
-from orderdesk.core.errors import DomainError, Unavailable, ValidationFailed
+from orderdesk.core.errors import BodyTooLarge, DomainError, Unavailable, ValidationFailed
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
 from orderdesk.db.cache import ConfigCache, ConfigListener, watch_local_writes
@@ -32,7 +32,7 @@ from orderdesk.db.engine import (
 )
 from orderdesk.db.errors import is_unavailable
 from orderdesk.dialects.base import Dialect, installed, register_event_renderers
-from orderdesk.http.body import BodyTooLarge, extra_schemas
+from orderdesk.http.body import extra_schemas
 from orderdesk.http.docs import install_docs
 from orderdesk.http.ratelimit import RateLimiter, rate_limited
 from orderdesk.http.readiness import readiness

@@ -1,13 +1,14 @@
 """Typed domain errors. Dialects map them to their own wire errors in one place each.
 
-A :class:`FieldError` carries a *path* chosen by the caller: the dialect hands the core its inputs
-together with the wire path each came from (see ``Located``), so the core can name the offending
-field in the client's own terms without knowing the client's JSON shape.
+A :class:`FieldError` raised by an order service carries a path in the core's own field names
+(listed in :mod:`orderdesk.core.orders.schemas`); a dialect renames them to its wire paths at its
+edge (:meth:`ValidationFailed.renamed`), so the core never learns any client's JSON shape.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 ErrorType = Literal[
@@ -33,6 +34,9 @@ class FieldError:
     message: str
     reason: str | None = None
 
+    def renamed(self, rename: Callable[[str], str]) -> FieldError:
+        return replace(self, path=rename(self.path))
+
 
 class DomainError(Exception):
     """Base of everything the core raises on purpose."""
@@ -50,6 +54,11 @@ class ValidationFailed(DomainError):
 
     def __post_init__(self) -> None:
         DomainError.__init__(self, self.summary)
+
+    def renamed(self, rename: Callable[[str], str]) -> ValidationFailed:
+        """The same failure with every path passed through ``rename``; the summary follows,
+        because dialects show it to clients."""
+        return ValidationFailed(errors=[error.renamed(rename) for error in self.errors])
 
     @property
     def summary(self) -> str:
@@ -102,3 +111,52 @@ class ErrorCollector:
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationFailed(errors=list(self.errors))
+
+
+# Every other error the core and the HTTP layer raise on purpose. They live here, beside their
+# bases, so that each dialect's error table can be checked against one list (tests/dialects).
+
+
+class IdempotencyInProgress(Conflict):
+    """The same idempotency key is being processed right now by another request."""
+
+
+class IdempotencyMismatch(DomainError):
+    """The idempotency key was used before with a different request body."""
+
+
+class InvalidToken(DomainError):
+    """An order's confirmation token does not match."""
+
+
+class OrderTimedOut(Conflict):
+    """The confirmation countdown ran out before the order was confirmed."""
+
+
+class GeocoderUnavailable(DomainError):
+    """The geocoding server could not answer; the address may well exist. Retry later."""
+
+
+class BodyTooLarge(DomainError):
+    """The request body is over the configured limit, declared or streamed."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than {limit} bytes")
+        self.limit = limit
+
+
+class StorageUnavailable(Unavailable):
+    """The media store cannot be written or read now (full, read-only, no permission, I/O
+    error); nothing was stored, and the same request may be sent again later."""
+
+    def __init__(self, reason: str, retry_after: int) -> None:
+        super().__init__(
+            "The image store is temporarily unavailable; nothing was stored, retry "
+            f"in {retry_after} s",
+            retry_after=retry_after,
+        )
+        self.reason = reason
+
+
+class DecodeBusy(Unavailable):
+    """No image decode memory became free within the wait limit; nothing was stored."""

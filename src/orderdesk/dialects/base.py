@@ -10,7 +10,7 @@ and one entry-point line; nothing here or in ``app.py`` changes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -24,6 +24,9 @@ from orderdesk.core.events.service import EventRenderer, register_renderer
 
 ENTRY_POINT_GROUP = "orderdesk.dialects"
 
+# How a dialect answers each kind of domain error; a renderer takes an instance of its key.
+ErrorTable = Mapping[type[DomainError], Callable[[Any], Response]]
+
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
@@ -31,20 +34,28 @@ class Dialect:
 
     ``name`` is the kind of organization it serves (an organization's ``kind``), so the outbox can
     pick ``render_event`` for that organization's subscribers. Every path under ``prefix`` (and
-    under each of ``aliases``, mounted without documentation) answers failures through
-    ``render_error`` (domain errors) and ``render_http_error`` (bare HTTP ones: unknown path,
-    wrong method, internal error). ``document`` amends the generated OpenAPI document for this
-    dialect's operations: its response shapes, security schemes, tags, headers, examples.
+    under each of ``aliases``, mounted without documentation) answers failures through its
+    ``errors`` table (domain errors, looked up by the error's class, then its bases) and
+    ``render_http_error`` (bare HTTP ones: unknown path, wrong method, internal error).
+    ``document`` amends the generated OpenAPI document for this dialect's operations: its
+    response shapes, security schemes, tags, headers, examples.
     """
 
     name: str
     prefix: str
     router: APIRouter
-    render_error: Callable[[DomainError], Response]
+    errors: ErrorTable
     render_http_error: Callable[[int, str], Response]
     render_event: EventRenderer
     document: Callable[[dict[str, Any]], None]
     aliases: tuple[str, ...] = ()
+
+    def render_error(self, exc: DomainError) -> Response:
+        for cls in type(exc).__mro__:
+            render = self.errors.get(cls)
+            if render is not None:
+                return render(exc)
+        raise TypeError(f"{self.name} has no answer for {type(exc).__name__}")  # pragma: no cover
 
     def serves(self, path: str) -> bool:
         return any(

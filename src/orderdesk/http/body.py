@@ -14,16 +14,10 @@ from fastapi import Request
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode
 
-from orderdesk.core.errors import DomainError
+from orderdesk.core.errors import BodyTooLarge
 
 M = TypeVar("M", bound=BaseModel)
 _schemas: dict[str, dict[str, Any]] = {}
-
-
-class BodyTooLarge(DomainError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"request body is larger than {limit} bytes")
-        self.limit = limit
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -13,7 +13,7 @@ import pytest
 from PIL import ExifTags, ImageChops
 from PIL import Image as PILImage
 
-from orderdesk.core.attachments.memory import DecodeBudget, DecodeBusy, release_free_memory
+from orderdesk.core.attachments.memory import DecodeBudget, release_free_memory
 from orderdesk.core.attachments.service import (
     ImageLimits,
     _fit_in_bands,
@@ -21,7 +21,7 @@ from orderdesk.core.attachments.service import (
     measure_image,
     reencode_image,
 )
-from orderdesk.core.errors import Unavailable, ValidationFailed
+from orderdesk.core.errors import DecodeBusy, Unavailable, ValidationFailed
 
 LIMITS = ImageLimits(max_bytes=10 * 1024 * 1024, max_pixels=40_000_000, max_side=2560)
 MiB = 1024 * 1024

@@ -24,11 +24,8 @@ from sqlalchemy import func, select
 from tests.factories import login, make_partner
 
 from orderdesk.core.attachments.models import Image
-from orderdesk.core.attachments.storage import (
-    STORAGE_RETRY_AFTER,
-    LocalImageStorage,
-    StorageUnavailable,
-)
+from orderdesk.core.attachments.storage import STORAGE_RETRY_AFTER, LocalImageStorage
+from orderdesk.core.errors import StorageUnavailable
 from orderdesk.http.state import AppState
 
 UPLOAD = "/partner/image/upload"

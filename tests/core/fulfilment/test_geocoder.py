@@ -11,11 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tests.core.fulfilment.support import FakeGeocoder
 from tests.servers import free_port
 
-from orderdesk.core.errors import DomainError
+from orderdesk.core.errors import DomainError, GeocoderUnavailable
 from orderdesk.core.fulfilment.gazetteer import find_place
 from orderdesk.core.fulfilment.geocoder import (
     GeocodedAddress,
-    GeocoderUnavailable,
     HttpGeocoder,
     geo_place_id,
     remember,

@@ -15,7 +15,8 @@ from tests.core.fulfilment.support import (
     make_restaurant,
 )
 
-from orderdesk.core.fulfilment.geocoder import GeocoderUnavailable, HttpGeocoder
+from orderdesk.core.errors import GeocoderUnavailable
+from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.core.fulfilment.models import Place
 from orderdesk.core.fulfilment.service import locate_address, resolve_place, zone_rules
 from orderdesk.core.organizations.models import Location, Organization

@@ -486,13 +486,13 @@ async def test_another_restaurants_location_is_not_found(
     failed(await create(client, r, body), "SUBRESTAURANT_NOT_FOUND", "subrestaurant_uid")
 
 
-async def test_missing_subrestaurant_with_two_locations_is_refused(
+async def test_missing_subrestaurant_with_two_locations_is_a_missing_parameter(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     r = await restaurant(state)
     body = pickup_body(r)
     del body["subrestaurant_uid"]
-    failed(await create(client, r, body), "SUBRESTAURANT_NOT_FOUND", "subrestaurant_uid")
+    failed(await create(client, r, body), "MISSING_PARAMETER", "subrestaurant_uid")
     assert await order_count(state, r) == 0
 
 

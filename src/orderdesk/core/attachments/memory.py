@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from functools import cache
 
-from orderdesk.core.errors import Unavailable
+from orderdesk.core.errors import DecodeBusy
 
 log = logging.getLogger("orderdesk.attachments")
 
@@ -41,10 +41,6 @@ _M_MMAP_THRESHOLD = -3
 # bands and encoder buffers are all larger; the rest of the application rarely allocates this
 # much at once, so its speed is unchanged.
 MMAP_THRESHOLD = 1 * MiB
-
-
-class DecodeBusy(Unavailable):
-    """No decode memory became free within the wait limit; nothing was stored."""
 
 
 class DecodeBudget:

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from orderdesk.core.errors import Unavailable
+from orderdesk.core.errors import StorageUnavailable
 
 log = logging.getLogger("orderdesk.storage")
 
@@ -28,19 +28,6 @@ STORAGE_RETRY_AFTER = 30
 # Free space below which the readiness check reports the store as not writable: the largest
 # re-encoded image is a few MiB, and a store this full fails the next uploads anyway.
 MIN_FREE_BYTES = 16 * 1024 * 1024
-
-
-class StorageUnavailable(Unavailable):
-    """The media store cannot be written or read now (full, read-only, no permission, I/O
-    error); nothing was stored, and the same request may be sent again later."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(
-            "The image store is temporarily unavailable; nothing was stored, retry "
-            f"in {STORAGE_RETRY_AFTER} s",
-            retry_after=STORAGE_RETRY_AFTER,
-        )
-        self.reason = reason
 
 
 class ImageStorage(Protocol):
@@ -123,7 +110,7 @@ class LocalImageStorage:
         log.warning(
             "media store at %s: cannot %s (%s); answered unavailable", self.root, action, reason
         )
-        return StorageUnavailable(reason)
+        return StorageUnavailable(reason, STORAGE_RETRY_AFTER)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -27,7 +27,7 @@ from sqlalchemy import or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.catalog.search import fold
-from orderdesk.core.errors import DomainError
+from orderdesk.core.errors import GeocoderUnavailable
 from orderdesk.core.fulfilment.gazetteer import search_text_for
 from orderdesk.core.fulfilment.models import Place
 from orderdesk.db.base import utcnow
@@ -37,10 +37,6 @@ Flavour = Literal["nominatim", "photon"]
 _PATHS: dict[Flavour, str] = {"nominatim": "/search", "photon": "/api"}
 _RESULTS = 5
 USER_AGENT = "orderdesk/0.1 (order intake; geocoding of delivery addresses)"
-
-
-class GeocoderUnavailable(DomainError):
-    """The geocoding server could not answer; the address may well exist. Retry later."""
 
 
 @dataclass(frozen=True, slots=True)

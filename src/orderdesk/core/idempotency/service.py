@@ -20,20 +20,12 @@ from typing import Any, cast
 from sqlalchemy import Table, delete, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orderdesk.core.errors import Conflict, DomainError
+from orderdesk.core.errors import IdempotencyInProgress, IdempotencyMismatch
 from orderdesk.core.idempotency.models import IdempotencyRecord
 from orderdesk.db.upsert import is_postgres
 
 MAX_KEY_LENGTH = 255
 _in_flight: set[tuple[str, str]] = set()
-
-
-class IdempotencyInProgress(Conflict):
-    """The same key is being processed right now by another request."""
-
-
-class IdempotencyMismatch(DomainError):
-    """The key was used before with a different request body."""
 
 
 def fingerprint(body: Any) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from orderdesk.core.errors import Conflict, DomainError
+from orderdesk.core.errors import Conflict, InvalidToken, OrderTimedOut
 from orderdesk.core.orders import service
 from orderdesk.core.orders.models import Order
 from orderdesk.core.orders.schemas import OrderView
@@ -24,14 +24,6 @@ from orderdesk.core.organizations.service import Principal
 from orderdesk.core.pricing.coupons import give_back_coupon_use
 from orderdesk.core.scheduling import times
 from orderdesk.db.upsert import is_postgres
-
-
-class InvalidToken(DomainError):
-    """The order token does not match."""
-
-
-class OrderTimedOut(Conflict):
-    """The confirmation countdown ran out before the order was confirmed."""
 
 
 async def _checked(session: AsyncSession, principal: Principal, uid: str, token: str) -> OrderView:

@@ -11,7 +11,7 @@ DIALECT = Dialect(
     # Clients of the original service call it with a version segment; same routes, one document.
     aliases=("/partner/v1",),
     router=routes.router,
-    render_error=errors.render_domain_error,
+    errors=errors.ERRORS,
     render_http_error=errors.error_response,
     render_event=wire.render_event,
     document=openapi.document,

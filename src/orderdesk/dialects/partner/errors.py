@@ -1,7 +1,9 @@
 """Every failure of the partner API in its one error shape.
 
 ``{"name", "message", "code", "type", "statusCode", "status": "error", "data"}`` with the HTTP
-status equal to ``code``; validation errors list every invalid field in ``data``.
+status equal to ``code``; validation errors list every invalid field in ``data``. Which domain
+error becomes which answer is the table :data:`ERRORS` (checked against every domain error by
+tests/dialects/test_error_tables.py).
 """
 
 from __future__ import annotations
@@ -11,16 +13,23 @@ from typing import Any
 from fastapi.responses import JSONResponse
 
 from orderdesk.core.errors import (
+    BodyTooLarge,
     Conflict,
+    DecodeBusy,
     DomainError,
+    GeocoderUnavailable,
+    IdempotencyInProgress,
+    IdempotencyMismatch,
+    InvalidToken,
     NotFound,
+    OrderTimedOut,
+    StorageUnavailable,
     Throttled,
     Unauthorized,
     Unavailable,
     ValidationFailed,
 )
-from orderdesk.core.idempotency.service import IdempotencyMismatch
-from orderdesk.http.body import BodyTooLarge
+from orderdesk.dialects.base import ErrorTable
 
 _KINDS: dict[int, tuple[str, str]] = {
     400: ("BadRequestError", "BAD_REQUEST"),
@@ -57,26 +66,46 @@ def unauthorized() -> JSONResponse:
     return error_response(401, "Unauthorized")
 
 
-def render_domain_error(exc: DomainError) -> JSONResponse:
-    if isinstance(exc, ValidationFailed):
-        data = [{"type": e.type, "message": e.message, "field": e.path} for e in exc.errors]
-        return error_response(422, exc.summary, data)
-    if isinstance(exc, IdempotencyMismatch):
-        return error_response(
-            422,
-            exc.message,
-            [{"type": "conflict", "message": exc.message, "field": "Idempotency-Key"}],
-        )
-    if isinstance(exc, Unauthorized):
-        return unauthorized()
-    if isinstance(exc, Throttled):
-        return error_response(429, exc.message, headers={"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, Unavailable):
-        return error_response(503, exc.message, headers={"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, NotFound):
-        return error_response(404, exc.message)
-    if isinstance(exc, Conflict):
-        return error_response(409, exc.message)
-    if isinstance(exc, BodyTooLarge):
-        return error_response(413, exc.message)
-    return error_response(400, exc.message)
+def _validation(exc: ValidationFailed) -> JSONResponse:
+    data = [{"type": e.type, "message": e.message, "field": e.path} for e in exc.errors]
+    return error_response(422, exc.summary, data)
+
+
+def _key_reused(exc: IdempotencyMismatch) -> JSONResponse:
+    return error_response(
+        422, exc.message, [{"type": "conflict", "message": exc.message, "field": "Idempotency-Key"}]
+    )
+
+
+def _retry_later(code: int) -> Any:
+    def render(exc: Throttled | Unavailable) -> JSONResponse:
+        return error_response(code, exc.message, headers={"Retry-After": str(exc.retry_after)})
+
+    return render
+
+
+def _status(code: int) -> Any:
+    def render(exc: DomainError) -> JSONResponse:
+        return error_response(code, exc.message)
+
+    return render
+
+
+ERRORS: ErrorTable = {
+    ValidationFailed: _validation,
+    IdempotencyMismatch: _key_reused,
+    # One answer for every authentication failure: nothing tells a guesser what was wrong.
+    Unauthorized: lambda exc: unauthorized(),
+    Throttled: _retry_later(429),
+    Unavailable: _retry_later(503),
+    StorageUnavailable: _retry_later(503),
+    DecodeBusy: _retry_later(503),
+    GeocoderUnavailable: _status(503),
+    NotFound: _status(404),
+    Conflict: _status(409),
+    IdempotencyInProgress: _status(409),
+    InvalidToken: _status(400),
+    OrderTimedOut: _status(409),
+    BodyTooLarge: _status(413),
+    DomainError: _status(400),
+}

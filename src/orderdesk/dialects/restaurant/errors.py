@@ -2,27 +2,36 @@
 
 Authentication failures use their HTTP status (401/403); every other error is HTTP 200, as the
 original API does, except the two idempotency answers (409 in progress, 422 key reused with
-another body), which the shared retry contract gives their own status.
+another body), which the shared retry contract gives their own status. Which domain error
+becomes which code is the table :data:`ERRORS` (checked against every domain error by
+tests/dialects/test_error_tables.py).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import JSONResponse
 
 from orderdesk.core.errors import (
+    BodyTooLarge,
     Conflict,
+    DecodeBusy,
     DomainError,
     FieldError,
+    GeocoderUnavailable,
+    IdempotencyInProgress,
+    IdempotencyMismatch,
+    InvalidToken,
     NotFound,
+    OrderTimedOut,
+    StorageUnavailable,
     Throttled,
     Unauthorized,
     Unavailable,
     ValidationFailed,
 )
-from orderdesk.core.fulfilment.geocoder import GeocoderUnavailable
-from orderdesk.core.idempotency.service import IdempotencyInProgress, IdempotencyMismatch
-from orderdesk.core.orders.confirmation import InvalidToken, OrderTimedOut
-from orderdesk.http.body import BodyTooLarge
+from orderdesk.dialects.base import ErrorTable
 
 # A core field error's reason, as this dialect's error code.
 _REASON_CODES = {
@@ -56,9 +65,10 @@ def failure(
 
 
 def code_for(error: FieldError) -> str:
-    if error.reason in _REASON_CODES:
-        return _REASON_CODES[error.reason]
-    return "MISSING_PARAMETER" if error.type == "required" else "VALIDATION_ERROR"
+    # A missing input is a missing parameter, whatever rule noticed it (the seed's own code).
+    if error.type == "required":
+        return "MISSING_PARAMETER"
+    return _REASON_CODES.get(error.reason or "", "VALIDATION_ERROR")
 
 
 def _validation(exc: ValidationFailed) -> JSONResponse:
@@ -70,36 +80,42 @@ def _validation(exc: ValidationFailed) -> JSONResponse:
     return failure(code_for(first), message)
 
 
-def render_domain_error(exc: DomainError) -> JSONResponse:
-    if isinstance(exc, WireError):
-        return failure(exc.code, exc.message, exc.status_code)
-    if isinstance(exc, InvalidToken):
-        return failure("INVALID_TOKEN", exc.message)
-    if isinstance(exc, OrderTimedOut):
-        return failure("TIMEOUT", exc.message)
-    if isinstance(exc, GeocoderUnavailable):
-        return failure("INTERNAL_ERROR", f"address: {exc.message}")
-    if isinstance(exc, ValidationFailed):
-        return _validation(exc)
-    if isinstance(exc, IdempotencyMismatch):
-        return failure("VALIDATION_ERROR", f"Idempotency-Key: {exc.message}", 422)
-    if isinstance(exc, IdempotencyInProgress):
-        return failure("INVALID_ACTION", f"Idempotency-Key: {exc.message}", 409)
-    if isinstance(exc, Unauthorized):
-        return failure("INVALID_AUTH", exc.message, 401)
-    if isinstance(exc, Throttled):
-        return failure(
-            "RATE_LIMIT_EXCEEDED", exc.message, headers={"Retry-After": str(exc.retry_after)}
-        )
-    if isinstance(exc, Unavailable):
-        return failure("INTERNAL_ERROR", exc.message, headers={"Retry-After": str(exc.retry_after)})
-    if isinstance(exc, NotFound):
-        return failure("NOT_FOUND", exc.message)
-    if isinstance(exc, Conflict):
-        return failure("INVALID_ACTION", exc.message)
-    if isinstance(exc, BodyTooLarge):
-        return failure("VALIDATION_ERROR", f"body: {exc.message}", 413)
-    return failure("INVALID_ACTION", exc.message)
+def _code(code: str, status_code: int = 200, prefix: str = "") -> Any:
+    def render(exc: DomainError) -> JSONResponse:
+        return failure(code, prefix + exc.message, status_code)
+
+    return render
+
+
+def _retry_later(code: str) -> Any:
+    def render(exc: Throttled | Unavailable) -> JSONResponse:
+        return failure(code, exc.message, headers={"Retry-After": str(exc.retry_after)})
+
+    return render
+
+
+def _own(exc: WireError) -> JSONResponse:
+    return failure(exc.code, exc.message, exc.status_code)
+
+
+ERRORS: ErrorTable = {
+    WireError: _own,
+    ValidationFailed: _validation,
+    InvalidToken: _code("INVALID_TOKEN"),
+    OrderTimedOut: _code("TIMEOUT"),
+    GeocoderUnavailable: _code("INTERNAL_ERROR", prefix="address: "),
+    IdempotencyMismatch: _code("VALIDATION_ERROR", 422, prefix="Idempotency-Key: "),
+    IdempotencyInProgress: _code("INVALID_ACTION", 409, prefix="Idempotency-Key: "),
+    Unauthorized: _code("INVALID_AUTH", 401),
+    Throttled: _retry_later("RATE_LIMIT_EXCEEDED"),
+    Unavailable: _retry_later("INTERNAL_ERROR"),
+    StorageUnavailable: _retry_later("INTERNAL_ERROR"),
+    DecodeBusy: _retry_later("INTERNAL_ERROR"),
+    NotFound: _code("NOT_FOUND"),
+    Conflict: _code("INVALID_ACTION"),
+    BodyTooLarge: _code("VALIDATION_ERROR", 413, prefix="body: "),
+    DomainError: _code("INVALID_ACTION"),
+}
 
 
 def http_error(status_code: int, message: str) -> JSONResponse:

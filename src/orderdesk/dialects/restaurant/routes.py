@@ -22,7 +22,7 @@ from orderdesk.core.catalog.importer import (
     ProductInput,
     import_menu,
 )
-from orderdesk.core.errors import FieldError, ValidationFailed
+from orderdesk.core.errors import BodyTooLarge, FieldError, ValidationFailed
 from orderdesk.core.fulfilment import gazetteer
 from orderdesk.core.fulfilment import service as fulfilment
 from orderdesk.core.fulfilment.methods import DELIVERY
@@ -52,7 +52,7 @@ from orderdesk.dialects.restaurant.auth import (
     WriteOrders,
 )
 from orderdesk.dialects.restaurant.errors import WireError
-from orderdesk.http.body import BodyTooLarge, documented_body, read_body
+from orderdesk.http.body import documented_body, read_body
 from orderdesk.http.idempotent import IdempotencyKey, create_once
 from orderdesk.http.state import State
 from orderdesk.http.validation import parse_json

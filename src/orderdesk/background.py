@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from orderdesk.core.events.dispatcher import Dispatcher
 from orderdesk.core.idempotency.service import purge_expired
 from orderdesk.core.orders.confirmation import expire_due
-from orderdesk.db.engine import create_engine, create_sessionmaker
+from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
 from orderdesk.db.migrate import migrate
 
 log = logging.getLogger(__name__)
@@ -45,11 +45,11 @@ class Background:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def expire_countdowns(self) -> int:
-        async with self.sessions() as session, session.begin():
+        async with transaction(self.sessions) as session:
             return await expire_due(session, now=self.clock())
 
     async def purge(self) -> int:
-        async with self.sessions() as session, session.begin():
+        async with transaction(self.sessions) as session:
             return await purge_expired(session, now=self.clock(), ttl=self.idempotency_ttl)
 
     async def _every(self, seconds: float, step: Callable[[], Awaitable[int]]) -> None:

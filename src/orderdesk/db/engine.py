@@ -168,6 +168,10 @@ def listener_dsn(engine: AsyncEngine) -> str | None:
 
 @asynccontextmanager
 async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit when the block ends normally, roll back on any exception."""
+    """One unit of work: commit when the block ends normally, roll back on any exception.
+
+    The one way the application opens a transaction (requests through ``AppState.transaction``,
+    background loops, the command line); reads that write nothing use ``AppState.reads``.
+    """
     async with sessions() as session, session.begin():
         yield session

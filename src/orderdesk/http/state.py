@@ -15,6 +15,7 @@ from orderdesk.core.attachments.storage import ImageStorage
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
 from orderdesk.db.cache import ConfigCache
+from orderdesk.db.engine import transaction
 from orderdesk.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class AppState:
         Handlers open it themselves and build their response inside it, so the commit always
         happens *before* the client is told that anything was accepted.
         """
-        async with self.sessions() as session, session.begin():
+        async with transaction(self.sessions) as session:
             yield session
 
     @asynccontextmanager

@@ -48,6 +48,22 @@ from orderdesk.settings import Settings, get_settings
 
 log = logging.getLogger("orderdesk")
 
+API_DESCRIPTION = """\
+Order intake for partner stores and restaurants, in two wire dialects on one core.
+
+* **Partner API** (`/partner`): a home-services marketplace's API. Partner stores log in with
+  `POST /partner/authorize` and send the token they get in the `token` header; orders book a
+  master into a date and timeslot, with receipt images.
+* **Restaurant API** (`/api`): an ordering platform's API. Authenticate with an API key
+  (`X-Api-Key`), a client id and secret (`X-Client-Id` + `X-Client-Secret`) or an OAuth2
+  client-credentials token (`POST /api/oauth/token`, then `Authorization: Bearer`).
+
+Each dialect answers errors in its own shape (described under each operation). Money is in minor
+units (cents). Creating orders accepts an `Idempotency-Key` header: a retry with the same key and
+body gets the first answer again, marked `Idempotent-Replayed: true`. Operations marked as
+extensions (such as the order quotes) exist in neither original API.
+"""
+
 # Seconds a client is asked to wait when the database cannot serve it (see db.errors).
 UNAVAILABLE_RETRY_AFTER = 2
 
@@ -194,7 +210,9 @@ def create_app(
         title="orderdesk",
         version=__version__,
         lifespan=lifespan,
-        description="Order intake for partner stores (`/partner`) and restaurants (`/api`).",
+        description=API_DESCRIPTION,
+        servers=[{"url": settings.public_url or "/", "description": "this server"}],
+        license_info={"name": "MIT", "identifier": "MIT"},
         docs_url=None,
         redoc_url=None,
     )
@@ -272,8 +290,19 @@ def create_app(
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(
-                title=app.title, version=app.version, description=app.description, routes=app.routes
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                servers=app.servers,
+                license_info=app.license_info,
+                tags=[{"name": "operations", "description": "Health and readiness probes."}],
             )
+            # Set here rather than given to FastAPI, whose model of it wants the optional
+            # email-validator package for the address.
+            schema["info"]["contact"] = {"name": "orderdesk operators"}
+            if settings.api_contact_email:
+                schema["info"]["contact"]["email"] = settings.api_contact_email
             for dialect in dialects:
                 dialect.document(schema)
             schemas = schema.setdefault("components", {}).setdefault("schemas", {})

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./orderdesk.db"
     media_dir: Path = Path("./media")
     public_url: str | None = None
+    # Who integrators should write to about this server; shown in the OpenAPI document.
+    api_contact_email: str | None = None
     geocoder_url: str | None = None
     s3_bucket: str | None = None
 

@@ -14,10 +14,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Spectral lints the OpenAPI document in the tests (tests/openapi/test_spectral.py); it comes from
+# the npm registry, pinned by its lockfile. Without npm that one test is skipped with the reason.
+SPECTRAL := tests/openapi/spectral/node_modules/.installed
+$(SPECTRAL): tests/openapi/spectral/package-lock.json
+	@if command -v npm >/dev/null; then \
+		cd tests/openapi/spectral && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the Spectral test will be skipped"; fi
+
 demo: $(STAMP)
 	$(BIN)/orderdesk serve --demo --database-url sqlite:///./orderdesk-demo.db
 
-test: $(STAMP)
+test: $(STAMP) $(SPECTRAL)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
@@ -35,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) orderdesk-demo.db* media .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) tests/openapi/spectral/node_modules orderdesk-demo.db* media .pytest_cache .mypy_cache .ruff_cache

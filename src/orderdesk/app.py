@@ -229,6 +229,7 @@ def create_app(
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:
+        """The process is up and answering (liveness); says nothing of the database."""
         return {"status": "ok"}
 
     @app.get("/ready", tags=["operations"], response_class=JSONResponse)

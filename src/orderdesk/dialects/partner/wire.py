@@ -359,7 +359,6 @@ class QuoteItem(TypedDict):
     id: int
     title: str
     count: int
-    price: Annotated[Money, Field(description="One unit of the item")]
     delivery: bool
     assembly: bool
     delivery_price: Annotated[
@@ -368,7 +367,7 @@ class QuoteItem(TypedDict):
     assembly_price: Annotated[
         Money, Field(description="Assembly of one unit; 0 when not asked for")
     ]
-    total: Annotated[Money, Field(description="count x (price + delivery_price + assembly_price)")]
+    total: Annotated[Money, Field(description="count x (delivery_price + assembly_price)")]
 
 
 class Quote(Shape):
@@ -678,7 +677,6 @@ def render_quote(quote: CoreQuote) -> Quote:
                 "id": line.snapshot.get("item_id", line.product_id),
                 "title": line.name,
                 "count": line.quantity,
-                "price": line.unit_price,
                 "delivery": "delivery" in prices,
                 "assembly": "assembly" in prices,
                 "delivery_price": prices.get("delivery", 0),

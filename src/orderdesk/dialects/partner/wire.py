@@ -35,7 +35,11 @@ def _title(model: type[Any]) -> str:
     return f"Partner{model.__name__}"
 
 
-Timeslot = Literal["0712", "1217", "1721"]
+# Named members in generated clients (MORNING rather than VALUE_0).
+Timeslot = Annotated[
+    Literal["0712", "1217", "1721"],
+    Field(json_schema_extra={"x-enum-varnames": ["MORNING", "MIDDAY", "EVENING"]}),
+]
 PaymentMethod = Literal["stripe", "cash"]
 DeliveryType = Literal["to_pavement", "to_door_by_lift", "to_door_by_stairs"]
 PAYMENT_METHODS: tuple[PaymentMethod, ...] = ("stripe", "cash")

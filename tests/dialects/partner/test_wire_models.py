@@ -54,6 +54,7 @@ def test_substatuses_are_the_lifecycle_s_as_far_as_a_partner_order_goes() -> Non
 DOCUMENTED_ERRORS: dict[int, type[BaseModel]] = {
     401: wire.Unauthorized,
     404: wire.NotFound,
+    408: wire.RequestTimeout,
     409: wire.Conflict,
     413: wire.PayloadTooLarge,
     422: wire.ValidationError,
@@ -88,6 +89,14 @@ def test_error_bodies_are_the_documented_models(error: DomainError, status: int)
     assert model.model_validate(body).model_dump(mode="json") == body
     if status in (429, 503):
         assert int(response.headers["Retry-After"]) >= 1
+
+
+@pytest.mark.parametrize("status", [404, 408, 413])
+def test_bare_http_errors_are_the_documented_models(status: int) -> None:
+    response = DIALECT.render_http_error(status, "nothing here")
+
+    body = json.loads(bytes(response.body))
+    assert DOCUMENTED_ERRORS[status].model_validate(body).model_dump(mode="json") == body
 
 
 def _view(**changes: Any) -> OrderView:

@@ -19,6 +19,7 @@ from orderdesk.dialects.partner.wire import (
     OrdersOk,
     PayloadTooLarge,
     QuoteOk,
+    RequestTimeout,
     RevokedOk,
     ServiceUnavailable,
     StoresOk,
@@ -32,7 +33,8 @@ from orderdesk.http.responses import Binary, Documented, ResponseMap
 UNAUTHORIZED: dict[int, Documented] = {401: Unauthorized}
 NOT_FOUND: dict[int, Documented] = {404: NotFound}
 CONFLICT: dict[int, Documented] = {409: Conflict}
-TOO_LARGE: dict[int, Documented] = {413: PayloadTooLarge}
+# Operations that read a body: too large (413), or too slow to arrive (408).
+BODY_LIMITS: dict[int, Documented] = {408: RequestTimeout, 413: PayloadTooLarge}
 INVALID: dict[int, Documented] = {422: ValidationError}
 THROTTLED: dict[int, Documented] = {429: TooManyRequests}
 UNAVAILABLE: dict[int, Documented] = {503: ServiceUnavailable}
@@ -42,7 +44,7 @@ _RESPONSES: dict[tuple[str, str], dict[int, Documented]] = {
     ("POST", "/auth/authorize"): {
         200: LoginOk,
         **UNAUTHORIZED,
-        **TOO_LARGE,
+        **BODY_LIMITS,
         **INVALID,
         **THROTTLED,
     },
@@ -54,7 +56,7 @@ _RESPONSES: dict[tuple[str, str], dict[int, Documented]] = {
     ("POST", "/image/upload"): {
         200: UploadedOk,
         **UNAUTHORIZED,
-        **TOO_LARGE,
+        **BODY_LIMITS,
         **INVALID,
         **THROTTLED,
     },
@@ -63,14 +65,14 @@ _RESPONSES: dict[tuple[str, str], dict[int, Documented]] = {
         200: CreatedOk,
         **UNAUTHORIZED,
         **CONFLICT,
-        **TOO_LARGE,
+        **BODY_LIMITS,
         **INVALID,
         **THROTTLED,
     },
     ("POST", "/order/quote"): {
         200: QuoteOk,
         **UNAUTHORIZED,
-        **TOO_LARGE,
+        **BODY_LIMITS,
         **INVALID,
         **THROTTLED,
     },
@@ -89,7 +91,7 @@ _RESPONSES: dict[tuple[str, str], dict[int, Documented]] = {
         **UNAUTHORIZED,
         **NOT_FOUND,
         **CONFLICT,
-        **TOO_LARGE,
+        **BODY_LIMITS,
         **INVALID,
         **THROTTLED,
     },

@@ -520,6 +520,16 @@ class Conflict(Error):
     status_code: Literal[409] = Field(alias="statusCode")
 
 
+class RequestTimeout(Error):
+    """The request body did not arrive within the server's time limit; the connection is closed.
+    Nothing was done; send the request again."""
+
+    name: Literal["RequestTimeoutError"]
+    code: Literal[408]
+    type: Literal["REQUEST_TIMEOUT"]
+    status_code: Literal[408] = Field(alias="statusCode")
+
+
 class PayloadTooLarge(Error):
     """The request body is larger than this endpoint accepts."""
 

@@ -26,6 +26,7 @@ from orderdesk.db.engine import create_engine, create_sessionmaker
 from orderdesk.db.migrate import migrate
 from orderdesk.http.state import AppState
 from orderdesk.settings import Settings
+from tests.openapi.validation import all_mismatches, response_hooks, set_current_test, summary
 
 # Logins are hashed with argon2id's cheapest parameters in tests: same algorithm and format,
 # a thousandth of the cost (production uses the library's recommended parameters).
@@ -171,9 +172,32 @@ def clock(state: AppState) -> AsyncIterator[FakeClock]:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Every answer it receives is checked against the OpenAPI document (openapi/validation.py)."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        event_hooks=response_hooks(app.openapi),
+    ) as c:
         yield c
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Mismatches found by the clients' response checks are reported with the test that saw them.
+    set_current_test(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if all_mismatches():
+        terminalreporter.section("answers not as the OpenAPI document describes them", red=True)
+        terminalreporter.line(summary())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # With ORDERDESK_RESPONSE_VALIDATION=collect the tests themselves pass; the run fails here.
+    if all_mismatches() and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

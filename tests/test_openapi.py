@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import httpx
-from openapi_spec_validator import validate
 
 from orderdesk.dialects.partner.responses import RESPONSES as PARTNER_RESPONSES
 from orderdesk.dialects.restaurant.responses import RESPONSES as RESTAURANT_RESPONSES
 
 
-async def test_openapi_document_is_valid_and_names_real_fields(client: httpx.AsyncClient) -> None:
+async def test_openapi_document_names_real_fields(client: httpx.AsyncClient) -> None:
+    # Validity as OpenAPI is checked in tests/openapi/test_document.py.
     spec = (await client.get("/openapi.json")).json()
-    validate(spec)
     schemas = spec["components"]["schemas"]
     partner = schemas["PartnerCreateOrderIn"]
     assert set(partner["required"]) >= {

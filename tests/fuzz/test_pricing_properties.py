@@ -128,21 +128,15 @@ def menus_and_choices(
 ) -> tuple[list[OptionWithValues], list[OptionChoice]]:
     menu = draw(option_menus())
     choices = []
-    for index, entry in enumerate(draw(st.lists(st.sampled_from(menu), unique_by=id))):
+    for entry in draw(st.lists(st.sampled_from(menu), unique_by=id)):
         picked = draw(st.lists(st.sampled_from(entry.values), unique_by=id, min_size=1))
-        path = f"details.0.options.{index}"
         choices.append(
             OptionChoice(
                 entry.option.uid,
                 [
-                    ValueChoice(
-                        value.uid,
-                        draw(st.integers(min_value=1, max_value=99)),
-                        f"{path}.values.{k}",
-                    )
-                    for k, value in enumerate(picked)
+                    ValueChoice(value.uid, draw(st.integers(min_value=1, max_value=99)))
+                    for value in picked
                 ],
-                path,
             )
         )
     return menu, choices
@@ -168,7 +162,7 @@ def test_option_operators_are_exact_in_minor_units(
 ) -> None:
     menu, choices = menu_and_choices
     errors = ErrorCollector()
-    options_price, snapshot = price_options(base, menu, choices, errors, line_path="details.0")
+    options_price, snapshot = price_options(base, menu, choices, errors, line_path="lines.0")
 
     assert errors.errors == []
     assert _is_int(options_price)
@@ -191,24 +185,19 @@ def test_option_operators_are_exact_in_minor_units(
 def test_unknown_or_out_of_range_choices_are_reported_not_raised(
     base: int, menu: list[OptionWithValues], uids: list[str], quantity: int
 ) -> None:
-    choices = [
-        OptionChoice(uid, [ValueChoice(uid, quantity, f"o.{i}.values.0")], f"o.{i}")
-        for i, uid in enumerate(uids)
-    ]
+    choices = [OptionChoice(uid, [ValueChoice(uid, quantity)]) for uid in uids]
     choices += [
-        OptionChoice(
-            entry.option.uid, [ValueChoice(entry.values[0].uid, quantity, "x.values.0")], "x"
-        )
+        OptionChoice(entry.option.uid, [ValueChoice(entry.values[0].uid, quantity)])
         for entry in menu[:1]
     ]
     errors = ErrorCollector()
-    options_price, _ = price_options(base, menu, choices, errors, line_path="details.0")
+    options_price, _ = price_options(base, menu, choices, errors, line_path="lines.0")
 
     assert _is_int(options_price)
     assert base + options_price >= 0
     valid_quantity = 1 <= quantity <= 99
     assert bool(errors.errors) == (bool(uids) or not valid_quantity)
-    assert all(e.path.startswith(("o.", "x.")) for e in errors.errors)
+    assert all(e.path.startswith("lines.0.options.") for e in errors.errors)
 
 
 # --- coupons -------------------------------------------------------------------------------------

@@ -21,11 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orderdesk.core.scheduling.service import MASTER_TIMESLOTS
+from orderdesk.dialects.partner.timeslots import NAMES as TIMESLOTS
 from orderdesk.setup.schema import SCOPES, WEEKDAYS, SetupDocument, SetupInvalid, parse_setup
 
 pytestmark = pytest.mark.fuzz
-TIMESLOTS = tuple(MASTER_TIMESLOTS)
 
 PROPERTIES = settings(
     max_examples=200,

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from orderdesk.core.scheduling.service import MASTER_TIMESLOTS
+from orderdesk.dialects.partner.timeslots import NAMES as TIMESLOTS
 from orderdesk.setup import DEMO_LOGINS, SetupError, SetupInvalid, demo_document, parse_setup
 from orderdesk.setup.schema import json_path
 
@@ -334,7 +334,7 @@ def test_demo_document_is_valid_and_realistic() -> None:
     stores = [s for p in doc.partners for s in p.stores]
     assert 2 <= len(doc.partners) <= 3 and 2 <= len(stores) <= 4
     assert len({s.timezone for s in stores}) >= 3
-    assert all(set(s.masters) == set(MASTER_TIMESLOTS) for s in stores)
+    assert all(set(s.masters) == set(TIMESLOTS) for s in stores)
     assert all(o.date > date.today() for s in stores for o in s.masters_on)
     assert any(s.masters_on for s in stores)
     assert len(doc.items) >= 200

@@ -90,7 +90,7 @@ from pydantic_core import PydanticCustomError
 from shapely.geometry import Polygon  # type: ignore[import-untyped]
 
 from orderdesk.core.catalog.importer import UID_PATTERN
-from orderdesk.core.scheduling.service import MASTER_TIMESLOTS
+from orderdesk.dialects.partner.timeslots import NAMES as TIMESLOTS
 
 MAX_MASTERS = 1000
 MAX_ITEM_ID = 2**31 - 1
@@ -153,8 +153,8 @@ def _iso_date(value: object) -> object:
 
 
 def _timeslot(value: str) -> str:
-    if value not in MASTER_TIMESLOTS:
-        raise _fail(f"unknown timeslot; expected one of {', '.join(MASTER_TIMESLOTS)}")
+    if value not in TIMESLOTS:
+        raise _fail(f"unknown timeslot; expected one of {', '.join(TIMESLOTS)}")
     return value
 
 
@@ -227,7 +227,7 @@ class StoreSpec(_Section):
     @field_validator("masters")
     @classmethod
     def _every_timeslot(cls, value: dict[str, int]) -> dict[str, int]:
-        missing = [slot for slot in MASTER_TIMESLOTS if slot not in value]
+        missing = [slot for slot in TIMESLOTS if slot not in value]
         if missing:
             raise _fail(f"missing timeslot {', '.join(missing)}; every timeslot needs a count")
         return value

@@ -30,8 +30,9 @@ from tests.core.events.conftest import (
 )
 from tests.servers import free_port
 
+from orderdesk.background import run_worker
 from orderdesk.core.events.admin import list_deliveries, replay
-from orderdesk.core.events.dispatcher import Dispatcher, default_client, fan_out, run_worker
+from orderdesk.core.events.dispatcher import Dispatcher, default_client, fan_out
 from orderdesk.core.events.models import DeliveryAttempt, OutboxEvent, WebhookDelivery
 from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
 

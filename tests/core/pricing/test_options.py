@@ -22,7 +22,7 @@ from orderdesk.core.organizations.models import Organization
 from orderdesk.core.pricing.options import OptionChoice, ValueChoice, price_options
 from orderdesk.core.pricing.service import PricedLine
 
-LINE = "details[0]"
+LINE = "lines.0"
 BASE = 750
 T = TypeVar("T")
 
@@ -64,11 +64,8 @@ def _option(
     return OptionWithValues(option, list(values))
 
 
-def _choice(uid: str, *values: tuple[str, int], index: int = 0) -> OptionChoice:
-    path = f"{LINE}.options[{index}]"
-    return OptionChoice(
-        uid, [ValueChoice(v, q, f"{path}.values[{i}]") for i, (v, q) in enumerate(values)], path
-    )
+def _choice(uid: str, *values: tuple[str, int]) -> OptionChoice:
+    return OptionChoice(uid, [ValueChoice(v, q) for v, q in values])
 
 
 def _price(
@@ -137,8 +134,8 @@ def test_several_equals_values_add_up_to_the_new_base() -> None:
 def test_plus_and_minus_apply_to_the_replaced_base() -> None:
     price, _, errors = _price(
         [SIZE, EXTRAS],
-        _choice("extra", ("ham", 1), ("no-cheese", 1), index=0),
-        _choice("size", ("large", 1), index=1),
+        _choice("extra", ("ham", 1), ("no-cheese", 1)),
+        _choice("size", ("large", 1)),
     )
     assert errors == []
     assert price == (1100 + 150 - 80) - BASE
@@ -148,7 +145,7 @@ def test_combination_across_options_matches_the_priced_line() -> None:
     price, _, _ = _price(
         [EXTRAS, SIZE],
         _choice("extra", ("mozz", 3), ("ham", 1)),
-        _choice("size", ("small", 2), index=1),
+        _choice("size", ("small", 2)),
     )
     line = PricedLine(unit_price=BASE, quantity=4, services=(), options_price=price)
     assert line.unit_total == 1200 + 300 + 150
@@ -178,8 +175,8 @@ def test_unknown_price_operator_is_a_catalog_error() -> None:
 def test_snapshot_records_choices_in_menu_order() -> None:
     _, snapshot, _ = _price(
         [EXTRAS, SIZE],
-        _choice("size", ("large", 1), index=0),
-        _choice("extra", ("ham", 1), ("mozz", 2), index=1),
+        _choice("size", ("large", 1)),
+        _choice("extra", ("ham", 1), ("mozz", 2)),
     )
     assert snapshot == [
         {
@@ -233,7 +230,7 @@ def test_option_chosen_with_no_values_is_left_out_of_the_snapshot() -> None:
 def test_unknown_option_is_not_found() -> None:
     error = _only_error([EXTRAS], _choice("sauce", ("mozz", 1)))
     assert error == FieldError(
-        f"{LINE}.options[0].uid", "not_found", error.message, "option_not_found"
+        f"{LINE}.options.0.uid", "not_found", error.message, "option_not_found"
     )
     assert "sauce" in error.message
 
@@ -242,7 +239,7 @@ def test_hidden_option_is_not_found() -> None:
     hidden = _option("secret", _value("a", "+", 1), hidden=True)
     error = _only_error([hidden], _choice("secret", ("a", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].uid",
+        f"{LINE}.options.0.uid",
         "not_found",
         "option_not_found",
     )
@@ -251,7 +248,7 @@ def test_hidden_option_is_not_found() -> None:
 def test_unknown_value_is_not_found() -> None:
     error = _only_error([EXTRAS], _choice("extra", ("mozz", 1), ("tuna", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[1].uid",
+        f"{LINE}.options.0.values.1.uid",
         "not_found",
         "option_value_not_found",
     )
@@ -261,7 +258,7 @@ def test_hidden_value_is_not_found() -> None:
     option = _option("extra", _value("mozz", "+", 100), _value("old", "+", 50, hidden=True))
     error = _only_error([option], _choice("extra", ("old", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[0].uid",
+        f"{LINE}.options.0.values.0.uid",
         "not_found",
         "option_value_not_found",
     )
@@ -271,7 +268,7 @@ def test_too_few_values_violates_min_selectable() -> None:
     option = _option("toppings", _value("a"), _value("b"), _value("c"), min_sel=2)
     error = _only_error([option], _choice("toppings", ("a", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values",
+        f"{LINE}.options.0.values",
         "min",
         "option_rule",
     )
@@ -292,7 +289,7 @@ def test_hidden_required_option_is_not_demanded() -> None:
 def test_too_many_values_violates_max_selectable() -> None:
     error = _only_error([SIZE], _choice("size", ("small", 1), ("large", 1), ("half", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values",
+        f"{LINE}.options.0.values",
         "max",
         "option_rule",
     )
@@ -301,7 +298,7 @@ def test_too_many_values_violates_max_selectable() -> None:
 def test_quantity_below_one_is_min() -> None:
     error = _only_error([EXTRAS], _choice("extra", ("mozz", 0)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[0].quantity",
+        f"{LINE}.options.0.values.0.quantity",
         "min",
         "option_rule",
     )
@@ -310,7 +307,7 @@ def test_quantity_below_one_is_min() -> None:
 def test_quantity_above_max_quantity_is_max() -> None:
     error = _only_error([EXTRAS], _choice("extra", ("mozz", 4)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[0].quantity",
+        f"{LINE}.options.0.values.0.quantity",
         "max",
         "option_rule",
     )
@@ -320,7 +317,7 @@ def test_single_option_with_two_values_is_max() -> None:
     single = _option("crust", _value("thin"), _value("thick"), type_="single", max_sel=3)
     error = _only_error([single], _choice("crust", ("thin", 1), ("thick", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values",
+        f"{LINE}.options.0.values",
         "max",
         "option_rule",
     )
@@ -330,7 +327,7 @@ def test_single_option_value_twice_is_max() -> None:
     single = _option("crust", _value("thin"), type_="single", max_qty=3)
     error = _only_error([single], _choice("crust", ("thin", 2)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[0].quantity",
+        f"{LINE}.options.0.values.0.quantity",
         "max",
         "option_rule",
     )
@@ -339,18 +336,16 @@ def test_single_option_value_twice_is_max() -> None:
 def test_same_value_twice_is_a_conflict() -> None:
     error = _only_error([EXTRAS], _choice("extra", ("mozz", 1), ("mozz", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[0].values[1].uid",
+        f"{LINE}.options.0.values.1.uid",
         "conflict",
         "option_rule",
     )
 
 
 def test_same_option_twice_is_a_conflict() -> None:
-    error = _only_error(
-        [EXTRAS], _choice("extra", ("mozz", 1), index=0), _choice("extra", ("ham", 1), index=1)
-    )
+    error = _only_error([EXTRAS], _choice("extra", ("mozz", 1)), _choice("extra", ("ham", 1)))
     assert (error.path, error.type, error.reason) == (
-        f"{LINE}.options[1].uid",
+        f"{LINE}.options.1.uid",
         "conflict",
         "option_rule",
     )
@@ -360,14 +355,14 @@ def test_every_problem_is_reported_at_once() -> None:
     required = _option("size", _value("small", "=", 600), min_sel=1)
     _, _, errors = _price(
         [EXTRAS, required],
-        _choice("extra", ("mozz", 9), ("tuna", 1), index=0),
-        _choice("sauce", ("bbq", 1), index=1),
+        _choice("extra", ("mozz", 9), ("tuna", 1)),
+        _choice("sauce", ("bbq", 1)),
     )
     assert sorted((e.path, e.type, e.reason) for e in errors) == sorted(
         [
-            (f"{LINE}.options[0].values[0].quantity", "max", "option_rule"),
-            (f"{LINE}.options[0].values[1].uid", "not_found", "option_value_not_found"),
-            (f"{LINE}.options[1].uid", "not_found", "option_not_found"),
+            (f"{LINE}.options.0.values.0.quantity", "max", "option_rule"),
+            (f"{LINE}.options.0.values.1.uid", "not_found", "option_value_not_found"),
+            (f"{LINE}.options.1.uid", "not_found", "option_not_found"),
             (f"{LINE}.options", "min", "option_rule"),
         ]
     )

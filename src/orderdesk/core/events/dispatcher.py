@@ -52,8 +52,7 @@ from orderdesk.core.events.models import DeliveryAttempt, OutboxEvent, WebhookDe
 from orderdesk.core.events.signing import signer_for
 from orderdesk.core.organizations.models import Organization, WebhookSubscription
 from orderdesk.db.base import utcnow
-from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
-from orderdesk.db.migrate import migrate
+from orderdesk.db.engine import transaction
 from orderdesk.db.upsert import insert_for, is_postgres
 
 log = logging.getLogger(__name__)
@@ -437,13 +436,3 @@ class Dispatcher:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-
-async def run_worker(database_url: str, stop: asyncio.Event) -> None:
-    """The webhook worker's whole life: connect, migrate, dispatch until ``stop``, disconnect."""
-    engine = create_engine(database_url, pool_size=5)
-    try:
-        await migrate(engine)
-        await Dispatcher(create_sessionmaker(engine)).run(stop)
-    finally:
-        await engine.dispose()

@@ -1,34 +1,42 @@
-"""Delivery and payment methods a restaurant has enabled.
+"""Fulfilment and payment methods an organization has enabled.
 
-Method codes are the restaurant wire's own (``"0"`` pickup, ``"1"`` delivery, ``"0t"`` table,
-``"20"`` pickup point, ``"0e-<id>"`` event, ``"dcf-<id>"`` custom); they are data here, kept in
-the organization's settings by the setup document, and only checked for membership.
+The core acts on fulfilment *kinds*; a dialect maps its own method codes to them at its edge.
+The organization's settings list enabled methods by code (``settings["dmethods"]``, written by
+the setup document), and a code is opaque data here: it is only checked for membership, because
+several enabled methods may share a kind (two events, two custom methods).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal, get_args
 
 from orderdesk.core.errors import ErrorCollector
 
-PICKUP = "0"
-DELIVERY = "1"
+FulfilmentKind = Literal["pickup", "delivery", "table", "pickup_point", "event", "custom"]
+KINDS: tuple[FulfilmentKind, ...] = get_args(FulfilmentKind)
 PAYMENT_METHODS = ("cash", "invoice", "external")
 
 
-def needs_address(dmethod: str) -> bool:
-    return dmethod == DELIVERY
+def needs_place(kind: FulfilmentKind | None) -> bool:
+    """Whether an order of this kind cannot be fulfilled without a place to deliver to."""
+    return kind == "delivery"
+
+
+def needs_time(kind: FulfilmentKind | None) -> bool:
+    """Whether an order of this kind must say when it is picked up or delivered."""
+    return kind in ("pickup", "delivery")
 
 
 def check_method(
-    settings: Mapping[str, object], dmethod: str, path: str, errors: ErrorCollector
+    settings: Mapping[str, object], code: str, path: str, errors: ErrorCollector
 ) -> None:
     enabled = settings.get("dmethods") or []
-    if not isinstance(enabled, list) or dmethod not in enabled:
+    if not isinstance(enabled, list) or code not in enabled:
         errors.add(
             path,
             "enum",
-            f"delivery method {dmethod!r} is not enabled for this restaurant",
+            f"delivery method {code!r} is not enabled for this restaurant",
             "method_disabled",
         )
 

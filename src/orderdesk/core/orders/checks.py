@@ -3,7 +3,8 @@
 :func:`check_draft` collects all problems into one ``ErrorCollector`` (with ``reason`` codes for
 dialects whose errors are finer than the core's types) and returns what the writing step needs:
 the location, the priced lines with their snapshots, the normalised customer, the delivery
-address and fee, and the coupon with its discount.
+address and fee, and the coupon with its discount. Fields are named in the core's vocabulary
+(see :mod:`orderdesk.core.orders.schemas`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,22 @@ from orderdesk.core.fulfilment import methods
 from orderdesk.core.fulfilment.gazetteer import get_place
 from orderdesk.core.fulfilment.service import resolve_place
 from orderdesk.core.orders.contact import normalize_phone
-from orderdesk.core.orders.schemas import LineDraft, OrderDraft, SlotPreference
+from orderdesk.core.orders.schemas import (
+    BOOKING,
+    COUPON,
+    DELIVERY,
+    DELIVERY_PLACE,
+    IMAGES,
+    LINES,
+    LOCATION,
+    METHOD,
+    PAYMENT_METHOD,
+    PAYMENT_SUB,
+    PHONE,
+    PREFERENCES,
+    LineDraft,
+    OrderDraft,
+)
 from orderdesk.core.organizations.models import Location, Organization
 from orderdesk.core.organizations.service import Principal
 from orderdesk.core.pricing import coupons
@@ -35,6 +51,7 @@ from orderdesk.core.pricing.options import price_options
 from orderdesk.core.pricing.service import PricedLine, PricedService
 from orderdesk.core.scheduling import service as scheduling
 from orderdesk.core.scheduling import times
+from orderdesk.core.scheduling.service import SlotChoice
 from orderdesk.db.cache import cached, cached_many
 
 
@@ -64,18 +81,18 @@ class CheckedDraft:
 def check_preferences(
     errors: ErrorCollector,
     location: Location,
-    prefs: Sequence[SlotPreference],
-    path: str,
+    prefs: Sequence[SlotChoice],
     now: datetime,
 ) -> None:
     if not prefs:
-        errors.add(path, "required", "at least one date and timeslot is required")
+        errors.add(PREFERENCES, "required", "at least one date and timeslot is required")
     first, last = scheduling.booking_window(location, now)
-    for pref in prefs:
-        if pref.choice.day < first:
-            errors.add(f"{pref.path}.date", "min", f"date is in the past (today is {first})")
-        elif pref.choice.day > last:
-            errors.add(f"{pref.path}.date", "max", f"date is after the booking window ({last})")
+    for index, pref in enumerate(prefs):
+        path = f"{PREFERENCES}.{index}.date"
+        if pref.day < first:
+            errors.add(path, "min", f"date is in the past (today is {first})")
+        elif pref.day > last:
+            errors.add(path, "max", f"date is after the booking window ({last})")
 
 
 async def location_for(
@@ -106,9 +123,9 @@ async def _products(
 ) -> tuple[dict[int, Product], dict[str, Product]]:
     # Ids beyond the id column's range cannot exist (and PostgreSQL would refuse the query).
     ids = {
-        line.product_id
+        line.item_id
         for line in lines
-        if line.product_id is not None and 0 < line.product_id <= MAX_PRODUCT_ID
+        if line.item_id is not None and 0 < line.item_id <= MAX_PRODUCT_ID
     }
     uids = {line.product_uid for line in lines if line.product_uid is not None}
     partner = principal.organization_kind == "partner"
@@ -172,50 +189,47 @@ async def _check_lines(
     errors: ErrorCollector,
 ) -> list[CheckedLine]:
     by_item, by_uid = await _products(session, principal, draft.lines)
-    found: list[tuple[LineDraft, Product]] = []
-    for line in draft.lines:
+    found: list[tuple[str, LineDraft, Product]] = []
+    for index, line in enumerate(draft.lines):
+        at = f"{LINES}.{index}"
         product = (
-            by_item.get(line.product_id)
-            if line.product_id is not None
+            by_item.get(line.item_id)
+            if line.item_id is not None
             else by_uid.get(line.product_uid or "")
         )
         label = (
-            f"item {line.product_id}"
-            if line.product_id is not None
-            else f"product {line.product_uid}"
+            f"item {line.item_id}" if line.item_id is not None else f"product {line.product_uid}"
         )
         if product is None:
-            errors.add(
-                line.product_path, "not_found", f"{label} does not exist", "product_not_found"
-            )
+            errors.add(f"{at}.product", "not_found", f"{label} does not exist", "product_not_found")
             continue
         sold_here = not product.location_keys or (
             location is not None and location.key in product.location_keys
         )
         if product.hidden or not product.available or not sold_here:
             errors.add(
-                line.product_path,
+                f"{at}.product",
                 "unavailable",
                 f"{label} is not available" + ("" if sold_here else " at this location"),
                 "product_unavailable",
             )
             continue
-        found.append((line, product))
+        found.append((at, line, product))
     options = (
-        await _options(session, [p for _, p in found])
-        if any(line.options for line, _ in found) or principal.organization_kind != "partner"
+        await _options(session, [p for _, _, p in found])
+        if any(line.options for _, line, _ in found) or principal.organization_kind != "partner"
         else {}
     )
-    categories = await _category_names(session, [p for _, p in found])
+    categories = await _category_names(session, [p for _, _, p in found])
     checked = []
-    for line, product in found:
+    for at, line, product in found:
         services = []
         for name in line.services:
             if name not in product.services:
                 errors.add(
-                    line.service_paths.get(name, line.product_path),
+                    f"{at}.services.{name}",
                     "unavailable",
-                    f"{name} is not offered for item {line.product_id}",
+                    f"{name} is not offered for item {line.item_id}",
                 )
             else:
                 services.append(PricedService(name, int(product.services[name])))
@@ -224,7 +238,7 @@ async def _check_lines(
             options.get(product.id, []),
             line.options,
             errors,
-            line_path=line.product_path.rsplit(".product", 1)[0],
+            line_path=at,
         )
         category = categories.get(product.category_id or -1)
         checked.append(
@@ -253,7 +267,7 @@ async def _check_delivery(
     errors: ErrorCollector,
 ) -> None:
     if draft.delivery is None:
-        return
+        return  # required or not by the method's kind, checked with the method
     place = await get_place(session, draft.delivery.place_id)
     resolved = (
         await resolve_place(session, principal.organization_id, place, location_key=location.key)
@@ -262,7 +276,7 @@ async def _check_delivery(
     )
     if place is None or resolved is None:
         errors.add(
-            draft.delivery.path,
+            DELIVERY_PLACE,
             "not_found",
             "unknown place or outside every delivery zone of this location",
             "address_invalid",
@@ -284,7 +298,7 @@ async def _check_delivery(
     }
     if checked.subtotal < resolved.order_min:
         errors.add(
-            draft.delivery.path,
+            DELIVERY_PLACE,
             "min",
             f"the minimum order for zone {resolved.zone_name} is {resolved.order_min / 100:.2f}",
             "order_min",
@@ -304,16 +318,14 @@ async def _check_coupon(
         return
     coupon = await coupons.find_coupon(session, principal.organization_id, draft.coupon.code)
     if coupon is None:
-        errors.add(draft.coupon.path, "not_found", "no such coupon", "coupon_invalid")
+        errors.add(COUPON, "not_found", "no such coupon", "coupon_invalid")
         return
     today = now.astimezone(ZoneInfo(location.timezone)).date()
     reason = coupons.check_coupon(
         coupon, subtotal=checked.subtotal, email=draft.customer.get("email"), today=today
     )
     if reason is not None:
-        errors.add(
-            draft.coupon.path, "unavailable", f"coupon cannot be used: {reason}", "coupon_invalid"
-        )
+        errors.add(COUPON, "unavailable", f"coupon cannot be used: {reason}", "coupon_invalid")
         return
     checked.coupon = coupon
     checked.discount = coupons.coupon_discount(coupon, checked.subtotal)
@@ -330,7 +342,7 @@ async def check_draft(
     location = await location_for(session, principal, draft.location_key)
     if location is None:
         errors.add(
-            draft.location_path,
+            LOCATION,
             "required" if draft.location_key is None else "not_found",
             "choose one of the locations" if draft.location_key is None else "location not found",
             "location_not_found",
@@ -339,6 +351,7 @@ async def check_draft(
         location, await _check_lines(session, principal, draft, location, errors)
     )
     checked.customer = dict(draft.customer)
+    kind = draft.methods.kind if draft.methods is not None else None
     if draft.methods is not None:
         org = await cached(
             session,
@@ -346,32 +359,34 @@ async def check_draft(
             lambda: session.get(Organization, principal.organization_id),
         )
         settings = org.settings if org else {}
-        methods.check_method(settings, draft.methods.dmethod, draft.methods.dmethod_path, errors)
+        methods.check_method(settings, draft.methods.code, METHOD, errors)
         methods.check_payment(
             settings,
             draft.payment_method,
             draft.methods.payment_sub,
-            draft.methods.payment_path,
-            draft.methods.payment_sub_path,
+            PAYMENT_METHOD,
+            PAYMENT_SUB,
             errors,
         )
+        if methods.needs_place(kind) and draft.delivery is None:
+            errors.add(DELIVERY, "required", f"is required for {kind} orders")
     if location is not None:
         if draft.booking is None:
-            check_preferences(errors, location, draft.preferences, draft.preferences_path, now)
-        elif draft.booking.at is None and draft.booking.required:
-            errors.add(draft.booking.path, "required", "a pickup or delivery time is required")
+            check_preferences(errors, location, draft.preferences, now)
+        elif draft.booking.at is None and methods.needs_time(kind):
+            errors.add(BOOKING, "required", "a pickup or delivery time is required")
         elif draft.booking.at is not None and not times.is_slot_start(
             location, draft.booking.at, now
         ):
             errors.add(
-                draft.booking.path,
+                BOOKING,
                 "unavailable",
                 "not a bookable time: outside opening hours, too soon, or not a slot start",
                 "time_unavailable",
             )
         phone = normalize_phone(checked.customer.get("phone", ""), timezone=location.timezone)
         if phone is None:
-            errors.add(draft.phone_path, "format", "not a valid phone number")
+            errors.add(PHONE, "format", "not a valid phone number")
         else:
             checked.customer["phone"] = phone
         await _check_delivery(session, principal, draft, location, checked, errors)
@@ -384,10 +399,8 @@ async def check_draft(
             reason = unlinkable.get(image_id)
             if reason == "conflict":
                 errors.add(
-                    f"{draft.image_path}.{index}",
-                    "conflict",
-                    "image is already linked to another order",
+                    f"{IMAGES}.{index}", "conflict", "image is already linked to another order"
                 )
             elif reason is not None:
-                errors.add(f"{draft.image_path}.{index}", "not_found", "image not found")
+                errors.add(f"{IMAGES}.{index}", "not_found", "image not found")
     return checked

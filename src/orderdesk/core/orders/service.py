@@ -41,7 +41,14 @@ from orderdesk.core.orders.queries import (
     page_orders,
     views_for,
 )
-from orderdesk.core.orders.schemas import OrderDraft, OrderView, SlotPreference
+from orderdesk.core.orders.schemas import (
+    BOOKING,
+    COUPON,
+    IMAGES,
+    PREFERENCES,
+    OrderDraft,
+    OrderView,
+)
 from orderdesk.core.organizations.models import Location
 from orderdesk.core.organizations.service import Principal
 from orderdesk.core.pricing.coupons import coupon_use_row, take_coupon_use
@@ -64,7 +71,6 @@ __all__ = [
     "list_orders",
     "location_for",
     "mark_ready",
-    "move_order",
     "page_orders",
     "quote_order",
     "views_for",
@@ -123,14 +129,12 @@ async def create_order(
     # the order, the number last so that a refusal never costs one (see numbering).
     booked: SlotChoice | None = None
     if draft.booking is None and draft.ready:
-        booked = await scheduling.book_first_free(
-            session, location, [p.choice for p in draft.preferences], now
-        )
+        booked = await scheduling.book_first_free(session, location, draft.preferences, now)
         if booked is None:
             raise ValidationFailed(
                 errors=[
                     FieldError(
-                        draft.preferences_path,
+                        PREFERENCES,
                         "unavailable",
                         "no master is free in any of the requested dates and timeslots",
                     )
@@ -143,9 +147,7 @@ async def create_order(
         and not await times.book_time(session, location, scheduled_at)
     ):
         raise ValidationFailed(
-            errors=[
-                FieldError(draft.booking.path, "unavailable", "this time slot is full", "slot_full")
-            ]
+            errors=[FieldError(BOOKING, "unavailable", "this time slot is full", "slot_full")]
         )
     totals = price_order(
         [line.priced for line in checked.lines],
@@ -160,7 +162,7 @@ async def create_order(
         raise ValidationFailed(
             errors=[
                 FieldError(
-                    draft.coupon.path,
+                    COUPON,
                     "unavailable",
                     "coupon cannot be used: no uses left",
                     "coupon_invalid",
@@ -184,9 +186,7 @@ async def create_order(
     ):
         raise ValidationFailed(
             errors=[
-                FieldError(
-                    draft.image_path, "conflict", "an image was linked to another order meanwhile"
-                )
+                FieldError(IMAGES, "conflict", "an image was linked to another order meanwhile")
             ]
         )
 
@@ -264,14 +264,14 @@ async def quote_order(
     if draft.booking is None and draft.ready:
         free = await scheduling.free_slots(session, location, now)
         booked = next(
-            (p.choice for p in draft.preferences if free.get(p.choice.day, {}).get(p.choice.slot)),
+            (p for p in draft.preferences if free.get(p.day, {}).get(p.slot)),
             None,
         )
         if booked is None:
             raise ValidationFailed(
                 errors=[
                     FieldError(
-                        draft.preferences_path,
+                        PREFERENCES,
                         "unavailable",
                         "no master is free in any of the requested dates and timeslots",
                     )
@@ -284,9 +284,7 @@ async def quote_order(
         and not await times.has_room(session, location, scheduled_at)
     ):
         raise ValidationFailed(
-            errors=[
-                FieldError(draft.booking.path, "unavailable", "this time slot is full", "slot_full")
-            ]
+            errors=[FieldError(BOOKING, "unavailable", "this time slot is full", "slot_full")]
         )
     totals = price_order(
         [line.priced for line in checked.lines],
@@ -329,9 +327,7 @@ def _new_order(
         address=checked.address or draft.address,
         payment_method=draft.payment_method,
         ready=draft.ready,
-        preferences=[
-            {"date": p.choice.day.isoformat(), "slot": p.choice.slot} for p in draft.preferences
-        ],
+        preferences=[{"date": p.day.isoformat(), "slot": p.slot} for p in draft.preferences],
         booked_day=booked.day if booked else None,
         booked_slot=booked.slot if booked else None,
         subtotal=totals.subtotal,
@@ -503,8 +499,7 @@ async def change_dates(
     session: AsyncSession,
     principal: Principal,
     order_id: int,
-    preferences: Sequence[SlotPreference],
-    preferences_path: str,
+    preferences: Sequence[SlotChoice],
     *,
     actor: str,
     now: datetime,
@@ -516,7 +511,7 @@ async def change_dates(
     if order.status != "open":
         raise Conflict(f"order is {order.status}; dates can only change while it is open")
     errors = ErrorCollector()
-    check_preferences(errors, view.location, preferences, preferences_path, now)
+    check_preferences(errors, view.location, preferences, now)
     errors.raise_if_any()
     old = (
         SlotChoice(order.booked_day, order.booked_slot)
@@ -527,22 +522,18 @@ async def change_dates(
         await scheduling.release(session, order.location_id, old)
     booked: SlotChoice | None = None
     if order.ready:
-        booked = await scheduling.book_first_free(
-            session, view.location, [p.choice for p in preferences], now
-        )
+        booked = await scheduling.book_first_free(session, view.location, preferences, now)
         if booked is None:
             raise ValidationFailed(
                 errors=[
                     FieldError(
-                        preferences_path,
+                        PREFERENCES,
                         "unavailable",
                         "no master is free in any of the requested dates and timeslots",
                     )
                 ]
             )
-    order.preferences = [
-        {"date": p.choice.day.isoformat(), "slot": p.choice.slot} for p in preferences
-    ]
+    order.preferences = [{"date": p.day.isoformat(), "slot": p.slot} for p in preferences]
     order.booked_day, order.booked_slot = (booked.day, booked.slot) if booked else (None, None)
     previous = (order.status, order.substatus)
     if order.ready and order.substatus != "awaiting_master_request":
@@ -586,23 +577,4 @@ async def cancel_order(
         now=now,
         data={"released": _booking(released)},
     )
-    return view
-
-
-async def move_order(
-    session: AsyncSession,
-    principal: Principal,
-    order_id: int,
-    target: str,
-    *,
-    actor: str,
-    now: datetime,
-) -> OrderView:
-    """An operator's, master's or payment provider's move, checked against the table."""
-    if target == "cancelled":
-        return await cancel_order(session, principal, order_id, actor=actor, now=now)
-    view = await get_order(session, principal, order_id, for_update=True)
-    previous = _move(view.order, target)
-    view.order.updated_at = now
-    _record(session, view, actor=actor, kind="moved", previous=previous, now=now)
     return view

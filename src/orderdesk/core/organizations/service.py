@@ -197,16 +197,6 @@ async def revoke_token(session: AsyncSession, token: str, *, now: datetime) -> b
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def revoke_user_tokens(session: AsyncSession, login: str, *, now: datetime) -> int:
-    user_ids = select(ApiUser.id).where(ApiUser.login == login).scalar_subquery()
-    result = await session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id.in_(user_ids), ApiToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
 async def get_location_by_key(
     session: AsyncSession, key: str, *, kind: str | None = None
 ) -> Location | None:

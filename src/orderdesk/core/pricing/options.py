@@ -35,20 +35,18 @@ RULE = "option_rule"
 
 @dataclass(slots=True)
 class ValueChoice:
-    """One value the client picked; ``path`` is where it came from in the client's request."""
+    """One value the client picked."""
 
     uid: str
     quantity: int
-    path: str
 
 
 @dataclass(slots=True)
 class OptionChoice:
-    """One option the client picked, with its values; ``path`` locates it in the request."""
+    """One option the client picked, with its values."""
 
     uid: str
     values: list[ValueChoice]
-    path: str
 
 
 Picked = list[tuple[OptionValue, int]]
@@ -69,17 +67,20 @@ def price_options(
     store on the order line so that later catalog edits do not rewrite past orders.
 
     Every problem is added to ``errors`` (nothing is raised), each with the path of the offending
-    field and a ``reason``: ``option_not_found`` / ``option_value_not_found`` for unknown or
-    hidden uids, ``option_rule`` for selection rules. The returned amounts are only meaningful
-    when no error was added.
+    field below ``line_path`` (``{line_path}.options``, ``{line_path}.options.{j}.uid``,
+    ``...options.{j}.values``, ``...values.{k}.uid`` and ``...values.{k}.quantity``, by position
+    in ``choices`` and in each choice's values) and a ``reason``: ``option_not_found`` /
+    ``option_value_not_found`` for unknown or hidden uids, ``option_rule`` for selection rules.
+    The returned amounts are only meaningful when no error was added.
     """
     offered = {entry.option.uid: entry for entry in options}
     chosen: dict[str, Picked] = {}
-    for choice in choices:
+    for index, choice in enumerate(choices):
+        path = f"{line_path}.options.{index}"
         entry = offered.get(choice.uid)
         if entry is None or entry.option.hidden:
             errors.add(
-                f"{choice.path}.uid",
+                f"{path}.uid",
                 "not_found",
                 f"option {choice.uid!r} is not offered with this product",
                 "option_not_found",
@@ -87,13 +88,13 @@ def price_options(
             continue
         if choice.uid in chosen:
             errors.add(
-                f"{choice.path}.uid",
+                f"{path}.uid",
                 "conflict",
                 f"option {choice.uid!r} is given more than once",
                 RULE,
             )
             continue
-        chosen[choice.uid] = _pick_values(entry, choice, errors)
+        chosen[choice.uid] = _pick_values(entry, choice, path, errors)
 
     for entry in options:
         option = entry.option
@@ -117,7 +118,9 @@ def price_options(
     return unit_total - base_price, snapshot
 
 
-def _pick_values(entry: OptionWithValues, choice: OptionChoice, errors: ErrorCollector) -> Picked:
+def _pick_values(
+    entry: OptionWithValues, choice: OptionChoice, path: str, errors: ErrorCollector
+) -> Picked:
     """The valid values of one option choice; every rule violation goes to ``errors``.
 
     Distinct values are counted as the client gave them (unknown ones included), so an unknown
@@ -128,10 +131,11 @@ def _pick_values(entry: OptionWithValues, choice: OptionChoice, errors: ErrorCol
     known = {value.uid: value for value in entry.values}
     seen: set[str] = set()
     picked: Picked = []
-    for given in choice.values:
+    for index, given in enumerate(choice.values):
+        at = f"{path}.values.{index}"
         if given.uid in seen:
             errors.add(
-                f"{given.path}.uid",
+                f"{at}.uid",
                 "conflict",
                 f"value {given.uid!r} is given more than once",
                 RULE,
@@ -141,35 +145,31 @@ def _pick_values(entry: OptionWithValues, choice: OptionChoice, errors: ErrorCol
         value = known.get(given.uid)
         if value is None or value.hidden:
             errors.add(
-                f"{given.path}.uid",
+                f"{at}.uid",
                 "not_found",
                 f"value {given.uid!r} is not offered in option {option.uid!r}",
                 "option_value_not_found",
             )
         elif given.quantity < 1:
-            errors.add(f"{given.path}.quantity", "min", "must be at least 1", RULE)
+            errors.add(f"{at}.quantity", "min", "must be at least 1", RULE)
         elif single and given.quantity > 1:
             errors.add(
-                f"{given.path}.quantity",
+                f"{at}.quantity",
                 "max",
                 f"option {option.uid!r} takes a single value once",
                 RULE,
             )
         elif given.quantity > option.max_quantity:
-            errors.add(
-                f"{given.path}.quantity", "max", f"must be at most {option.max_quantity}", RULE
-            )
+            errors.add(f"{at}.quantity", "max", f"must be at most {option.max_quantity}", RULE)
         else:
             picked.append((value, given.quantity))
 
     count = len(seen)
     if single and count > 1:
-        errors.add(
-            f"{choice.path}.values", "max", f"option {option.uid!r} takes a single value", RULE
-        )
+        errors.add(f"{path}.values", "max", f"option {option.uid!r} takes a single value", RULE)
     elif count > option.max_selectable:
         errors.add(
-            f"{choice.path}.values",
+            f"{path}.values",
             "max",
             f"option {option.uid!r} allows at most {option.max_selectable} "
             f"{_values(option.max_selectable)}",
@@ -177,7 +177,7 @@ def _pick_values(entry: OptionWithValues, choice: OptionChoice, errors: ErrorCol
         )
     if count < option.min_selectable:
         errors.add(
-            f"{choice.path}.values",
+            f"{path}.values",
             "min",
             f"option {option.uid!r} requires at least {option.min_selectable} "
             f"{_values(option.min_selectable)}",

@@ -1,5 +1,9 @@
 """Booking masters (or any per-slot capacity) without ever overbooking.
 
+Capacity is counted per location, date and named daily :class:`Slot`. Which slots exist is data
+the core is given (:func:`define_slots`), not vocabulary it knows: the dialect whose orders book
+masters names them and declares them when it is loaded; stored capacity refers to them by name.
+
 The write that matters is :func:`orderdesk.core.scheduling.capacity.take_unit`, a conditional
 ``UPDATE ... SET used = used + 1 WHERE used < :capacity`` (the row made on a slot's first booking);
 see there why it never overbooks and why refusals of a full slot take no lock. Releasing is the
@@ -22,13 +26,30 @@ from orderdesk.core.scheduling.models import CapacityOverride, SlotUsage
 from orderdesk.db.cache import cached
 from orderdesk.db.upsert import insert_for
 
-# The partner dialect's master timeslots, in the store's local time.
-MASTER_TIMESLOTS: dict[str, tuple[time, time]] = {
-    "0712": (time(7), time(12)),
-    "1217": (time(12), time(17)),
-    "1721": (time(17), time(21)),
-}
 BOOKING_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One named daily slot of capacity, from ``start`` to ``end`` in the location's local time."""
+
+    name: str
+    start: time
+    end: time
+
+
+# The defined slots by name, in the order free slots are listed.
+_SLOTS: dict[str, Slot] = {}
+
+
+def define_slots(slots: Iterable[Slot]) -> None:
+    """Make ``slots`` the daily slots capacity is booked in, replacing any defined before."""
+    _SLOTS.clear()
+    _SLOTS.update((slot.name, slot) for slot in slots)
+
+
+def defined_slots() -> tuple[Slot, ...]:
+    return tuple(_SLOTS.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +69,12 @@ def booking_window(location: Location, now: datetime) -> tuple[date, date]:
 
 
 def slot_has_started(location: Location, choice: SlotChoice, now: datetime) -> bool:
-    start = MASTER_TIMESLOTS[choice.slot][0]
-    return datetime.combine(choice.day, start, ZoneInfo(location.timezone)) <= now
+    """Whether ``choice`` can no longer be booked because it began; a slot name that is not
+    defined never can be."""
+    slot = _SLOTS.get(choice.slot)
+    if slot is None:
+        return True
+    return datetime.combine(choice.day, slot.start, ZoneInfo(location.timezone)) <= now
 
 
 async def _overrides(
@@ -136,7 +161,7 @@ async def free_slots(
     for offset in range((last - first).days + 1):
         day = first + timedelta(days=offset)
         result[day] = {}
-        for slot in MASTER_TIMESLOTS:
+        for slot in _SLOTS:
             choice = SlotChoice(day, slot)
             free = _capacity(location, overrides, choice) - used.get((day, slot), 0)
             result[day][slot] = free > 0 and not slot_has_started(location, choice, now)

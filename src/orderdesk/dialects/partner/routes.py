@@ -23,13 +23,14 @@ from orderdesk.core.errors import (
     ValidationFailed,
 )
 from orderdesk.core.orders import service as orders
-from orderdesk.core.orders.schemas import LineDraft, OrderDraft, OrderFilter, SlotPreference
+from orderdesk.core.orders.schemas import LineDraft, OrderDraft, OrderFilter, PathTable
 from orderdesk.core.organizations import service as organizations
 from orderdesk.core.scheduling import service as scheduling
 from orderdesk.core.scheduling.service import SlotChoice
-from orderdesk.dialects.partner import wire
+from orderdesk.dialects.partner import timeslots, wire
 from orderdesk.dialects.partner.auth import Partner, Token
 from orderdesk.dialects.partner.openapi import AUTH, CATALOG, IMAGES, ORDERS, filter_parameters
+from orderdesk.dialects.partner.paths import PATHS, read_at
 from orderdesk.http.body import documented_body, read_body
 from orderdesk.http.idempotent import IdempotencyKey, create_once
 from orderdesk.http.state import State
@@ -38,6 +39,8 @@ from orderdesk.http.validation import parse_data, parse_json
 # Operation ids name the generated clients' functions: partner_order_create, not FastAPI's
 # order_create_partner_order_create_post.
 router = APIRouter(generate_unique_id_function=lambda route: f"partner_{route.name}")
+# Masters are booked in this API's timeslots; the core knows none of its own.
+scheduling.define_slots(timeslots.TIMESLOTS)
 
 
 def _send(body: wire.Shape) -> Response:
@@ -266,10 +269,8 @@ async def image_get(
 # Orders
 
 
-def _preferences(entries: list[wire.DateTimeIn], path: str) -> list[SlotPreference]:
-    return [
-        SlotPreference(SlotChoice(e.date, e.timeslot), f"{path}.{i}") for i, e in enumerate(entries)
-    ]
+def _preferences(entries: list[wire.DateTimeIn]) -> list[SlotChoice]:
+    return [SlotChoice(e.date, e.timeslot) for e in entries]
 
 
 def _draft(body: wire.CreateOrderIn) -> OrderDraft:
@@ -279,37 +280,33 @@ def _draft(body: wire.CreateOrderIn) -> OrderDraft:
         address = body.address.model_dump()
     lines = [
         LineDraft(
-            product_id=item.id,
+            item_id=item.id,
             quantity=item.count,
             services=tuple(s for s in ("delivery", "assembly") if getattr(item, s)),
-            product_path=f"partner_details.items.{i}.id",
-            service_paths={s: f"partner_details.items.{i}.{s}" for s in ("delivery", "assembly")},
         )
-        for i, item in enumerate(details.items)
+        for item in details.items
     ]
     return OrderDraft(
         location_key=details.store_id,
-        location_path="partner_details.store_id",
         customer={
             "first_name": body.customer.first_name,
             "last_name": body.customer.last_name,
             "phone": body.customer.phone_number,
         },
-        phone_path="customer.phone_number",
         address=address,
         payment_method=body.payment_method,
         ready=details.instock,
-        preferences=_preferences(body.datetime, "datetime"),
-        preferences_path="datetime",
+        preferences=_preferences(body.datetime),
         lines=lines,
         image_ids=body.image_uuids,
-        image_path="image_uuids",
         fulfilment={"delivery_type": details.delivery_type},
     )
 
 
-def _readable_draft(data: Any) -> OrderDraft | None:
-    """The parts of a body that failed its shape checks that can still be checked by the core.
+def _readable_draft(data: Any) -> tuple[OrderDraft, PathTable] | None:
+    """The parts of a body that failed its shape checks that can still be checked by the core,
+    with the wire paths of what the draft kept (items and dates that cannot be read are left
+    out, so the draft's positions are not the request's).
 
     Values that are malformed become blanks the core rejects at the same path, and such
     duplicates are dropped by :func:`_all_errors`.
@@ -327,40 +324,31 @@ def _readable_draft(data: Any) -> OrderDraft | None:
         return value if isinstance(value, str) else ""
 
     details = obj(data.get("partner_details"))
-    lines = [
-        LineDraft(
-            product_id=item["id"],
-            quantity=1,
-            services=tuple(s for s in ("delivery", "assembly") if item.get(s) is True),
-            product_path=f"partner_details.items.{i}.id",
-            service_paths={s: f"partner_details.items.{i}.{s}" for s in ("delivery", "assembly")},
-        )
-        for i, item in enumerate(map(obj, seq(details.get("items"))))
-        if type(item.get("id")) is int
-    ]
-    preferences = []
+    lines, lines_at = [], []
+    for i, item in enumerate(map(obj, seq(details.get("items")))):
+        if type(item.get("id")) is int:
+            services = tuple(s for s in ("delivery", "assembly") if item.get(s) is True)
+            lines.append(LineDraft(item_id=item["id"], quantity=1, services=services))
+            lines_at.append(i)
+    preferences, preferences_at = [], []
     for i, entry in enumerate(seq(data.get("datetime"))):
         try:
             parsed = wire.DateTimeIn.model_validate(entry, strict=False)
         except PydanticValidationError:
             continue
-        preferences.append(
-            SlotPreference(SlotChoice(parsed.date, parsed.timeslot), f"datetime.{i}")
-        )
-    return OrderDraft(
+        preferences.append(SlotChoice(parsed.date, parsed.timeslot))
+        preferences_at.append(i)
+    draft = OrderDraft(
         location_key=text(details.get("store_id")),
-        location_path="partner_details.store_id",
         customer={"phone": text(obj(data.get("customer")).get("phone_number"))},
-        phone_path="customer.phone_number",
         address=None,
         payment_method="",
         ready=False,
         preferences=preferences,
-        preferences_path="datetime",
         lines=lines,
         image_ids=[text(v) for v in seq(data.get("image_uuids"))],
-        image_path="image_uuids",
     )
+    return draft, read_at(lines_at, preferences_at)
 
 
 def _overlaps(a: str, b: str) -> bool:
@@ -374,13 +362,14 @@ async def _all_errors(
     if any(error.path == "body" for error in failed.errors):
         return failed  # not JSON, or not an object: nothing else can be read
     try:
-        draft = _readable_draft(json.loads(raw))
+        readable = _readable_draft(json.loads(raw))
     except (ValueError, RecursionError):
-        draft = None
-    if draft is None:
+        readable = None
+    if readable is None:
         return failed
+    draft, paths = readable
     async with state.reads() as session:
-        found = await orders.draft_errors(session, partner, draft, now=state.now())
+        found = paths.errors(await orders.draft_errors(session, partner, draft, now=state.now()))
     extra = [e for e in found if not any(_overlaps(e.path, f.path) for f in failed.errors)]
     return ValidationFailed(errors=[*failed.errors, *extra])
 
@@ -411,9 +400,10 @@ async def order_create(
         raise await _all_errors(failed, raw, partner, state) from None
 
     async def create(session: AsyncSession) -> dict[str, Any]:
-        view = await orders.create_order(
-            session, partner, _draft(body), actor=_actor(partner), now=state.now()
-        )
+        with PATHS.applied():
+            view = await orders.create_order(
+                session, partner, _draft(body), actor=_actor(partner), now=state.now()
+            )
         return wire.CreatedOk(data=wire.render_created(view)).model_dump(mode="json")
 
     return await create_once(
@@ -444,7 +434,8 @@ async def order_quote(request: Request, partner: Partner, state: State) -> Respo
     except ValidationFailed as failed:
         raise await _all_errors(failed, raw, partner, state) from None
     async with state.reads() as session:
-        quote = await orders.quote_order(session, partner, _draft(body), now=state.now())
+        with PATHS.applied():
+            quote = await orders.quote_order(session, partner, _draft(body), now=state.now())
         return _send(wire.QuoteOk(data=wire.render_quote(quote)))
 
 
@@ -567,15 +558,15 @@ async def order_datetime(
     existed. Only while the order is `open` (409 after)."""
     body = parse_json(wire.ChangeDatesIn, await read_body(request, 64 * 1024))
     async with state.transaction() as session:
-        view = await orders.change_dates(
-            session,
-            partner,
-            _order_id(order_id),
-            _preferences(body.datetime, "datetime"),
-            "datetime",
-            actor=_actor(partner),
-            now=state.now(),
-        )
+        with PATHS.applied():
+            view = await orders.change_dates(
+                session,
+                partner,
+                _order_id(order_id),
+                _preferences(body.datetime),
+                actor=_actor(partner),
+                now=state.now(),
+            )
         return _send(wire.OrderOk(data=wire.render_order(view)))
 
 

@@ -25,7 +25,6 @@ from orderdesk.core.catalog.importer import (
 from orderdesk.core.errors import BodyTooLarge, FieldError, ValidationFailed
 from orderdesk.core.fulfilment import gazetteer
 from orderdesk.core.fulfilment import service as fulfilment
-from orderdesk.core.fulfilment.methods import DELIVERY
 from orderdesk.core.orders import confirmation
 from orderdesk.core.orders import service as orders
 from orderdesk.core.orders.schemas import (
@@ -52,6 +51,8 @@ from orderdesk.dialects.restaurant.auth import (
     WriteOrders,
 )
 from orderdesk.dialects.restaurant.errors import WireError
+from orderdesk.dialects.restaurant.methods import DELIVERY, kind_of
+from orderdesk.dialects.restaurant.paths import paths_for
 from orderdesk.http.body import documented_body, read_body
 from orderdesk.http.idempotent import IdempotencyKey, create_once
 from orderdesk.http.state import State
@@ -156,79 +157,56 @@ def _local(value: datetime, timezone: str) -> datetime:
 
 def _draft(body: wire.CreateOrderIn, caller: RestaurantCaller) -> OrderDraft:
     tz = _timezone(caller)
+    kind = kind_of(body.dmethod)
+    delivered = kind == "delivery"
     when = (
         body.delivery.date
-        if body.dmethod == DELIVERY and body.delivery
+        if delivered and body.delivery
         else (body.pickup.date if body.pickup else None)
     )
-    when_path = "delivery.date" if body.dmethod == DELIVERY else "pickup.date"
     lines = [
         LineDraft(
-            product_id=None,
+            item_id=None,
             product_uid=detail.product.uid,
             quantity=detail.quantity,
             services=(),
-            product_path=f"details.{i}.product.uid",
             notes=detail.notes,
             options=tuple(
-                OptionChoice(
-                    o.uid,
-                    [
-                        ValueChoice(v.uid, v.quantity, f"details.{i}.options.{j}.values.{k}")
-                        for k, v in enumerate(o.values)
-                    ],
-                    f"details.{i}.options.{j}",
-                )
-                for j, o in enumerate(detail.options)
+                OptionChoice(o.uid, [ValueChoice(v.uid, v.quantity) for v in o.values])
+                for o in detail.options
             ),
         )
-        for i, detail in enumerate(body.details)
+        for detail in body.details
     ]
     delivery = None
-    if body.delivery is not None and body.dmethod == DELIVERY:
+    if body.delivery is not None and delivered:
         ref = body.delivery.address
-        delivery = DeliveryDraft(
-            ref.place_id,
-            "delivery.address.place_id",
-            {"doorbell": ref.doorbell, "floor": ref.floor},
-        )
+        delivery = DeliveryDraft(ref.place_id, {"doorbell": ref.doorbell, "floor": ref.floor})
     return OrderDraft(
         location_key=body.subrestaurant_uid,
-        location_path="subrestaurant_uid",
         customer={
             "first_name": body.client.first_name,
             "last_name": body.client.last_name,
             "phone": body.client.phone,
             "email": body.client.email,
         },
-        phone_path="client.phone",
         address=None,
         payment_method=body.payment_method,
         ready=True,
         preferences=[],
-        preferences_path=when_path,
         lines=lines,
         image_ids=[],
-        image_path="image_uuids",
         fulfilment={
             "dmethod": body.dmethod,
             "payment_method_sub": body.payment_method_sub,
             "language": _language(caller, body.language),
             "creator": body.creator,
         },
-        booking=TimeBooking(
-            _local(when, tz) if when else None, when_path, required=body.dmethod in ("0", DELIVERY)
-        ),
+        booking=TimeBooking(_local(when, tz) if when else None),
         delivery=delivery,
-        coupon=(
-            CouponDraft(body.coupon.code, "coupon.code")
-            if body.coupon and body.coupon.code
-            else None
-        ),
+        coupon=CouponDraft(body.coupon.code) if body.coupon and body.coupon.code else None,
         notes=body.notes,
-        methods=MethodChoice(
-            body.dmethod, "dmethod", body.payment_method_sub, "payment_method", "payment_method_sub"
-        ),
+        methods=MethodChoice(kind, body.dmethod, body.payment_method_sub),
         confirmation=Confirmation(
             confirmed_now=body.creator == "restaurant"
             or bool(caller.organization_settings.get("auto_confirm")),
@@ -254,9 +232,10 @@ async def order_create(
     actor = f"restaurant:{caller.organization_key}/{principal.login}"
 
     async def create(session: AsyncSession) -> dict[str, Any]:
-        view = await orders.create_order(
-            session, principal, _draft(body, caller), actor=actor, now=state.now()
-        )
+        with paths_for(kind_of(body.dmethod)).applied():
+            view = await orders.create_order(
+                session, principal, _draft(body, caller), actor=actor, now=state.now()
+            )
         return {"success": True, "order": wire.render_created(view)}
 
     return await create_once(

@@ -553,9 +553,10 @@ async def order_instock(order_id: OrderId, partner: Partner, state: State) -> Re
 async def order_datetime(
     order_id: OrderId, request: Request, partner: Partner, state: State
 ) -> Response:
-    """New preferred dates replace the old ones; an order in stock gives back its booked master
-    and books anew in one transaction, so it never holds two slots nor none while a free one
-    existed. Only while the order is `open` (409 after)."""
+    """New preferred dates replace the old ones. An order in stock gives back its master and
+    books the first new date with one free, in one transaction: when none is free the answer is
+    a 422 on `datetime` and the order keeps its booking. Only while the order is `open` (409
+    after)."""
     body = parse_json(wire.ChangeDatesIn, await read_body(request, 64 * 1024))
     async with state.transaction() as session:
         with PATHS.applied():

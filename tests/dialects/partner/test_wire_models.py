@@ -30,7 +30,7 @@ from orderdesk.core.orders import lifecycle
 from orderdesk.core.orders.models import Order, OrderLine
 from orderdesk.core.orders.schemas import OrderView
 from orderdesk.core.organizations.models import Location
-from orderdesk.dialects.partner import wire
+from orderdesk.dialects.partner import timeslots, wire
 from orderdesk.dialects.partner.dialect import DIALECT
 
 # The substatuses a new partner order starts in (instock true / false).
@@ -49,6 +49,13 @@ def test_substatuses_are_the_lifecycle_s_as_far_as_a_partner_order_goes() -> Non
     assert reachable <= documented
     assert documented <= set(lifecycle.STATUS_OF)
     assert set(get_args(wire.Status)) == {lifecycle.STATUS_OF[s] for s in documented}
+
+
+def test_timeslots_are_the_ones_the_dialect_gives_the_core() -> None:
+    (literal, *_) = get_args(wire.Timeslot)
+    assert get_args(literal) == timeslots.NAMES
+    aliases = tuple(field.alias for field in wire.FreeSlots.model_fields.values())
+    assert aliases == timeslots.NAMES
 
 
 DOCUMENTED_ERRORS: dict[int, type[BaseModel]] = {

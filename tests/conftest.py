@@ -195,7 +195,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    # With ORDERDESK_RESPONSE_VALIDATION=collect the tests themselves pass; the run fails here.
+    # With RESPONSE_VALIDATION=collect the tests themselves pass; the run fails here.
     if all_mismatches() and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -9,7 +9,7 @@ become two thousand checks of the documentation.
 Answers on paths outside the document (images under ``/media``, ``/docs``, the ``/partner/v1``
 alias) and to methods it does not list (a 405 for a GET on a POST route) are not checked.
 
-``ORDERDESK_RESPONSE_VALIDATION`` chooses what a mismatch does: ``strict`` (the default) raises
+``RESPONSE_VALIDATION`` chooses what a mismatch does: ``strict`` (the default) raises
 an AssertionError at the request, so the test that received the answer fails; ``collect`` lets
 every test go on and fails the run at its end with all mismatches listed, grouped by operation
 and status (for a survey while the document is being reworked); ``off`` checks nothing.
@@ -32,7 +32,7 @@ from openapi_schema_validator import OAS31Validator, oas31_format_checker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-MODE_VARIABLE = "ORDERDESK_RESPONSE_VALIDATION"
+MODE_VARIABLE = "RESPONSE_VALIDATION"
 MODES = ("strict", "collect", "off")
 DOCUMENT_URI = "urn:orderdesk:openapi"
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})

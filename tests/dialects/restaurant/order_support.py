@@ -24,6 +24,9 @@ from orderdesk.http.state import AppState
 NOW = datetime(2031, 3, 10, 9, 7, 30, tzinfo=UTC)
 TODAY = "2031-03-10"
 PICKUP = "2031-03-10 11:00:00"
+# The create answer's times are UTC RFC 3339 (the seed's order-create page).
+NOW_UTC = "2031-03-10T09:07:30Z"
+PICKUP_UTC = "2031-03-10T10:00:00Z"
 LUNCH = [["11:30", "14:30"]]
 
 FIRST_NAME, LAST_NAME = "Anna", "Rossi"

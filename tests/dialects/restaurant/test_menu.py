@@ -571,6 +571,7 @@ async def test_visible_other_than_0_or_1_is_validation_error(
 
 async def test_subrestaurants_shape(client: httpx.AsyncClient, state: AppState) -> None:
     doc = restaurant_doc()
+    doc["cash_subs"] = ["contanti", "pos", "buoni pasto"]
     doc["subrestaurants"][0].update(phone="+39 02 1234 5678", email="centro@example.com")
     r = await restaurant_from(state, doc)
     response = await client.get("/api/account/subrestaurants", headers=r.key_headers)
@@ -586,6 +587,7 @@ async def test_subrestaurants_shape(client: httpx.AsyncClient, state: AppState) 
         "country": "IT",
         "phone": "+39 02 1234 5678",
         "email": "centro@example.com",
+        "payment_method_subs": doc["cash_subs"],
     }
     assert navigli == {
         "uid": f"{r.uid}-navigli",
@@ -598,6 +600,7 @@ async def test_subrestaurants_shape(client: httpx.AsyncClient, state: AppState) 
         "country": "IT",
         "phone": None,
         "email": None,
+        "payment_method_subs": doc["cash_subs"],
     }
 
 

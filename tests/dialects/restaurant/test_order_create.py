@@ -13,7 +13,9 @@ from tests.conftest import FakeClock
 from tests.dialects.restaurant.order_support import (
     LUNCH,
     NOW,
+    NOW_UTC,
     PICKUP,
+    PICKUP_UTC,
     coupon_code,
     coupon_left,
     create,
@@ -68,10 +70,10 @@ async def test_created_order_answers_every_field(
     assert isinstance(order["token"], str) and len(order["token"]) >= 22
     assert order["order_number"] == "1"
     assert order["total"] == 2.0
-    assert order["date"] == "2031-03-10 10:07:30"
+    assert order["date"] == NOW_UTC
     assert order["confirmed"] is False
     assert order["delivery_fee"] == 0
-    assert order["pickup_date"] == PICKUP
+    assert order["pickup_date"] == PICKUP_UTC
     assert order["delivery_date"] is None
 
 
@@ -100,7 +102,10 @@ async def test_timezone_aware_pickup_date_is_read_as_that_instant(
 ) -> None:
     r = await restaurant(state)
     order = await create_ok(client, r, pickup_body(r, when="2031-03-10T10:00:00Z"))
-    assert order["pickup_date"] == PICKUP  # 10:00 UTC is 11:00 in Milano
+    assert order["pickup_date"] == PICKUP_UTC
+    # and it is the local 11:00 that the list shows and that the times answer offered
+    listed = await get_order(client, r, order["uid"])
+    assert listed["pickup"]["date"] == PICKUP  # 10:00 UTC is 11:00 in Milano
 
 
 # --------------------------------------------------------------------------------------------
@@ -155,7 +160,7 @@ async def test_home_delivery_adds_the_zone_fee(client: httpx.AsyncClient, state:
     order = await create_ok(client, r, delivery_body(r))
     assert order["delivery_fee"] == 2.5  # Centro zone
     assert order["total"] == 27.5  # 25.00 + 2.50
-    assert order["delivery_date"] == "2031-03-10 12:00:00"
+    assert order["delivery_date"] == "2031-03-10T11:00:00Z"  # 12:00 in Milano
     assert order["pickup_date"] is None
 
 
@@ -212,10 +217,17 @@ async def test_delivery_outside_every_zone_is_invalid_address(
 async def test_delivery_without_date_and_address_is_missing_parameter(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
+    """The seed: ``delivery`` is required for dmethod 1; without it an order would be stored
+    with no address, no fee and the zone's minimum unchecked."""
     r = await restaurant(state)
     body = delivery_body(r)
     del body["delivery"]
-    failed(await create(client, r, body), "MISSING_PARAMETER", "delivery.date")
+    failed(await create(client, r, body), "MISSING_PARAMETER", "delivery")
+    body["delivery"] = None
+    failed(await create(client, r, body), "MISSING_PARAMETER", "delivery")
+    body["pickup"] = {"date": PICKUP}  # a pickup time does not stand in for it
+    failed(await create(client, r, body), "MISSING_PARAMETER", "delivery")
+    assert await order_count(state, r) == 0
 
 
 @pytest.mark.parametrize("dmethod", ["0t", "20", "0e-7", "dcf-3"])
@@ -526,7 +538,7 @@ async def test_pickup_outside_opening_hours_is_refused(
     )
     assert (await create_ok(client, r, pickup_body(r, when="2031-03-10 14:15:00")))[
         "pickup_date"
-    ] == "2031-03-10 14:15:00"
+    ] == "2031-03-10T13:15:00Z"
 
 
 async def test_pickup_on_a_closed_day_is_refused(
@@ -695,7 +707,7 @@ async def test_last_coupon_use_goes_to_one_of_two_racers(
             failed(resp, "COUPON_ERROR", "coupon.code")
     assert await coupon_left(state, r, code) == 0
     # the loser left no order, no slot use and no order number behind
-    loser_slot = "11:15" if winners[0].json()["order"]["pickup_date"] == PICKUP else "11:00"
+    loser_slot = "11:15" if winners[0].json()["order"]["pickup_date"] == PICKUP_UTC else "11:00"
     assert await slot_use(state, r.locations[0], date(2031, 3, 10), loser_slot) == 0
     assert winners[0].json()["order"]["order_number"] == "1"
     assert (await create_ok(client, r, pickup_body(r)))["order_number"] == "2"
@@ -750,4 +762,4 @@ async def test_refused_order_stores_nothing(client: httpx.AsyncClient, state: Ap
     # the slot, the coupon and the first order number are all still there to take
     order = await create_ok(client, r, pickup_body(r, coupon={"code": code}))
     assert order["order_number"] == "1"
-    assert order["pickup_date"] == PICKUP
+    assert order["pickup_date"] == PICKUP_UTC

@@ -17,6 +17,7 @@ from tests.dialects.restaurant.order_support import (
     NOW,
     PHONE_E164,
     PICKUP,
+    PICKUP_UTC,
     coupon_code,
     coupon_left,
     create,
@@ -497,7 +498,7 @@ async def test_countdown_timeout_frees_the_slot_and_gives_back_the_coupon(
     assert await slot_use(state, r.locations[0], date(2031, 3, 10), "11:00") == 0
     assert await coupon_left(state, r, code) == 1
     taken = await create_ok(client, r, pickup_body(r, coupon={"code": code}))
-    assert taken["pickup_date"] == PICKUP
+    assert taken["pickup_date"] == PICKUP_UTC
     assert (await get_order(client, r, taken["uid"]))["coupon"] == {"code": code, "discount": 0.4}
 
 

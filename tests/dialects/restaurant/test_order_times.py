@@ -313,10 +313,11 @@ async def test_unknown_subrestaurant_is_not_found(
 async def test_missing_subrestaurant_with_two_locations_is_refused(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
+    """A parameter left out is a missing parameter, not an unknown location."""
     r = await restaurant(state)
     failed(
         await times(client, r, subrestaurant_uid=None),
-        "SUBRESTAURANT_NOT_FOUND",
+        "MISSING_PARAMETER",
         "subrestaurant_uid",
     )
 

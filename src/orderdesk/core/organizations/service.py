@@ -219,3 +219,12 @@ async def list_locations(session: AsyncSession, organization_id: int) -> list[Lo
         select(Location).where(Location.organization_id == organization_id).order_by(Location.key)
     )
     return list(rows.scalars())
+
+
+async def organization_exists(session: AsyncSession, *, kind: str, key: str) -> bool:
+    """Whether an organization of ``kind`` is known by ``key``; lets a dialect tell a caller
+    naming someone else's data apart from one naming nobody."""
+    found = await session.scalar(
+        select(Organization.id).where(Organization.kind == kind, Organization.key == key)
+    )
+    return found is not None

@@ -14,6 +14,7 @@ decimals, i.e. it assumes a currency with cents such as EUR.
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -21,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from orderdesk.core.errors import NotFound
+from orderdesk.core.errors import FieldError, NotFound, ValidationFailed
 from orderdesk.core.pricing.models import Coupon, CouponGenerator, CouponUse
 
 # No 0/O, 1/I/L: codes are read aloud and typed from paper. 31 symbols, 8 of them: ~39.6 bits.
@@ -29,6 +30,19 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_SUFFIX_LENGTH = 8
 _GENERATE_ATTEMPTS = 5
 _WEEKDAYS = ("Mondays", "Tuesdays", "Wednesdays", "Thursdays", "Fridays", "Saturdays", "Sundays")
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedCoupon:
+    """What a coupon does to an order of ``subtotal``: ``discount`` off, ``total`` left."""
+
+    coupon: Coupon
+    subtotal: int
+    discount: int
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.discount
 
 
 def normalize_code(code: str) -> str:
@@ -82,6 +96,39 @@ async def find_coupon(session: AsyncSession, organization_id: int, code: str) ->
             Coupon.organization_id == organization_id, Coupon.code == normalize_code(code)
         )
     )
+
+
+async def apply_coupon(
+    session: AsyncSession,
+    organization_id: int,
+    code: str,
+    *,
+    subtotal: int,
+    email: str | None,
+    today: date,
+) -> AppliedCoupon:
+    """The coupon ``code`` applied to an order of ``subtotal``, by the same rules an order is
+    checked with; reads only, so a preview never uses the coupon up.
+
+    Raises :class:`ValidationFailed` on the field ``coupon`` as an order check reports it:
+    type ``not_found`` for an unknown code, ``unavailable`` with the reason when it does not
+    apply (dates, weekday, e-mail, order minimum, no use left).
+    """
+    coupon = await find_coupon(session, organization_id, code)
+    if coupon is None:
+        raise ValidationFailed(
+            errors=[FieldError("coupon", "not_found", "no such coupon", "coupon_invalid")]
+        )
+    reason = check_coupon(coupon, subtotal=subtotal, email=email, today=today)
+    if reason is not None:
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    "coupon", "unavailable", f"coupon cannot be used: {reason}", "coupon_invalid"
+                )
+            ]
+        )
+    return AppliedCoupon(coupon, subtotal, coupon_discount(coupon, subtotal))
 
 
 async def take_coupon_use(session: AsyncSession, coupon: Coupon) -> bool:

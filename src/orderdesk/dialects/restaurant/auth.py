@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 
 from orderdesk.core.organizations import clients
 from orderdesk.core.organizations.clients import RestaurantCaller
-from orderdesk.core.organizations.models import Organization
+from orderdesk.core.organizations.service import organization_exists
 from orderdesk.dialects.restaurant.errors import WireError
 from orderdesk.http.state import AppState, get_state
 
@@ -46,17 +46,17 @@ async def _authenticate(request: Request, state: AppState) -> RestaurantCaller:
             )
         restuid = request.query_params.get("restuid")
         if restuid and restuid != caller.organization_key:
-            exists = await session.scalar(
-                Organization.__table__.select()
-                .where(Organization.kind == "restaurant", Organization.key == restuid)
-                .with_only_columns(Organization.id)
-            )
-            if exists is None:
+            if not await organization_exists(session, kind="restaurant", key=restuid):
                 raise WireError("RESTAURANT_NOT_FOUND", f"restuid: no restaurant {restuid!r}", 401)
             raise WireError("UNAUTHORIZED", "restuid: another restaurant's data", 403)
     if caller.organization_settings.get("api_enabled") is False:
         raise WireError("API_DISABLED", "the API is disabled for this restaurant", 403)
     return caller
+
+
+# The scope each authenticating dependency checks, so that the OpenAPI document lists every
+# operation's scope from the code that enforces it (see openapi.py).
+SCOPE_OF: dict[Callable[..., object], str] = {}
 
 
 def requires(scope: str) -> Callable[[Request], Awaitable[RestaurantCaller]]:
@@ -68,6 +68,7 @@ def requires(scope: str) -> Callable[[Request], Awaitable[RestaurantCaller]]:
             raise WireError("INSUFFICIENT_SCOPE", f"this endpoint needs the scope {scope}", 403)
         return caller
 
+    SCOPE_OF[dependency] = scope
     return dependency
 
 

@@ -1,37 +1,86 @@
-"""Every answer of the restaurant API as documented in the OpenAPI document.
+"""Every answer of the restaurant API: the models routes build and send, and the document shows.
 
-Exact shapes of what :mod:`orderdesk.dialects.restaurant.wire` renders (success) and
-:mod:`orderdesk.dialects.restaurant.errors` sends (failure): every key is required and no other
-key is allowed, so a response that drifts from its documentation fails the fuzz tests. Most
-failures are HTTP 200 like successes, so a 200 is documented as one of two shapes, told apart by
-``success``. Money is a JSON number in major units. Components are named with the
-``Restaurant`` prefix (``RestaurantOrder``).
+:mod:`orderdesk.dialects.restaurant.wire` renders each answer as one of these models and the
+routes send exactly its JSON, so the OpenAPI document cannot drift from what is sent. Every key is
+required and no other key is allowed. Most failures are HTTP 200 like successes, so a 200 is
+documented as one of two shapes, told apart by ``success``. Money is a JSON number in major
+units. Components are named and titled with the ``Restaurant`` prefix (``RestaurantOrder``):
+the partner dialect has models of the same names, and client generators name classes by title.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from orderdesk.http.responses import Documented, OneOf, ResponseMap
 
-# ``local_text``: the location's local time; ``iso``: UTC ISO 8601.
+
+def restaurant_title(model: type[BaseModel]) -> str:
+    return f"Restaurant{model.__name__}"
+
+
+# ``local_text``: the location's local time; ``iso``: UTC RFC 3339.
 LocalTime = Annotated[
     str,
     Field(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:"
-        r"[0-9]{2}$"
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$",
+        description="The location's local time, YYYY-MM-DD HH:MM:SS",
     ),
 ]
-IsoTime = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")]
+IsoTime = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$",
+        description="UTC, RFC 3339 with Z",
+    ),
+]
 IsoDate = Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
-Money = float
+# Major units: a float for currencies with decimals (17.5), an integer for those without (1750
+# JPY); the union keeps which one it was instead of turning 1750 into 1750.0.
+Money = Annotated[int | float, WithJsonSchema({"type": "number"})]
 PriceOperator = Literal["+", "-", "="]
+OptionType = Literal["single", "multiple"]
+PaymentMethod = Literal["cash", "invoice", "external"]
+DMETHOD_PATTERN = r"^(0|1|0t|20|0e-[^\s]+|dcf-[^\s]+)$"
+DMETHOD_DESCRIPTION = (
+    "Delivery method: `0` pickup at the restaurant, `1` home delivery, `0t` at the table, "
+    "`20` pickup at a pickup point, `0e-{id}` the event {id}, `dcf-{id}` the custom method "
+    "{id}. Which of them a restaurant accepts is its own setting."
+)
+DMethod = Annotated[str, Field(pattern=DMETHOD_PATTERN, description=DMETHOD_DESCRIPTION)]
+
+# Every code a failure of this dialect can carry.
+ErrorCode = Literal[
+    "INVALID_KEY",
+    "INVALID_AUTH",
+    "RESTAURANT_NOT_FOUND",
+    "API_DISABLED",
+    "INSUFFICIENT_SCOPE",
+    "UNAUTHORIZED",
+    "INVALID_ACTION",
+    "VALIDATION_ERROR",
+    "MISSING_PARAMETER",
+    "RATE_LIMIT_EXCEEDED",
+    "INTERNAL_ERROR",
+    "NOT_FOUND",
+    "PRODUCT_NOT_FOUND",
+    "PRODUCT_NOT_AVAILABLE",
+    "OPTION_NOT_FOUND",
+    "OPTION_VALUE_NOT_FOUND",
+    "INVALID_ADDRESS",
+    "COUPON_ERROR",
+    "SUBRESTAURANT_NOT_FOUND",
+    "CATEGORY_NOT_FOUND",
+    "INVALID_TOKEN",
+    "TIMEOUT",
+    "CANNOT_APPLY",
+]
 
 
 class Shape(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", model_title_generator=restaurant_title)
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,7 +116,7 @@ class LineValue(Shape):
 class LineOption(Shape):
     uid: str
     name: str
-    type: Literal["single", "multiple"]
+    type: OptionType
     values: list[LineValue]
 
 
@@ -131,10 +180,13 @@ class Order(Shape):
     order_number: str
     client: Client
     details: list[Line]
-    dmethod: str
+    dmethod: DMethod
     fee: Money
-    payment_method: str
-    payment_method_sub: str | None
+    payment_method: PaymentMethod
+    payment_method_sub: Annotated[
+        str | None,
+        Field(description="One of the restaurant's `payment_method_subs` when paid in cash"),
+    ]
     paid: bool
     total: Money
     currency: str
@@ -148,17 +200,34 @@ class Order(Shape):
 
 
 class Created(Shape):
-    """An order as ``POST /order/create`` answers it."""
+    """An order as ``POST /order/create`` answers it; times in UTC as on the seed's page."""
 
     uid: str
     token: str
     order_number: str
     total: Money
-    date: LocalTime
+    date: IsoTime
     confirmed: bool
     delivery_fee: Money
-    pickup_date: LocalTime | None
-    delivery_date: LocalTime | None
+    pickup_date: IsoTime | None
+    delivery_date: IsoTime | None
+
+
+class QuotedOrder(Shape):
+    """What an order would cost if created now: the lines priced with their options, the
+    totals, the time it would be booked for (UTC) and where."""
+
+    details: list[Line]
+    subtotal: Money
+    delivery_fee: Money
+    discount: Money
+    total: Money
+    currency: str
+    dmethod: DMethod
+    subrestaurant_uid: str
+    pickup_date: IsoTime | None
+    delivery_date: IsoTime | None
+    coupon: OrderCoupon | None
 
 
 class Place(Shape):
@@ -206,7 +275,7 @@ class Option(Shape):
     uid: str
     name: str
     short_name: str
-    type: Literal["single", "multiple"]
+    type: OptionType
     min_selectable: int
     max_selectable: int
     max_quantity: int
@@ -251,6 +320,10 @@ class ImportCounts(Shape):
 
 
 class Subrestaurant(Shape):
+    """A location. ``payment_method_subs`` is an extension: the ``payment_method_sub`` values an
+    order paid in cash may name (the restaurant's own list, the same at each of its
+    locations)."""
+
     uid: str
     name: str
     code: str | None
@@ -261,6 +334,7 @@ class Subrestaurant(Shape):
     country: str | None
     phone: str | None
     email: str | None
+    payment_method_subs: list[str]
 
 
 class Coupon(Shape):
@@ -298,6 +372,12 @@ class OrderCreated(Success):
     """The new order (or, for a repeated ``Idempotency-Key``, the first answer again)."""
 
     order: Created
+
+
+class OrderQuoted(Success):
+    """The priced order; nothing was stored or booked."""
+
+    order: QuotedOrder
 
 
 class AddressValidated(Success):
@@ -358,6 +438,29 @@ class AccessToken(Shape):
     scope: str
 
 
+OrderEventName = Literal["order.new", "order.timeout", "order.confirmed", "order.closed"]
+
+
+class OrderEvent(Shape):
+    """A webhook: ``order.new``, ``order.timeout``, ``order.confirmed``, ``order.closed``."""
+
+    event: OrderEventName
+    order: Order
+
+
+class CountdownOrder(Shape):
+    uid: str
+    token: str
+    confirmation: ConfirmationState
+
+
+class CountdownEvent(Shape):
+    """The webhook ``order.countdown_started``: the order waits for confirmation."""
+
+    event: Literal["order.countdown_started"]
+    order: CountdownOrder
+
+
 # --------------------------------------------------------------------------------------------
 # Failures
 
@@ -366,7 +469,7 @@ class Failure(Shape):
     """A failure; ``message`` names the field or parameter at fault."""
 
     success: Literal[False]
-    error: str
+    error: ErrorCode
     message: str
 
 
@@ -432,6 +535,7 @@ RESPONSES: ResponseMap = {
         **TOO_LARGE,
         422: KeyReused,
     },
+    ("POST", "/order/quote"): {200: _answer(OrderQuoted), **AUTH, **TOO_LARGE},
     ("POST", "/order/validate_address"): {200: _answer(AddressValidated), **AUTH, **TOO_LARGE},
     ("POST", "/order/pickup_delivery_times"): {200: _answer(TimesListed), **AUTH, **TOO_LARGE},
     ("GET", "/orders/list"): {200: _answer(OrderPage), **AUTH},

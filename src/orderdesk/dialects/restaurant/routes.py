@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from babel.core import UnknownLocaleError
-from babel.dates import format_datetime
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.catalog import menu
@@ -23,7 +22,6 @@ from orderdesk.core.catalog.importer import (
     import_menu,
 )
 from orderdesk.core.errors import BodyTooLarge, FieldError, ValidationFailed
-from orderdesk.core.fulfilment import gazetteer
 from orderdesk.core.fulfilment import service as fulfilment
 from orderdesk.core.orders import confirmation
 from orderdesk.core.orders import service as orders
@@ -34,6 +32,7 @@ from orderdesk.core.orders.schemas import (
     LineDraft,
     MethodChoice,
     OrderDraft,
+    PathTable,
     TimeBooking,
 )
 from orderdesk.core.organizations import clients
@@ -41,7 +40,8 @@ from orderdesk.core.organizations.clients import RestaurantCaller
 from orderdesk.core.organizations.service import Principal, list_locations
 from orderdesk.core.pricing import coupons
 from orderdesk.core.pricing.options import OptionChoice, ValueChoice
-from orderdesk.core.scheduling import times
+from orderdesk.core.scheduling import pickup
+from orderdesk.dialects.restaurant import responses as out
 from orderdesk.dialects.restaurant import wire
 from orderdesk.dialects.restaurant.auth import (
     ReadMenu,
@@ -65,18 +65,20 @@ PageSize = Annotated[int, Query(ge=1, le=100)]
 Visible = Annotated[int, Query(ge=0, le=1)]
 
 
-def _ok(**payload: Any) -> JSONResponse:
-    return JSONResponse({"success": True, **payload})
+def _send(answer: BaseModel) -> Response:
+    """The answer's model as it is sent: pydantic-core writes the JSON bytes itself, faster than
+    turning the model into dicts for ``json.dumps``, and exactly what the document shows."""
+    return Response(answer.__pydantic_serializer__.to_json(answer), media_type="application/json")
 
 
 def _principal(caller: RestaurantCaller) -> Principal:
     return Principal(
-        caller.organization_id,
-        "restaurant",
-        caller.organization_key,
-        caller.organization_title,
-        None,
-        caller.client_id or "api-key",
+        organization_id=caller.organization_id,
+        organization_kind="restaurant",
+        organization_key=caller.organization_key,
+        organization_title=caller.organization_title,
+        user_id=None,
+        login=caller.client_id or "api-key",
     )
 
 
@@ -105,6 +107,10 @@ def _oauth_error(error: str, description: str, status: int) -> JSONResponse:
 
 @router.post("/oauth/token", summary="OAuth 2.0 client credentials: get a bearer token")
 async def oauth_token(request: Request, state: State) -> JSONResponse:
+    """RFC 6749 client credentials: a form with `grant_type=client_credentials`, `client_id`,
+    `client_secret` and optionally `scope` (space-separated, at most the client's own) gives an
+    access token for `Authorization: Bearer`, valid for `expires_in` seconds. Errors are RFC
+    6749's own shape, HTTP 400 or 401."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":  # RFC 6749 section 4.4.2
         return _oauth_error(
@@ -225,26 +231,66 @@ def _countdown(caller: RestaurantCaller) -> int:
 )
 async def order_create(
     request: Request, caller: WriteOrders, state: State, idempotency_key: IdempotencyKey = None
-) -> JSONResponse:
+) -> Response:
+    """Places an order: checks every line, option, the method, the time and its slot, the
+    delivery zone and its minimum, the coupon; books the slot and the coupon use, numbers the
+    order and stores it in one transaction. A customer's order then waits for confirmation
+    (`order/confirm`) until its countdown ends, unless `creator` is `restaurant` or the
+    restaurant confirms automatically. With an `Idempotency-Key`, a repeated request gets the
+    first answer again (with `Idempotent-Replayed: true`) instead of a second order."""
     raw = await read_body(request, 256 * 1024)
     body = parse_json(wire.CreateOrderIn, raw)
     principal = _principal(caller)
     actor = f"restaurant:{caller.organization_key}/{principal.login}"
 
-    async def create(session: AsyncSession) -> dict[str, Any]:
+    async def create(session: AsyncSession) -> out.Created:
         with paths_for(kind_of(body.dmethod)).applied():
             view = await orders.create_order(
                 session, principal, _draft(body, caller), actor=actor, now=state.now()
             )
-        return {"success": True, "order": wire.render_created(view)}
+        return wire.render_created(view)
+
+    if idempotency_key is None:
+        # The busiest path: the model is sent as it serializes, with no dict in between.
+        async with state.transaction() as session:
+            created = await create(session)
+        return _send(out.OrderCreated(success=True, order=created))
+
+    async def create_stored(session: AsyncSession) -> dict[str, Any]:
+        # A keyed answer is stored as data to be replayed: RestaurantOrderCreated as plain values.
+        created = await create(session)
+        order = created.__pydantic_serializer__.to_python(created, mode="json")
+        return {"success": True, "order": order}
 
     return await create_once(
         state,
         scope=f"restaurant:{caller.organization_id}",
         key=idempotency_key,
         raw=raw,
-        create=create,
+        create=create_stored,
     )
+
+
+@router.post(
+    "/order/quote",
+    summary="Price an order without placing it (extension)",
+    openapi_extra=documented_body(wire.CreateOrderIn),
+)
+async def order_quote(request: Request, caller: WriteOrders, state: State) -> Response:
+    """An orderdesk extension, not in the original API: the body of `POST /api/order/create`,
+    checked by every rule a create applies (products, options, method, time and its slot's
+    capacity, delivery zone and its minimum, coupon and its remaining uses) and priced exactly
+    as a create would price it. Nothing is stored, no time slot or coupon use is taken, and no
+    `Idempotency-Key` is needed: a quote promises nothing, and a create a moment later may still
+    find the last slot gone. Errors are those of `order/create`."""
+    body = parse_json(wire.CreateOrderIn, await read_body(request, 256 * 1024))
+    async with state.reads() as session:
+        with paths_for(kind_of(body.dmethod)).applied():
+            quote = await orders.quote_order(
+                session, _principal(caller), _draft(body, caller), now=state.now()
+            )
+        answer = out.OrderQuoted(success=True, order=wire.render_quote(quote.order, quote.location))
+    return _send(answer)
 
 
 @router.post(
@@ -252,14 +298,17 @@ async def order_create(
     summary="Geocode an address and find who delivers",
     openapi_extra=documented_body(wire.ValidateAddressIn),
 )
-async def validate_address(request: Request, caller: WriteOrders, state: State) -> JSONResponse:
+async def validate_address(request: Request, caller: WriteOrders, state: State) -> Response:
+    """Geocodes a free-text or structured address, picks the location whose delivery zone
+    contains it and answers its `place_id` (what `order/create` takes), the distance and the
+    delivery fee. Not found, or outside every zone: `INVALID_ADDRESS`."""
     body = parse_json(wire.ValidateAddressIn, await read_body(request, 64 * 1024))
     if not body.address and not (body.street and body.city):
         raise ValidationFailed(
             errors=[FieldError("address", "required", "send address, or street and city", None)]
         )
     async with state.transaction() as session:
-        place = await fulfilment.locate_address(
+        resolved = await fulfilment.validate_address(
             session,
             caller.organization_id,
             geocoder=state.geocoder,
@@ -271,21 +320,12 @@ async def validate_address(request: Request, caller: WriteOrders, state: State) 
             zip=body.zip,
             country=body.country,
         )
-        resolved = (
-            await fulfilment.resolve_place(session, caller.organization_id, place)
-            if place
-            else None
-        )
-        if place is None or resolved is None:
-            raise WireError("INVALID_ADDRESS", "address: not found or outside every delivery zone")
-        return _ok(
-            data={
-                "address": wire.render_place(place),
-                "subrestaurant_uid": resolved.location_key,
-                "kms": resolved.kms,
-                "delivery_fee": wire.money(resolved.fee, _currency(caller)),
-            }
-        )
+    if resolved is None:
+        raise WireError("INVALID_ADDRESS", "address: not found or outside every delivery zone")
+    return _send(wire.render_validated(resolved, _currency(caller)))
+
+
+_TIMES_PATHS = PathTable({"location": "subrestaurant_uid", "delivery.place": "place_id"})
 
 
 @router.post(
@@ -293,93 +333,74 @@ async def validate_address(request: Request, caller: WriteOrders, state: State) 
     summary="Free pickup and delivery times",
     openapi_extra=documented_body(wire.TimesIn),
 )
-async def pickup_delivery_times(
-    request: Request, caller: WriteOrders, state: State
-) -> JSONResponse:
+async def pickup_delivery_times(request: Request, caller: WriteOrders, state: State) -> Response:
+    """The times still free from now on at a location (opening hours, preparation lead time,
+    orders per slot), each as the local `date` that `order/create` takes back and a
+    `formatted` text in `language`. Home delivery (`dmethod` `1`) needs the `place_id` that
+    `order/validate_address` answered, inside the location's zones."""
     body = parse_json(wire.TimesIn, await read_body(request, 64 * 1024))
-    now = state.now()
+    delivered = body.dmethod == DELIVERY
     async with state.reads() as session:
-        location = await orders.location_for(session, _principal(caller), body.subrestaurant_uid)
-        if location is None:
-            raise WireError(
-                "SUBRESTAURANT_NOT_FOUND",
-                "subrestaurant_uid: no such location"
-                if body.subrestaurant_uid
-                else "subrestaurant_uid: required, the restaurant has several locations",
+        with _TIMES_PATHS.applied():
+            offered = await pickup.pickup_delivery_times(
+                session,
+                _principal(caller),
+                body.subrestaurant_uid,
+                delivered=delivered,
+                place_id=body.place_id,
+                now=state.now(),
             )
-        if body.dmethod == DELIVERY:
-            if not body.place_id:
-                raise ValidationFailed(
-                    errors=[FieldError("place_id", "required", "is required for home delivery")]
-                )
-            place = await gazetteer.get_place(session, body.place_id)
-            resolved = (
-                await fulfilment.resolve_place(
-                    session, caller.organization_id, place, location_key=location.key
-                )
-                if place
-                else None
-            )
-            if resolved is None:
-                raise WireError(
-                    "INVALID_ADDRESS",
-                    "place_id: unknown or outside every delivery zone of this location",
-                )
-        free = await times.free_times(session, location, now)
-    language = _language(caller, body.language)
-    listed = [
-        {"date": wire.local_text(t, location.timezone), "formatted": _formatted(t, language)}
-        for t in free
-    ]
-    return _ok(
-        data={
-            "pickup_times": [] if body.dmethod == DELIVERY else listed,
-            "delivery_times": listed if body.dmethod == DELIVERY else [],
-        }
+    return _send(
+        wire.render_times(
+            offered.times,
+            offered.location.timezone,
+            _language(caller, body.language),
+            delivered=delivered,
+        )
     )
-
-
-def _formatted(value: datetime, language: str) -> str:
-    try:
-        return format_datetime(value, "EEEE d MMMM, HH:mm", tzinfo=value.tzinfo, locale=language)
-    except (ValueError, LookupError, UnknownLocaleError):  # unknown to babel: English
-        return format_datetime(value, "EEEE d MMMM, HH:mm", tzinfo=value.tzinfo, locale="en")
 
 
 @router.get("/orders/list", summary="Orders, newest first")
 async def orders_list(
     caller: ReadOrders, state: State, page: Page, pagesize: PageSize = 100
-) -> JSONResponse:
+) -> Response:
+    """The restaurant's orders, newest first, `pagesize` to a page."""
     async with state.reads() as session:
         views, total = await orders.page_orders(
             session, _principal(caller), page=page, pagesize=pagesize
         )
-    return _ok(
-        page=page,
-        pagesize=pagesize,
-        total_count=total,
-        more=page * pagesize < total,
-        orders=[wire.render_order(v) for v in views],
+    return _send(
+        out.OrderPage(
+            success=True,
+            page=page,
+            pagesize=pagesize,
+            total_count=total,
+            more=page * pagesize < total,
+            orders=[wire.render_order(v) for v in views],
+        )
     )
 
 
 @router.get("/orders/get", summary="One order")
 async def orders_get(
     caller: ReadOrders, state: State, uid: Annotated[str, Query(min_length=1, max_length=64)]
-) -> JSONResponse:
+) -> Response:
+    """One order by its `uid`; another restaurant's order is `NOT_FOUND`."""
     async with state.reads() as session:
         view = await orders.get_order_by_uid(session, _principal(caller), uid)
-    return _ok(order=wire.render_order(view))
+    return _send(out.OrderFound(success=True, order=wire.render_order(view)))
 
 
 OrderUid = Annotated[str, Query(min_length=1, max_length=64)]
-OrderToken = Annotated[str, Query(min_length=1, max_length=200)]
+OrderToken = Annotated[str, Query(min_length=1, max_length=200, description="The order's token")]
 
 
 @router.post("/order/confirm", summary="Confirm an order before its countdown runs out")
 async def order_confirm(
     caller: WriteOrders, state: State, uid: OrderUid, token: OrderToken
-) -> JSONResponse:
+) -> Response:
+    """Confirms a customer's order while its countdown runs; after it ran out the order has timed
+    out (`TIMEOUT`). Confirming twice answers the order as it is."""
     async with state.transaction() as session:
         view = await confirmation.confirm(
             session,
@@ -389,13 +410,15 @@ async def order_confirm(
             actor=f"restaurant:{caller.organization_key}",
             now=state.now(),
         )
-        return _ok(order=wire.render_order(view))
+        answer = out.OrderFound(success=True, order=wire.render_order(view))
+    return _send(answer)
 
 
 @router.post("/order/close", summary="Close a confirmed order")
 async def order_close(
     caller: WriteOrders, state: State, uid: OrderUid, token: OrderToken
-) -> JSONResponse:
+) -> Response:
+    """Closes a confirmed order (handed over or delivered)."""
     async with state.transaction() as session:
         view = await confirmation.close(
             session,
@@ -405,7 +428,8 @@ async def order_close(
             actor=f"restaurant:{caller.organization_key}",
             now=state.now(),
         )
-        return _ok(order=wire.render_order(view))
+        answer = out.OrderFound(success=True, order=wire.render_order(view))
+    return _send(answer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -415,7 +439,8 @@ async def order_close(
 @router.get("/menu/categories", summary="Menu categories")
 async def menu_categories(
     caller: ReadMenu, state: State, page: Page, pagesize: PageSize = 100, visible: Visible = 1
-) -> JSONResponse:
+) -> Response:
+    """The menu's categories with their options; `visible=1` leaves hidden ones out."""
     async with state.reads() as session:
         found = await menu.list_categories(
             session,
@@ -425,12 +450,15 @@ async def menu_categories(
             pagesize=pagesize,
         )
     cur = _currency(caller)
-    return _ok(
-        page=page,
-        pagesize=pagesize,
-        total_count=found.total,
-        more=page * pagesize < found.total,
-        categories=[wire.render_category(_seen(c, visible), cur) for c in found.items],
+    return _send(
+        out.CategoryPage(
+            success=True,
+            page=page,
+            pagesize=pagesize,
+            total_count=found.total,
+            more=page * pagesize < found.total,
+            categories=[wire.render_category(_seen(c, visible), cur) for c in found.items],
+        )
     )
 
 
@@ -446,14 +474,16 @@ async def menu_category(
     state: State,
     uid: Annotated[str, Query(min_length=1, max_length=100)],
     visible: Visible = 1,
-) -> JSONResponse:
+) -> Response:
+    """One category by `uid`; a hidden one is `CATEGORY_NOT_FOUND` unless `visible=0`."""
     async with state.reads() as session:
         found = await menu.get_category(
             session, caller.organization_id, uid, visible_only=bool(visible)
         )
     if found is None or (visible and found.category.hidden):
         raise WireError("CATEGORY_NOT_FOUND", f"uid: no category {uid!r}")
-    return _ok(category=wire.render_category(_seen(found, visible), _currency(caller)))
+    category = wire.render_category(_seen(found, visible), _currency(caller))
+    return _send(out.CategoryFound(success=True, category=category))
 
 
 @router.get("/menu/products", summary="Menu products, by category or search")
@@ -465,7 +495,8 @@ async def menu_products(
     visible: Visible = 1,
     catuid: Annotated[str | None, Query(max_length=100)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-) -> JSONResponse:
+) -> Response:
+    """Products with their options, of one category (`catuid`) or matching words (`q`)."""
     async with state.reads() as session:
         found = await menu.list_products(
             session,
@@ -476,12 +507,15 @@ async def menu_products(
             page=page,
             pagesize=pagesize,
         )
-    return _ok(
-        page=page,
-        pagesize=pagesize,
-        total_count=found.total,
-        more=page * pagesize < found.total,
-        products=[wire.render_product(_seen(p, visible)) for p in found.items],
+    return _send(
+        out.ProductPage(
+            success=True,
+            page=page,
+            pagesize=pagesize,
+            total_count=found.total,
+            more=page * pagesize < found.total,
+            products=[wire.render_product(_seen(p, visible)) for p in found.items],
+        )
     )
 
 
@@ -491,12 +525,13 @@ async def menu_product(
     state: State,
     uid: Annotated[str, Query(min_length=1, max_length=100)],
     visible: Visible = 1,
-) -> JSONResponse:
+) -> Response:
+    """One product by `uid`; a hidden one is `PRODUCT_NOT_FOUND` unless `visible=0`."""
     async with state.reads() as session:
         found = await menu.get_product(session, caller.organization_id, uid)
     if found is None or (visible and found.product.hidden):
         raise WireError("PRODUCT_NOT_FOUND", f"uid: no product {uid!r}")
-    return _ok(product=wire.render_product(_seen(found, visible)))
+    return _send(out.ProductFound(success=True, product=wire.render_product(_seen(found, visible))))
 
 
 def _import_option(o: wire.ImportOptionIn, cur: str) -> OptionInput:
@@ -545,7 +580,10 @@ def _wire_path(path: str) -> str:
     summary="Import a POS menu by ext_id (replace or update)",
     openapi_extra=documented_body(wire.MenuImportIn),
 )
-async def menu_import(request: Request, caller: WriteMenu, state: State) -> JSONResponse:
+async def menu_import(request: Request, caller: WriteMenu, state: State) -> Response:
+    """Imports a POS menu keyed by `ext_id` in one transaction: `replace` hides what the
+    document no longer has, `update` only adds and changes; importing the same document again
+    changes nothing."""
     body = parse_json(wire.MenuImportIn, await read_body(request, 8 * 1024 * 1024))
     cur = _currency(caller)
     categories = [
@@ -592,14 +630,16 @@ async def menu_import(request: Request, caller: WriteMenu, state: State) -> JSON
         raise ValidationFailed(
             errors=[FieldError(_wire_path(e.path), e.type, e.message, e.reason) for e in exc.errors]
         ) from None
-    return _ok(
-        data={
-            "created": len(report.created),
-            "updated": len(report.updated),
-            "unchanged": len(report.unchanged),
-            "hidden": len(report.hidden),
-        }
+    answer = out.MenuImported(
+        success=True,
+        data=out.ImportCounts(
+            created=len(report.created),
+            updated=len(report.updated),
+            unchanged=len(report.unchanged),
+            hidden=len(report.hidden),
+        ),
     )
+    return _send(answer)
 
 
 # --------------------------------------------------------------------------------------------
@@ -607,10 +647,24 @@ async def menu_import(request: Request, caller: WriteMenu, state: State) -> JSON
 
 
 @router.get("/account/subrestaurants", summary="The restaurant's locations")
-async def subrestaurants(caller: ReadMenu, state: State) -> JSONResponse:
+async def subrestaurants(caller: ReadMenu, state: State) -> Response:
+    """The restaurant's locations, whose `uid` an order names as `subrestaurant_uid`. Each also
+    lists `payment_method_subs` (an extension): the `payment_method_sub` values a cash order
+    may name."""
     async with state.reads() as session:
         locations = await list_locations(session, caller.organization_id)
-    return _ok(subrestaurants=[wire.render_subrestaurant(loc) for loc in locations])
+    subs = _cash_subs(caller)
+    return _send(
+        out.SubrestaurantList(
+            success=True,
+            subrestaurants=[wire.render_subrestaurant(loc, subs) for loc in locations],
+        )
+    )
+
+
+def _cash_subs(caller: RestaurantCaller) -> list[str]:
+    subs = caller.organization_settings.get("cash_subs")
+    return [str(s) for s in subs] if isinstance(subs, list) else []
 
 
 @router.post("/coupon/apply", summary="What a coupon takes off a total")
@@ -620,22 +674,28 @@ async def coupon_apply(
     code: Annotated[str, Query(min_length=1, max_length=100)],
     total: Annotated[float, Query(ge=0, le=10_000_000)],
     email: Annotated[str | None, Query(max_length=320)] = None,
-) -> JSONResponse:
+) -> Response:
+    """Previews a coupon on an order `total` by the rules an order is checked with (dates,
+    weekdays, e-mail, minimum, uses left), without using it: `NOT_FOUND` for an unknown code,
+    `CANNOT_APPLY` with the reason otherwise."""
     cur = _currency(caller)
-    minor = wire.minor_units(total, cur)
     today = state.now().astimezone(ZoneInfo(_timezone(caller))).date()
-    async with state.reads() as session:
-        coupon = await coupons.find_coupon(session, caller.organization_id, code)
-    if coupon is None:
-        raise WireError("NOT_FOUND", f"code: no coupon {code!r}")
-    reason = coupons.check_coupon(coupon, subtotal=minor, email=email, today=today)
-    if reason is not None:
-        raise WireError("CANNOT_APPLY", f"code: {reason}")
-    discount = coupons.coupon_discount(coupon, minor)
-    return _ok(
-        coupon=wire.render_coupon(coupon, cur),
-        order={"discount": wire.money(discount, cur), "total": wire.money(minor - discount, cur)},
-    )
+    try:
+        async with state.reads() as session:
+            applied = await coupons.apply_coupon(
+                session,
+                caller.organization_id,
+                code,
+                subtotal=wire.minor_units(total, cur),
+                email=email,
+                today=today,
+            )
+    except ValidationFailed as failed:
+        (refusal,) = failed.errors
+        if refusal.type == "not_found":
+            raise WireError("NOT_FOUND", f"code: no coupon {code!r}") from None
+        raise WireError("CANNOT_APPLY", f"code: {refusal.message}") from None
+    return _send(wire.render_applied(applied, cur))
 
 
 @router.post("/coupon/generate", summary="Create a one-off coupon from a generator")
@@ -644,10 +704,15 @@ async def coupon_generate(
     state: State,
     gencode: Annotated[str, Query(min_length=1, max_length=100)],
     valid_email: Annotated[str | None, Query(max_length=320)] = None,
-) -> JSONResponse:
+) -> Response:
+    """Creates a single-use coupon from the generator `gencode` (its discount and validity),
+    reserved to `valid_email` when given; `NOT_FOUND` for an unknown generator."""
     today = state.now().astimezone(ZoneInfo(_timezone(caller))).date()
     async with state.transaction() as session:
         coupon = await coupons.generate_coupon(
             session, caller.organization_id, gencode, valid_email=valid_email, today=today
         )
-        return _ok(coupon=wire.render_coupon(coupon, _currency(caller)))
+        answer = out.CouponGenerated(
+            success=True, coupon=wire.render_coupon(coupon, _currency(caller))
+        )
+    return _send(answer)

@@ -2,17 +2,23 @@
 
 Money is integer minor units inside and a JSON number in major units here (``17.5`` is
 EUR 17.50), converted exactly with the currency's precision. Times go out as local
-``YYYY-MM-DD HH:MM:SS`` in ``date`` and as UTC ISO 8601 in ``date_iso``.
+``YYYY-MM-DD HH:MM:SS`` in ``date`` and as UTC RFC 3339 in ``date_iso``; the create answer's
+times are UTC RFC 3339, as the seed's order-create page shows them. Answers are the models of
+:mod:`.responses`, which the routes send as they are.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+from babel.core import UnknownLocaleError
+from babel.dates import format_datetime
 from babel.numbers import get_currency_precision
 from pydantic import (
     BaseModel,
@@ -20,6 +26,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -27,9 +34,15 @@ from orderdesk.core.catalog.menu import MenuCategory, MenuProduct
 from orderdesk.core.catalog.models import OptionValue
 from orderdesk.core.catalog.options import OptionWithValues
 from orderdesk.core.fulfilment.models import Place
+from orderdesk.core.fulfilment.service import ResolvedAddress
+from orderdesk.core.orders.models import Order, OrderLine
 from orderdesk.core.orders.schemas import OrderView
+from orderdesk.core.organizations.clients import SCOPES
 from orderdesk.core.organizations.models import Location
+from orderdesk.core.pricing.coupons import AppliedCoupon
 from orderdesk.core.pricing.models import Coupon
+from orderdesk.dialects.restaurant import responses as out
+from orderdesk.dialects.restaurant.methods import DELIVERY
 
 Uid = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -41,8 +54,39 @@ Email = Annotated[
 Language = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z]{2}$")]
 
 
+# What the datetime parser takes: RFC 3339 / ISO 8601 with ``T``, ``t`` or a space between date
+# and time, seconds and fraction optional; without an offset it is the location's local time.
+WHEN_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?$"
+)
+When = Annotated[
+    dt.datetime,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": WHEN_PATTERN,
+            "description": (
+                "RFC 3339 (`2026-12-01T12:30:00Z`, `2026-12-01T13:30:00+01:00`) or the "
+                "location's local time without an offset, as `order/pickup_delivery_times` "
+                "answers it (`2026-12-01 13:30:00`); `T` or a space between date and time, "
+                "seconds optional."
+            ),
+            "examples": ["2026-12-01 13:30:00", "2026-12-01T12:30:00Z"],
+        }
+    ),
+]
+DMethodIn = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=40, pattern=out.DMETHOD_PATTERN),
+    Field(description=out.DMETHOD_DESCRIPTION),
+]
+
+
 class Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(
+        extra="ignore", strict=True, model_title_generator=out.restaurant_title
+    )
 
 
 class ClientIn(Wire):
@@ -74,7 +118,7 @@ class DetailIn(Wire):
 
 
 class WhenIn(Wire):
-    date: dt.datetime
+    date: When
 
 
 class PlaceRefIn(Wire):
@@ -84,7 +128,7 @@ class PlaceRefIn(Wire):
 
 
 class DeliveryIn(Wire):
-    date: dt.datetime
+    date: When
     address: PlaceRefIn
 
 
@@ -140,17 +184,45 @@ class CreateOrderIn(Wire):
     )
 
     client: ClientIn
-    dmethod: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    payment_method: Literal["cash", "invoice", "external"]
+    dmethod: DMethodIn
+    payment_method: Annotated[
+        out.PaymentMethod,
+        Field(description="`cash`, `invoice` or `external` (handled outside the restaurant)"),
+    ]
     details: Annotated[list[DetailIn], Field(min_length=1, max_length=100)]
-    subrestaurant_uid: Uid | None = None
+    subrestaurant_uid: Annotated[
+        Uid | None,
+        Field(description="The location; required when the restaurant has several"),
+    ] = None
     language: Language | None = None
-    pickup: WhenIn | None = None
-    delivery: DeliveryIn | None = None
-    payment_method_sub: Annotated[str, StringConstraints(max_length=50)] | None = None
+    pickup: Annotated[WhenIn | None, Field(description="Required for dmethod `0`")] = None
+    delivery: Annotated[DeliveryIn | None, Field(description="Required for dmethod `1`")] = None
+    payment_method_sub: Annotated[
+        Annotated[str, StringConstraints(max_length=50)] | None,
+        Field(
+            description="Required when `payment_method` is `cash`: one of the "
+            "`payment_method_subs` that `GET /api/account/subrestaurants` lists"
+        ),
+    ] = None
     coupon: CouponIn | None = None
     notes: Note = ""
     creator: Literal["customer", "restaurant"] = "customer"
+
+
+class TokenRequestIn(Wire):
+    """The form of ``POST /api/oauth/token`` (RFC 6749 section 4.4.2); documentation only, the
+    route reads the form itself to answer in RFC 6749's error shape."""
+
+    grant_type: Literal["client_credentials"]
+    client_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    client_secret: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    scope: Annotated[
+        str | None,
+        Field(
+            description="Space-separated scopes, at most the client's own (default: all of "
+            "them): " + ", ".join(f"`{s}`" for s in SCOPES)
+        ),
+    ] = None
 
 
 class ValidateAddressIn(Wire):
@@ -165,9 +237,15 @@ class ValidateAddressIn(Wire):
 
 
 class TimesIn(Wire):
-    dmethod: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    subrestaurant_uid: Uid | None = None
-    place_id: Uid | None = None
+    dmethod: DMethodIn
+    subrestaurant_uid: Annotated[
+        Uid | None,
+        Field(description="The location; required when the restaurant has several"),
+    ] = None
+    place_id: Annotated[
+        Uid | None,
+        Field(description="From `order/validate_address`; required for dmethod `1`"),
+    ] = None
     language: Language | None = None
 
 
@@ -246,21 +324,29 @@ class MenuImportIn(Wire):
 
 
 # --------------------------------------------------------------------------------------------
-# Responses
+# Responses: each render function returns the model of :mod:`.responses` that is sent.
+
+
+@lru_cache(maxsize=64)
+def _scale(currency: str) -> int:
+    return int(10 ** get_currency_precision(currency))
 
 
 def money(minor: int, currency: str) -> float | int:
-    """Exact major units: ``1750`` EUR -> ``17.5``; zero-decimal currencies stay integers."""
-    precision = get_currency_precision(currency)
-    if precision == 0:
-        return minor
-    return float(Decimal(minor).scaleb(-precision))
+    """Exact major units: ``1750`` EUR -> ``17.5``; zero-decimal currencies stay integers.
+
+    Integer true division is correctly rounded, so ``minor / 100`` is the float nearest the
+    exact amount, the same one a decimal conversion gives, at a fraction of its cost.
+    """
+    scale = _scale(currency)
+    return minor if scale == 1 else minor / scale
 
 
 def local_text(value: dt.datetime | None, timezone: str) -> str | None:
     if value is None:
         return None
-    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S")
+    local = value.astimezone(ZoneInfo(timezone))
+    return local.replace(tzinfo=None, microsecond=0).isoformat(" ")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -279,7 +365,7 @@ def client_uid(organization_key: str, customer: dict[str, Any]) -> str:
     return hashlib.sha256(f"{organization_key}:{who}".encode()).hexdigest()[:16]
 
 
-def confirmation(view: OrderView) -> dict[str, Any]:
+def _confirmation(view: OrderView) -> dict[str, Any]:
     order = view.order
     tz = view.location.timezone
     countdown = None
@@ -296,146 +382,180 @@ def confirmation(view: OrderView) -> dict[str, Any]:
     }
 
 
-def render_order(view: OrderView) -> dict[str, Any]:
+def confirmation(view: OrderView) -> out.ConfirmationState:
+    return out.ConfirmationState.model_validate(_confirmation(view))
+
+
+def _details(lines: Iterable[OrderLine], cur: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "product": {
+                "uid": line.snapshot.get("uid"),
+                "name": line.name,
+                "price": money(line.unit_price, cur),
+                "category": line.snapshot.get("category"),
+                "category_uid": line.snapshot.get("category_uid"),
+                "ext_id": line.snapshot.get("ext_id"),
+            },
+            "options": [
+                {
+                    "uid": o["uid"],
+                    "name": o["name"],
+                    "type": o["type"],
+                    "values": [
+                        {
+                            "uid": v["uid"],
+                            "name": v["name"],
+                            "price_operator": v["price_operator"],
+                            "price_operand": money(v["price_operand"], cur),
+                            "quantity": v["quantity"],
+                            "ext_id": v.get("ext_id"),
+                        }
+                        for v in o["values"]
+                    ],
+                }
+                for o in line.options
+            ],
+            "price": money(line.unit_price, cur),
+            "price_options": money(line.options_price, cur),
+            "quantity": line.quantity,
+            "total": money(line.total, cur),
+            "notes": line.notes,
+        }
+        for line in lines
+    ]
+
+
+def _coupon(order: Order) -> dict[str, Any] | None:
+    if not order.coupon_code:
+        return None
+    return {"code": order.coupon_code, "discount": money(order.discount, order.currency)}
+
+
+def render_order(view: OrderView) -> out.Order:
+    """The order as list, get, confirm, close and the webhooks send it; validated once as a
+    whole tree (one call into pydantic-core instead of one per nested model)."""
     order = view.order
     tz = view.location.timezone
     cur = order.currency
     fulfilment = order.fulfilment
     dmethod = str(fulfilment.get("dmethod", ""))
-    address = order.address
-    details = []
-    for line in order.lines:
-        snap = line.snapshot
-        details.append(
-            {
-                "product": {
-                    "uid": snap.get("uid"),
-                    "name": line.name,
-                    "price": money(line.unit_price, cur),
-                    "category": snap.get("category"),
-                    "category_uid": snap.get("category_uid"),
-                    "ext_id": snap.get("ext_id"),
-                },
-                "options": [
-                    {
-                        "uid": o["uid"],
-                        "name": o["name"],
-                        "type": o["type"],
-                        "values": [
-                            {
-                                "uid": v["uid"],
-                                "name": v["name"],
-                                "price_operator": v["price_operator"],
-                                "price_operand": money(v["price_operand"], cur),
-                                "quantity": v["quantity"],
-                                "ext_id": v.get("ext_id"),
-                            }
-                            for v in o["values"]
-                        ],
-                    }
-                    for o in line.options
-                ],
-                "price": money(line.unit_price, cur),
-                "price_options": money(line.options_price, cur),
-                "quantity": line.quantity,
-                "total": money(line.total, cur),
-                "notes": line.notes,
-            }
-        )
     customer = order.customer
-    return {
-        "uid": order.uid,
-        "token": order.token,
-        "date": local_text(order.created_at, tz),
-        "date_iso": iso(order.created_at),
-        "number": order.number,
-        "order_number": str(order.number),
-        "client": {
-            "uid": client_uid(view.organization_key, customer),
-            "first_name": customer.get("first_name"),
-            "last_name": customer.get("last_name"),
-            "phone": customer.get("phone"),
-            "email": customer.get("email"),
-        },
-        "details": details,
-        "dmethod": dmethod,
-        "fee": money(order.delivery_fee, cur),
-        "payment_method": order.payment_method,
-        "payment_method_sub": fulfilment.get("payment_method_sub"),
-        "paid": order.paid,
-        "total": money(order.total, cur),
-        "currency": cur,
-        "closed": order.closed_at is not None,
-        "subrestaurant_uid": view.location.key,
-        "notes": order.notes,
-        "pickup": _when(order.scheduled_at, tz) if dmethod != "1" else None,
-        "delivery": (
-            {**(_when(order.scheduled_at, tz) or {}), "address": address}
-            if dmethod == "1"
-            else None
-        ),
-        "coupon": (
-            {"code": order.coupon_code, "discount": money(order.discount, cur)}
-            if order.coupon_code
-            else None
-        ),
-        "confirmation": confirmation(view),
-    }
+    delivering = dmethod == DELIVERY
+    return out.Order.model_validate(
+        {
+            "uid": order.uid,
+            "token": order.token,
+            "date": local_text(order.created_at, tz),
+            "date_iso": iso(order.created_at),
+            "number": order.number,
+            "order_number": str(order.number),
+            "client": {
+                "uid": client_uid(view.organization_key, customer),
+                "first_name": customer.get("first_name"),
+                "last_name": customer.get("last_name"),
+                "phone": customer.get("phone"),
+                "email": customer.get("email"),
+            },
+            "details": _details(order.lines, cur),
+            "dmethod": dmethod,
+            "fee": money(order.delivery_fee, cur),
+            "payment_method": order.payment_method,
+            "payment_method_sub": fulfilment.get("payment_method_sub"),
+            "paid": order.paid,
+            "total": money(order.total, cur),
+            "currency": cur,
+            "closed": order.closed_at is not None,
+            "subrestaurant_uid": view.location.key,
+            "notes": order.notes,
+            "pickup": None if delivering else _when(order.scheduled_at, tz),
+            "delivery": (
+                {**(_when(order.scheduled_at, tz) or {}), "address": order.address}
+                if delivering
+                else None
+            ),
+            "coupon": _coupon(order),
+            "confirmation": _confirmation(view),
+        }
+    )
 
 
-def render_created(view: OrderView) -> dict[str, Any]:
+def render_created(view: OrderView) -> out.Created:
+    """The create answer; its times are UTC RFC 3339, as on the seed's order-create page."""
     order = view.order
-    tz = view.location.timezone
+    delivering = order.fulfilment.get("dmethod") == DELIVERY
+    scheduled = iso(order.scheduled_at)
+    return out.Created.model_validate(
+        {
+            "uid": order.uid,
+            "token": order.token,
+            "order_number": str(order.number),
+            "total": money(order.total, order.currency),
+            "date": iso(order.created_at),
+            "confirmed": order.confirmed_at is not None,
+            "delivery_fee": money(order.delivery_fee, order.currency),
+            "pickup_date": None if delivering else scheduled,
+            "delivery_date": scheduled if delivering else None,
+        }
+    )
+
+
+def render_quote(order: Order, location: Location) -> out.QuotedOrder:
+    cur = order.currency
     dmethod = str(order.fulfilment.get("dmethod", ""))
-    return {
-        "uid": order.uid,
-        "token": order.token,
-        "order_number": str(order.number),
-        "total": money(order.total, order.currency),
-        "date": local_text(order.created_at, tz),
-        "confirmed": order.confirmed_at is not None,
-        "delivery_fee": money(order.delivery_fee, order.currency),
-        "pickup_date": local_text(order.scheduled_at, tz) if dmethod != "1" else None,
-        "delivery_date": local_text(order.scheduled_at, tz) if dmethod == "1" else None,
-    }
+    delivering = dmethod == DELIVERY
+    scheduled = iso(order.scheduled_at)
+    return out.QuotedOrder.model_validate(
+        {
+            "details": _details(order.lines, cur),
+            "subtotal": money(order.subtotal, cur),
+            "delivery_fee": money(order.delivery_fee, cur),
+            "discount": money(order.discount, cur),
+            "total": money(order.total, cur),
+            "currency": cur,
+            "dmethod": dmethod,
+            "subrestaurant_uid": location.key,
+            "pickup_date": None if delivering else scheduled,
+            "delivery_date": scheduled if delivering else None,
+            "coupon": _coupon(order),
+        }
+    )
 
 
-EVENTS = {
-    "created": "order.new",
-    "countdown_started": "order.countdown_started",
+# What the core's order events after creation become for subscribers.
+EVENTS: dict[str, out.OrderEventName] = {
     "timed_out": "order.timeout",
     "confirmed": "order.confirmed",
     "closed": "order.closed",
 }
 
 
+def _payload(event: out.OrderEvent | out.CountdownEvent) -> dict[str, Any]:
+    return event.model_dump(mode="json")
+
+
 def render_event(kind: str, view: OrderView, now: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
     """Webhook payloads for a core order event (registered with the outbox at import)."""
     events: list[tuple[str, dict[str, Any]]] = []
     if kind == "created":
-        events.append(("order.new", {"event": "order.new", "order": render_order(view)}))
+        events.append(
+            ("order.new", _payload(out.OrderEvent(event="order.new", order=render_order(view))))
+        )
         if view.order.countdown_ends_at is not None and view.order.confirmed_at is None:
-            events.append(
-                (
-                    "order.countdown_started",
-                    {
-                        "event": "order.countdown_started",
-                        "order": {
-                            "uid": view.order.uid,
-                            "token": view.order.token,
-                            "confirmation": confirmation(view),
-                        },
-                    },
-                )
+            countdown = out.CountdownEvent(
+                event="order.countdown_started",
+                order=out.CountdownOrder(
+                    uid=view.order.uid, token=view.order.token, confirmation=confirmation(view)
+                ),
             )
+            events.append(("order.countdown_started", _payload(countdown)))
         elif view.order.confirmed_at is not None:
-            events.append(
-                ("order.confirmed", {"event": "order.confirmed", "order": render_order(view)})
-            )
+            confirmed = out.OrderEvent(event="order.confirmed", order=render_order(view))
+            events.append(("order.confirmed", _payload(confirmed)))
         return events
     name = EVENTS.get(kind)
     if name is not None:
-        events.append((name, {"event": name, "order": render_order(view)}))
+        events.append((name, _payload(out.OrderEvent(event=name, order=render_order(view)))))
     return events
 
 
@@ -443,7 +563,7 @@ def render_event(kind: str, view: OrderView, now: dt.datetime) -> list[tuple[str
 # Menu, locations, coupons
 
 
-def render_value(value: OptionValue, currency: str) -> dict[str, Any]:
+def _value(value: OptionValue, currency: str) -> dict[str, Any]:
     return {
         "uid": value.uid,
         "name": value.name,
@@ -457,7 +577,7 @@ def render_value(value: OptionValue, currency: str) -> dict[str, Any]:
     }
 
 
-def render_option(entry: OptionWithValues, currency: str) -> dict[str, Any]:
+def _option(entry: OptionWithValues, currency: str) -> dict[str, Any]:
     option = entry.option
     return {
         "uid": option.uid,
@@ -470,84 +590,137 @@ def render_option(entry: OptionWithValues, currency: str) -> dict[str, Any]:
         "hidden": option.hidden,
         "position": option.position,
         "ext_id": option.ext_id,
-        "option_values": [render_value(v, currency) for v in entry.values],
+        "option_values": [_value(v, currency) for v in entry.values],
     }
 
 
-def render_category(item: MenuCategory, currency: str) -> dict[str, Any]:
+def render_category(item: MenuCategory, currency: str) -> out.Category:
     category = item.category
-    return {
-        "uid": category.uid,
-        "name": category.name,
-        "description": category.description,
-        "image": category.image,
-        "products_count": item.products_count,
-        "hidden": category.hidden,
-        "position": category.position,
-        "subrestaurant_uids": list(category.location_keys),
-        "ext_id": category.ext_id,
-        "options": [render_option(o, currency) for o in item.options],
-    }
+    return out.Category.model_validate(
+        {
+            "uid": category.uid,
+            "name": category.name,
+            "description": category.description,
+            "image": category.image,
+            "products_count": item.products_count,
+            "hidden": category.hidden,
+            "position": category.position,
+            "subrestaurant_uids": list(category.location_keys),
+            "ext_id": category.ext_id,
+            "options": [_option(o, currency) for o in item.options],
+        }
+    )
 
 
-def render_product(item: MenuProduct) -> dict[str, Any]:
+def render_product(item: MenuProduct) -> out.Product:
     product = item.product
-    return {
-        "uid": product.uid,
-        "category_uid": item.category_uid,
-        "name": product.name,
-        "ingredients": product.description,
-        "price": money(product.price, product.currency),
-        "image": product.image,
-        "hidden": product.hidden,
-        "position": product.position,
-        "subrestaurant_uids": list(product.location_keys),
-        "ext_id": product.ext_id,
-        "options": [render_option(o, product.currency) for o in item.options],
-    }
+    return out.Product.model_validate(
+        {
+            "uid": product.uid,
+            "category_uid": item.category_uid,
+            "name": product.name,
+            "ingredients": product.description,
+            "price": money(product.price, product.currency),
+            "image": product.image,
+            "hidden": product.hidden,
+            "position": product.position,
+            "subrestaurant_uids": list(product.location_keys),
+            "ext_id": product.ext_id,
+            "options": [_option(o, product.currency) for o in item.options],
+        }
+    )
 
 
-def render_subrestaurant(location: Location) -> dict[str, Any]:
+def render_subrestaurant(location: Location, payment_method_subs: list[str]) -> out.Subrestaurant:
     s = location.settings
-    return {
-        "uid": location.key,
-        "name": location.title,
-        "code": s.get("code"),
-        "address": s.get("address"),
-        "city": s.get("city"),
-        "province": s.get("province"),
-        "zip": s.get("zip"),
-        "country": s.get("country"),
-        "phone": s.get("phone"),
-        "email": s.get("email"),
-    }
+    return out.Subrestaurant(
+        uid=location.key,
+        name=location.title,
+        code=s.get("code"),
+        address=s.get("address"),
+        city=s.get("city"),
+        province=s.get("province"),
+        zip=s.get("zip"),
+        country=s.get("country"),
+        phone=s.get("phone"),
+        email=s.get("email"),
+        payment_method_subs=payment_method_subs,
+    )
 
 
-def render_coupon(coupon: Coupon, currency: str) -> dict[str, Any]:
-    return {
-        "code": coupon.code,
-        "discount_perc": coupon.discount_perc,
-        "quantity": coupon.quantity,
-        "order_min": money(coupon.order_min, currency),
-        "valid_from": coupon.valid_from.isoformat() if coupon.valid_from else None,
-        "valid_to": coupon.valid_to.isoformat() if coupon.valid_to else None,
-        "valid_weekdays": list(coupon.valid_weekdays),
-        "valid_email": coupon.valid_email,
-    }
+def render_coupon(coupon: Coupon, currency: str) -> out.Coupon:
+    return out.Coupon(
+        code=coupon.code,
+        discount_perc=coupon.discount_perc,
+        quantity=coupon.quantity,
+        order_min=money(coupon.order_min, currency),
+        valid_from=coupon.valid_from.isoformat() if coupon.valid_from else None,
+        valid_to=coupon.valid_to.isoformat() if coupon.valid_to else None,
+        valid_weekdays=list(coupon.valid_weekdays),
+        valid_email=coupon.valid_email,
+    )
 
 
-def render_place(place: Place) -> dict[str, Any]:
-    return {
-        "place_id": place.place_id,
-        "street": place.street,
-        "number": place.number,
-        "city": place.city,
-        "province": place.province,
-        "zip": place.zip,
-        "country": place.country,
-        "lat": place.lat,
-        "lng": place.lng,
-    }
+def render_place(place: Place) -> out.Place:
+    return out.Place(
+        place_id=place.place_id,
+        street=place.street,
+        number=place.number,
+        city=place.city,
+        province=place.province,
+        zip=place.zip,
+        country=place.country,
+        lat=place.lat,
+        lng=place.lng,
+    )
+
+
+def render_validated(resolved: ResolvedAddress, currency: str) -> out.AddressValidated:
+    return out.AddressValidated(
+        success=True,
+        data=out.ValidatedAddress(
+            address=render_place(resolved.place),
+            subrestaurant_uid=resolved.location_key,
+            kms=resolved.kms,
+            delivery_fee=money(resolved.fee, currency),
+        ),
+    )
+
+
+_FORMAT = "EEEE d MMMM, HH:mm"
+
+
+def _formatted(value: dt.datetime, language: str) -> str:
+    try:
+        return format_datetime(value, _FORMAT, tzinfo=value.tzinfo, locale=language)
+    except (ValueError, LookupError, UnknownLocaleError):  # unknown to babel: English
+        return format_datetime(value, _FORMAT, tzinfo=value.tzinfo, locale="en")
+
+
+def render_times(
+    free: list[dt.datetime], timezone: str, language: str, *, delivered: bool
+) -> out.TimesListed:
+    listed = [
+        out.FreeTime(date=local_text(t, timezone) or "", formatted=_formatted(t, language))
+        for t in free
+    ]
+    return out.TimesListed(
+        success=True,
+        data=out.FreeTimes(
+            pickup_times=[] if delivered else listed,
+            delivery_times=listed if delivered else [],
+        ),
+    )
+
+
+def render_applied(applied: AppliedCoupon, currency: str) -> out.CouponApplied:
+    return out.CouponApplied(
+        success=True,
+        coupon=render_coupon(applied.coupon, currency),
+        order=out.CouponTotals(
+            discount=money(applied.discount, currency), total=money(applied.total, currency)
+        ),
+    )
 
 
 def minor_units(amount: float, currency: str) -> int:

@@ -22,7 +22,7 @@ from orderdesk.core.attachments.service import find_unlinkable_images
 from orderdesk.core.catalog.models import Category, Product
 from orderdesk.core.catalog.options import OptionWithValues, options_for_products
 from orderdesk.core.catalog.service import MAX_PRODUCT_ID
-from orderdesk.core.errors import ErrorCollector
+from orderdesk.core.errors import ErrorCollector, ValidationFailed
 from orderdesk.core.fulfilment import methods
 from orderdesk.core.fulfilment.gazetteer import get_place
 from orderdesk.core.fulfilment.service import resolve_place
@@ -316,19 +316,21 @@ async def _check_coupon(
 ) -> None:
     if draft.coupon is None:
         return
-    coupon = await coupons.find_coupon(session, principal.organization_id, draft.coupon.code)
-    if coupon is None:
-        errors.add(COUPON, "not_found", "no such coupon", "coupon_invalid")
+    try:
+        applied = await coupons.apply_coupon(
+            session,
+            principal.organization_id,
+            draft.coupon.code,
+            subtotal=checked.subtotal,
+            email=draft.customer.get("email"),
+            today=now.astimezone(ZoneInfo(location.timezone)).date(),
+        )
+    except ValidationFailed as refused:
+        for error in refused.errors:
+            errors.add(COUPON, error.type, error.message, error.reason)
         return
-    today = now.astimezone(ZoneInfo(location.timezone)).date()
-    reason = coupons.check_coupon(
-        coupon, subtotal=checked.subtotal, email=draft.customer.get("email"), today=today
-    )
-    if reason is not None:
-        errors.add(COUPON, "unavailable", f"coupon cannot be used: {reason}", "coupon_invalid")
-        return
-    checked.coupon = coupon
-    checked.discount = coupons.coupon_discount(coupon, checked.subtotal)
+    checked.coupon = applied.coupon
+    checked.discount = applied.discount
 
 
 async def check_draft(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from orderdesk.app import create_app
 from orderdesk.core.organizations.clients import SCOPES
@@ -179,3 +179,12 @@ def test_dmethod_pattern_takes_every_method_a_restaurant_can_enable(code: str) -
 @pytest.mark.parametrize("code", ["2", "0e-", "dcf", "1 ", "pickup"])
 def test_dmethod_pattern_refuses_other_codes(code: str) -> None:
     assert not re.fullmatch(responses.DMETHOD_PATTERN, code)
+
+
+@pytest.mark.parametrize(
+    "text", ["2026-12-01_13:30:00", "1700000000", "2026-12-01", "01/12/2026 13:30", "2026-12-01T13"]
+)
+def test_what_the_date_pattern_refuses_the_server_refuses(text: str) -> None:
+    assert not re.fullmatch(wire.WHEN_PATTERN, text)
+    with pytest.raises(ValidationError):
+        _When.model_validate_json(f'{{"date": "{text}"}}')

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
@@ -22,8 +23,10 @@ from babel.dates import format_datetime
 from babel.numbers import get_currency_precision
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -60,8 +63,21 @@ WHEN_PATTERN = (
     r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
     r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?$"
 )
+_WHEN = re.compile(WHEN_PATTERN)
+
+
+def _documented_when(value: object) -> object:
+    """Only a string of the documented forms reaches the datetime parser, which alone would
+    also take an underscore between date and time or Unix seconds."""
+    if not isinstance(value, str) or not _WHEN.match(value):
+        raise ValueError("must be RFC 3339 or the local YYYY-MM-DD HH:MM:SS")
+    return value
+
+
 When = Annotated[
     dt.datetime,
+    Strict(False),  # the string has been checked; strict mode takes no string past a validator
+    BeforeValidator(_documented_when),
     WithJsonSchema(
         {
             "type": "string",

@@ -35,7 +35,7 @@ from orderdesk.dialects.base import Dialect, installed, register_event_renderers
 from orderdesk.http.body import extra_schemas
 from orderdesk.http.docs import install_docs
 from orderdesk.http.ratelimit import RateLimiter, rate_limited
-from orderdesk.http.readiness import readiness
+from orderdesk.http.readiness import READINESS_RESPONSES, readiness
 from orderdesk.http.redaction import install_log_redaction
 from orderdesk.http.responses import (
     FASTAPI_ERROR_SCHEMAS,
@@ -227,12 +227,18 @@ def create_app(
                 dialect.router, prefix=alias, include_in_schema=False, dependencies=limited
             )
 
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], operation_id="health")
     async def health() -> dict[str, str]:
         """The process is up and answering (liveness); says nothing of the database."""
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["operations"], response_class=JSONResponse)
+    @app.get(
+        "/ready",
+        tags=["operations"],
+        operation_id="ready",
+        response_class=JSONResponse,
+        responses=READINESS_RESPONSES,
+    )
     async def ready() -> JSONResponse:
         """Database and media store usable now (200), or which is not (503)."""
         return await readiness(app.state.orderdesk)

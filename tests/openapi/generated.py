@@ -72,6 +72,10 @@ def application_document(directory: Path) -> dict[str, Any]:
     return document
 
 
+# What the README tells integrators to give the generator (one content-type mapping).
+GENERATOR_CONFIG = Path(__file__).with_name("openapi-python-client.yaml")
+
+
 def generate(document: dict[str, Any], directory: Path) -> Generation:
     """Runs ``openapi-python-client generate`` on the document; never raises on its complaints."""
     document_path = directory / "openapi.json"
@@ -89,6 +93,8 @@ def generate(document: dict[str, Any], directory: Path) -> Generation:
             str(package_dir),
             "--meta",
             "none",
+            "--config",
+            str(GENERATOR_CONFIG),
             "--overwrite",
         ],
         capture_output=True,

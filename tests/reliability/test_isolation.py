@@ -500,26 +500,44 @@ async def _partner_create(
     return await w.client.post("/partner/order/create", json=body, headers={**headers, **extra})
 
 
-@cell("partner/order-create-foreign-store", "POST /partner/order/create")
-async def cell_partner_order_create_foreign_store(w: World) -> Control:
-    body = order_body(w.pa, [(local_day(3), "1217")])
-
-    async def attempt(store: str) -> httpx.Response:
-        body["partner_details"]["store_id"] = store
-        return await _partner_create(w, w.pa_headers, body)
-
-    foreign = await attempt(w.pb.stores[0])
-    partner_field_error(foreign, "partner_details.store_id")
-    same_as_missing(foreign, await attempt("no-such-store"), w.pb.stores[0], "no-such-store")
-
-    async def control() -> None:
-        body["partner_details"]["store_id"] = w.pb.stores[0]
-        partner_ok(await _partner_create(w, w.pb_headers, body))
-
-    return control
+async def _partner_quote(w: World, headers: dict[str, str], body: dict[str, Any]) -> httpx.Response:
+    return await w.client.post("/partner/order/quote", json=body, headers=headers)
 
 
-def _partner_image_cell(target: str, owner_can_link: bool) -> Cell:
+def _partner_foreign_store_cell(send: Callable[..., Awaitable[httpx.Response]]) -> Cell:
+    async def run(w: World) -> Control:
+        body = order_body(w.pa, [(local_day(3), "1217")])
+
+        async def attempt(store: str) -> httpx.Response:
+            body["partner_details"]["store_id"] = store
+            return await send(w, w.pa_headers, body)
+
+        foreign = await attempt(w.pb.stores[0])
+        partner_field_error(foreign, "partner_details.store_id")
+        same_as_missing(foreign, await attempt("no-such-store"), w.pb.stores[0], "no-such-store")
+
+        async def control() -> None:
+            body["partner_details"]["store_id"] = w.pb.stores[0]
+            partner_ok(await send(w, w.pb_headers, body))
+
+        return control
+
+    return run
+
+
+cell("partner/order-create-foreign-store", "POST /partner/order/create")(
+    _partner_foreign_store_cell(_partner_create)
+)
+cell("partner/order-quote-foreign-store", "POST /partner/order/quote")(
+    _partner_foreign_store_cell(_partner_quote)
+)
+
+
+def _partner_image_cell(
+    target: str,
+    owner_can_link: bool,
+    send: Callable[..., Awaitable[httpx.Response]] = _partner_create,
+) -> Cell:
     async def run(w: World) -> Control:
         image = getattr(w, target)
         missing = secrets.token_hex(12)
@@ -530,7 +548,7 @@ def _partner_image_cell(target: str, owner_can_link: bool) -> Cell:
                 [(local_day(3), "1217")],
                 image_uuids=[image_id],
             )
-            return await _partner_create(w, headers, body)
+            return await send(w, headers, body)
 
         foreign = await attempt(w.pa_headers, image)
         partner_field_error(foreign, "image_uuids.0", "not_found")
@@ -553,6 +571,9 @@ cell("partner/order-create-foreign-image", "POST /partner/order/create")(
 )
 cell("partner/order-create-foreign-linked-image", "POST /partner/order/create")(
     _partner_image_cell("pb_linked_image", False)
+)
+cell("partner/order-quote-foreign-image", "POST /partner/order/quote")(
+    _partner_image_cell("pb_image", True, _partner_quote)
 )
 
 
@@ -672,51 +693,36 @@ async def _restaurant_create(
     )
 
 
+async def _restaurant_quote(
+    w: World, r: RestaurantSetup, body: dict[str, Any], **extra: str
+) -> httpx.Response:
+    return await w.client.post("/api/order/quote", headers={**r.client_headers, **extra}, json=body)
+
+
 def _create_cell(
     code: str,
     build: Callable[[World, RestaurantSetup, str], dict[str, Any]],
     foreign: Callable[[World], str],
     missing: str,
+    send: Callable[..., Awaitable[httpx.Response]] = _restaurant_create,
 ) -> Cell:
-    """An order of restaurant A naming one thing of restaurant B (``build(w, r, value)``)."""
+    """An order (or quote) of restaurant A naming one thing of restaurant B (``build(w, r,
+    value)``)."""
 
     async def run(w: World) -> Control:
         value = foreign(w)
-        attempt = await _restaurant_create(w, w.ra, build(w, w.ra, value))
+        attempt = await send(w, w.ra, build(w, w.ra, value))
         message = restaurant_error(attempt, code)
         assert w.rb.uid not in message.replace(value, "<ID>")
-        same_as_missing(
-            attempt, await _restaurant_create(w, w.ra, build(w, w.ra, missing)), value, missing
-        )
+        same_as_missing(attempt, await send(w, w.ra, build(w, w.ra, missing)), value, missing)
 
         async def control() -> None:
-            created = restaurant_ok(await _restaurant_create(w, w.rb, build(w, w.rb, value)))
-            assert created["order"]["uid"]
+            answered = restaurant_ok(await send(w, w.rb, build(w, w.rb, value)))
+            assert answered["order"]["subrestaurant_uid" if send is _restaurant_quote else "uid"]
 
         return control
 
     return run
-
-
-cell("restaurant/order-create-foreign-subrestaurant", "POST /api/order/create")(
-    _create_cell(
-        "SUBRESTAURANT_NOT_FOUND",
-        lambda w, r, value: restaurant_body(r, w.pickup_at, subrestaurant_uid=value),
-        lambda w: w.rb.locations[0],
-        "resto-nowhere-centro",
-    )
-)
-
-cell("restaurant/order-create-foreign-product", "POST /api/order/create")(
-    _create_cell(
-        "PRODUCT_NOT_FOUND",
-        lambda w, r, value: restaurant_body(
-            r, w.pickup_at, details=[{"product": {"uid": value}, "quantity": 1}]
-        ),
-        lambda w: f"{w.rb.uid}-acqua",
-        "resto-nowhere-acqua",
-    )
-)
 
 
 def _with_option(w: World, r: RestaurantSetup, option: str) -> dict[str, Any]:
@@ -736,29 +742,62 @@ def _with_option(w: World, r: RestaurantSetup, option: str) -> dict[str, Any]:
     )
 
 
-cell("restaurant/order-create-foreign-option", "POST /api/order/create")(
-    _create_cell(
-        "OPTION_NOT_FOUND", _with_option, lambda w: f"{w.rb.uid}-extra", "resto-nowhere-extra"
-    )
-)
-
-cell("restaurant/order-create-foreign-coupon", "POST /api/order/create")(
-    _create_cell(
+# One thing of restaurant B named in an order of restaurant A: (cell, code, build, foreign,
+# missing). A create and a quote of the same body must refuse it alike.
+_FOREIGN_IN_ORDER: list[
+    tuple[
+        str,
+        str,
+        Callable[[World, RestaurantSetup, str], dict[str, Any]],
+        Callable[[World], str],
+        str,
+    ]
+] = [
+    (
+        "foreign-subrestaurant",
+        "SUBRESTAURANT_NOT_FOUND",
+        lambda w, r, value: restaurant_body(r, w.pickup_at, subrestaurant_uid=value),
+        lambda w: w.rb.locations[0],
+        "resto-nowhere-centro",
+    ),
+    (
+        "foreign-product",
+        "PRODUCT_NOT_FOUND",
+        lambda w, r, value: restaurant_body(
+            r, w.pickup_at, details=[{"product": {"uid": value}, "quantity": 1}]
+        ),
+        lambda w: f"{w.rb.uid}-acqua",
+        "resto-nowhere-acqua",
+    ),
+    (
+        "foreign-option",
+        "OPTION_NOT_FOUND",
+        _with_option,
+        lambda w: f"{w.rb.uid}-extra",
+        "resto-nowhere-extra",
+    ),
+    (
+        "foreign-coupon",
         "COUPON_ERROR",
         lambda w, r, value: restaurant_body(r, w.pickup_at, coupon={"code": value}),
         lambda w: coupon_of(w.rb, "LAST"),
         "NOSUCHCOUPON",
-    )
-)
-
-cell("restaurant/order-create-place-only-in-foreign-zone", "POST /api/order/create")(
-    _create_cell(
+    ),
+    (
+        "place-only-in-foreign-zone",
         "INVALID_ADDRESS",
         lambda w, r, value: delivery_body(r, w.delivery_at, value),
         lambda w: BERGAMO,
         "no-such-place",
+    ),
+]
+for _name, _code, _build, _foreign, _missing in _FOREIGN_IN_ORDER:
+    cell(f"restaurant/order-create-{_name}", "POST /api/order/create")(
+        _create_cell(_code, _build, _foreign, _missing)
     )
-)
+    cell(f"restaurant/order-quote-{_name}", "POST /api/order/quote")(
+        _create_cell(_code, _build, _foreign, _missing, _restaurant_quote)
+    )
 
 
 async def _restaurant_keyed_order(w: World) -> None:

@@ -9,14 +9,33 @@ not logged: probes run every few seconds, and the requests that fail say so in t
 from __future__ import annotations
 
 import asyncio
+from typing import Literal
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
 from orderdesk.http.state import AppState
 
 # A probe must answer quickly even when the pool is exhausted or the database hangs.
 CHECK_TIMEOUT = 5.0
+
+
+class Readiness(BaseModel):
+    """Whether this instance can serve writes now, and what stops it if not."""
+
+    model_config = ConfigDict(extra="forbid", title="Readiness")
+
+    status: Literal["ready", "unavailable"]
+    database: str = Field(description='"ok", or why the database cannot be used now')
+    storage: str = Field(description='"ok", or why the media store cannot be written now')
+
+
+# The answers of ``GET /ready`` as the OpenAPI document lists them.
+READINESS_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"model": Readiness, "description": "Database and media store are usable."},
+    503: {"model": Readiness, "description": "The database or the media store is not usable."},
+}
 
 
 async def database_problem(state: AppState) -> str | None:
@@ -46,11 +65,9 @@ async def readiness(state: AppState) -> JSONResponse:
     ``"ok"`` or the problem for each of ``database`` and ``storage``."""
     database, storage = await asyncio.gather(database_problem(state), storage_problem(state))
     ready = database is None and storage is None
-    return JSONResponse(
-        {
-            "status": "ready" if ready else "unavailable",
-            "database": database or "ok",
-            "storage": storage or "ok",
-        },
-        status_code=200 if ready else 503,
+    answer = Readiness(
+        status="ready" if ready else "unavailable",
+        database=database or "ok",
+        storage=storage or "ok",
     )
+    return JSONResponse(answer.model_dump(), status_code=200 if ready else 503)

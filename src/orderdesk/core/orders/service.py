@@ -13,7 +13,7 @@ Guarantees:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
@@ -52,7 +52,7 @@ from orderdesk.core.orders.schemas import (
 from orderdesk.core.organizations.models import Location
 from orderdesk.core.organizations.service import Principal
 from orderdesk.core.pricing.coupons import coupon_use_row, take_coupon_use
-from orderdesk.core.pricing.models import CouponUse
+from orderdesk.core.pricing.models import Coupon, CouponUse
 from orderdesk.core.pricing.service import Totals, price_order
 from orderdesk.core.scheduling import service as scheduling
 from orderdesk.core.scheduling import times
@@ -117,58 +117,9 @@ def _initial_substatus(draft: OrderDraft) -> str:
 async def create_order(
     session: AsyncSession, principal: Principal, draft: OrderDraft, *, actor: str, now: datetime
 ) -> OrderView:
-    errors = ErrorCollector()
-    checked = await check_draft(session, principal, draft, errors, now)
-    errors.raise_if_any()
-    location = checked.location
-    assert location is not None
-
-    # Everything below writes. Rows that other orders need too (a slot's capacity, a coupon's
-    # uses, the order number) stay locked, or are used up, until the commit, so they are taken
-    # as late as possible and in this order: capacity and coupon first because they may refuse
-    # the order, the number last so that a refusal never costs one (see numbering).
-    booked: SlotChoice | None = None
-    if draft.booking is None and draft.ready:
-        booked = await scheduling.book_first_free(session, location, draft.preferences, now)
-        if booked is None:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        PREFERENCES,
-                        "unavailable",
-                        "no master is free in any of the requested dates and timeslots",
-                    )
-                ]
-            )
-    scheduled_at = draft.booking.at if draft.booking else None
-    if (
-        draft.booking is not None
-        and scheduled_at is not None
-        and not await times.book_time(session, location, scheduled_at)
-    ):
-        raise ValidationFailed(
-            errors=[FieldError(BOOKING, "unavailable", "this time slot is full", "slot_full")]
-        )
-    totals = price_order(
-        [line.priced for line in checked.lines],
-        delivery_fee=checked.delivery_fee,
-        discount=checked.discount,
-    )
-    if (
-        checked.coupon is not None
-        and draft.coupon is not None
-        and not await take_coupon_use(session, checked.coupon)
-    ):
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    COUPON,
-                    "unavailable",
-                    "coupon cannot be used: no uses left",
-                    "coupon_invalid",
-                )
-            ]
-        )
+    priced = await _checked_and_claimed(session, principal, draft, now, _TAKE)
+    location, booked, scheduled_at = priced.location, priced.booked, priced.scheduled_at
+    checked, totals = priced.checked, priced.totals
 
     order = _new_order(principal, draft, checked, booked, scheduled_at, totals, now)
     values = {column.key: order.__dict__[column.key] for column in _ORDER_COLUMNS}
@@ -255,6 +206,51 @@ async def quote_order(
     coupon with no use left, but read from committed state instead of taken: a quote is a
     promise of nothing, and a create a moment later may still find the last unit gone.
     """
+    p = await _checked_and_claimed(session, principal, draft, now, _LOOK)
+    order = _new_order(principal, draft, p.checked, p.booked, p.scheduled_at, p.totals, now)
+    return Quote(order, p.location)
+
+
+@dataclass(frozen=True, slots=True)
+class _Claims:
+    """How an order's scarce things are claimed: taken until the commit (a create) or only
+    looked at in committed state (a quote). Each answers whether the order may have it."""
+
+    first_free_slot: Callable[
+        [AsyncSession, Location, Sequence[SlotChoice], datetime], Awaitable[SlotChoice | None]
+    ]
+    time: Callable[[AsyncSession, Location, datetime], Awaitable[bool]]
+    coupon_use: Callable[[AsyncSession, Coupon], Awaitable[bool]]
+
+
+async def _coupon_has_a_use(session: AsyncSession, coupon: Coupon) -> bool:
+    # check_coupon has refused a coupon whose quantity is used up; nothing more to read.
+    return True
+
+
+_TAKE = _Claims(scheduling.book_first_free, times.book_time, take_coupon_use)
+_LOOK = _Claims(scheduling.first_free, times.has_room, _coupon_has_a_use)
+
+
+@dataclass(frozen=True, slots=True)
+class _Priced:
+    checked: CheckedDraft
+    location: Location
+    booked: SlotChoice | None
+    scheduled_at: datetime | None
+    totals: Totals
+
+
+async def _checked_and_claimed(
+    session: AsyncSession, principal: Principal, draft: OrderDraft, now: datetime, claims: _Claims
+) -> _Priced:
+    """Every rule of a new order, then its capacity and coupon use claimed, then its prices.
+
+    Rows that other orders need too (a slot's capacity, a coupon's uses) stay locked, or are
+    used up, until the commit once taken, so they are claimed after every check and capacity
+    before the coupon; the caller numbers the order last so that a refusal never costs a
+    number (see numbering).
+    """
     errors = ErrorCollector()
     checked = await check_draft(session, principal, draft, errors, now)
     errors.raise_if_any()
@@ -262,11 +258,7 @@ async def quote_order(
     assert location is not None
     booked: SlotChoice | None = None
     if draft.booking is None and draft.ready:
-        free = await scheduling.free_slots(session, location, now)
-        booked = next(
-            (p for p in draft.preferences if free.get(p.day, {}).get(p.slot)),
-            None,
-        )
+        booked = await claims.first_free_slot(session, location, draft.preferences, now)
         if booked is None:
             raise ValidationFailed(
                 errors=[
@@ -278,11 +270,7 @@ async def quote_order(
                 ]
             )
     scheduled_at = draft.booking.at if draft.booking else None
-    if (
-        draft.booking is not None
-        and scheduled_at is not None
-        and not await times.has_room(session, location, scheduled_at)
-    ):
+    if scheduled_at is not None and not await claims.time(session, location, scheduled_at):
         raise ValidationFailed(
             errors=[FieldError(BOOKING, "unavailable", "this time slot is full", "slot_full")]
         )
@@ -291,8 +279,22 @@ async def quote_order(
         delivery_fee=checked.delivery_fee,
         discount=checked.discount,
     )
-    order = _new_order(principal, draft, checked, booked, scheduled_at, totals, now)
-    return Quote(order, location)
+    if (
+        checked.coupon is not None
+        and draft.coupon is not None
+        and not await claims.coupon_use(session, checked.coupon)
+    ):
+        raise ValidationFailed(
+            errors=[
+                FieldError(
+                    COUPON,
+                    "unavailable",
+                    "coupon cannot be used: no uses left",
+                    "coupon_invalid",
+                )
+            ]
+        )
+    return _Priced(checked, location, booked, scheduled_at, totals)
 
 
 def _new_order(

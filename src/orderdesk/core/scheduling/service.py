@@ -132,6 +132,16 @@ async def book_first_free(
     return None
 
 
+async def first_free(
+    session: AsyncSession, location: Location, choices: Sequence[SlotChoice], now: datetime
+) -> SlotChoice | None:
+    """The choice :func:`book_first_free` would take now, taking nothing (quotes)."""
+    if not choices:
+        return None
+    free = await free_slots(session, location, now)
+    return next((c for c in choices if free.get(c.day, {}).get(c.slot)), None)
+
+
 async def release(session: AsyncSession, location_id: int, choice: SlotChoice) -> None:
     await session.execute(
         update(SlotUsage)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from orderdesk.core.errors import Unauthorized
 from orderdesk.core.organizations.service import Principal, resolve_token
+from orderdesk.dialects.partner.errors import Challenge
 from orderdesk.http.state import State
 
 SCHEME = "PartnerToken"
@@ -27,13 +27,23 @@ TOKEN = APIKeyHeader(
 Token = Annotated[str | None, Depends(TOKEN)]
 
 
-async def current_partner(state: State, token: Token) -> Principal:
+# What the WWW-Authenticate header of a refused token says. Unknown, expired and revoked
+# tokens share one description: the difference would only help someone holding a stolen one.
+REFUSED_DESCRIPTION = "the token is unknown, expired or revoked; log in again"
+BEARER_SENT = "the token goes in the header named token, not in Authorization: Bearer"
+
+
+async def current_partner(request: Request, state: State, token: Token) -> Principal:
     if not token:
-        raise Unauthorized("Unauthorized")
+        authorization = request.headers.get("authorization", "")
+        if authorization[:7].lower() == "bearer ":
+            # OAuth-minded clients send "Authorization: Bearer"; say where the token belongs.
+            raise Challenge("invalid_request", BEARER_SENT)
+        raise Challenge()
     async with state.reads() as session:
         principal = await resolve_token(session, token, now=state.now())
     if principal is None or principal.organization_kind != "partner":
-        raise Unauthorized("Unauthorized")
+        raise Challenge("invalid_token", REFUSED_DESCRIPTION)
     return principal
 
 

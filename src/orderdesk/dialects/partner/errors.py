@@ -62,8 +62,36 @@ def error_response(
     return JSONResponse(body, status_code=code, headers=headers)
 
 
-def unauthorized() -> JSONResponse:
-    return error_response(401, "Unauthorized")
+class Challenge(Unauthorized):
+    """A refused credential, with what the ``WWW-Authenticate`` header tells the client.
+
+    The body stays the documented ``"message": "Unauthorized"`` for every case; the header, in
+    the style of RFC 6750, is where a client developer learns whether the token was missing,
+    not accepted, or sent the wrong way. It never says which logins exist.
+    """
+
+    def __init__(self, error: str | None = None, description: str | None = None) -> None:
+        super().__init__("Unauthorized")
+        self.error = error
+        self.description = description
+
+
+def challenge(error: str | None = None, description: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value: the ``token`` header's scheme, realm and what was wrong."""
+    params = ['realm="partner"']
+    if error:
+        params.append(f'error="{error}"')
+    if description:
+        params.append(f'error_description="{description}"')
+    return "Token " + ", ".join(params)
+
+
+def unauthorized(exc: Unauthorized | None = None) -> JSONResponse:
+    error = exc.error if isinstance(exc, Challenge) else None
+    description = exc.description if isinstance(exc, Challenge) else None
+    return error_response(
+        401, "Unauthorized", headers={"WWW-Authenticate": challenge(error, description)}
+    )
 
 
 def _validation(exc: ValidationFailed) -> JSONResponse:
@@ -94,8 +122,9 @@ def _status(code: int) -> Any:
 ERRORS: ErrorTable = {
     ValidationFailed: _validation,
     IdempotencyMismatch: _key_reused,
-    # One answer for every authentication failure: nothing tells a guesser what was wrong.
-    Unauthorized: lambda exc: unauthorized(),
+    # One body for every authentication failure; the header says what the client should fix
+    # (missing token, token not accepted, wrong header) without telling a guesser more.
+    Unauthorized: unauthorized,
     Throttled: _retry_later(429),
     Unavailable: _retry_later(503),
     StorageUnavailable: _retry_later(503),

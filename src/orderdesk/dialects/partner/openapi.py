@@ -99,6 +99,14 @@ RETRY_AFTER = {
     "description": "Seconds to wait before sending the request again.",
     "schema": {"type": "integer", "minimum": 1},
 }
+WWW_AUTHENTICATE = {
+    "description": "What to fix, in the style of RFC 6750 (the body is always `Unauthorized`): "
+    '`Token realm="partner"` alone when no `token` header was sent; `error="invalid_token"` '
+    'for a token that is unknown, expired or revoked; `error="invalid_request"` when the '
+    'token came as `Authorization: Bearer`; `error="invalid_grant"` for a wrong login or '
+    "password. `error_description` says it in words.",
+    "schema": {"type": "string"},
+}
 REPLAYED = {
     "description": "Present (`true`) when this is the stored answer to an earlier request with "
     "the same `Idempotency-Key` and body; no second order was created.",
@@ -204,6 +212,7 @@ def document(schema: dict[str, Any]) -> None:
             if status in responses:
                 responses[status].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
         if "401" in responses:
+            responses["401"].setdefault("headers", {})["WWW-Authenticate"] = WWW_AUTHENTICATE
             _example(responses["401"], "unauthorized", "No valid token", SEED_UNAUTHORIZED)
         for parameter in operation.get("parameters", []):
             if parameter.get("in") == "header" and parameter.get("name") == "Idempotency-Key":

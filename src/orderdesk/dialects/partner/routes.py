@@ -19,7 +19,6 @@ from orderdesk.core.errors import (
     ErrorType,
     FieldError,
     NotFound,
-    Unauthorized,
     ValidationFailed,
 )
 from orderdesk.core.orders import service as orders
@@ -29,6 +28,7 @@ from orderdesk.core.scheduling import service as scheduling
 from orderdesk.core.scheduling.service import SlotChoice
 from orderdesk.dialects.partner import timeslots, wire
 from orderdesk.dialects.partner.auth import Partner, Token
+from orderdesk.dialects.partner.errors import Challenge
 from orderdesk.dialects.partner.openapi import AUTH, CATALOG, IMAGES, ORDERS, filter_parameters
 from orderdesk.dialects.partner.paths import PATHS, read_at
 from orderdesk.http.body import documented_body, read_body
@@ -70,7 +70,8 @@ async def authorize(request: Request, state: State) -> Response:
             window=timedelta(seconds=settings.login_window_seconds),
         )
     if issued is None or issued.principal.organization_kind != "partner":
-        raise Unauthorized("Unauthorized")
+        # One description for an unknown login and a wrong password: logins stay secret.
+        raise Challenge("invalid_grant", "wrong login or password")
     user = wire.User(
         login=issued.principal.login or body.login,  # a login's principal has its login
         partner=issued.principal.organization_key,

@@ -17,9 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orderdesk import __version__
+from orderdesk import __version__, metrics
 from orderdesk.background import Background
-from orderdesk.core.attachments.storage import LocalImageStorage
+from orderdesk.core.attachments.storage import image_storage
 from orderdesk.core.errors import BodyTooLarge, DomainError, Unavailable, ValidationFailed
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
 from orderdesk.db.base import utcnow
@@ -34,8 +34,10 @@ from orderdesk.db.errors import is_unavailable
 from orderdesk.dialects.base import Dialect, installed, register_event_renderers
 from orderdesk.http.body import extra_schemas
 from orderdesk.http.docs import install_docs
+from orderdesk.http.logging import install_request_context
+from orderdesk.http.metrics import RequestMetrics, metrics_endpoint
 from orderdesk.http.ratelimit import RateLimiter, rate_limited
-from orderdesk.http.readiness import READINESS_RESPONSES, readiness
+from orderdesk.http.readiness import READINESS_RESPONSES, PackagedMigrations, readiness
 from orderdesk.http.redaction import install_log_redaction
 from orderdesk.http.responses import (
     FASTAPI_ERROR_SCHEMAS,
@@ -156,6 +158,8 @@ def create_app(
     errors = ErrorRouter(dialects)
     register_event_renderers(dialects)
     install_log_redaction()
+    # /ready compares the database's schema with this, read from the packaged files once.
+    migrations = PackagedMigrations.load()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -164,6 +168,7 @@ def create_app(
             pool_size=settings.db_pool_size,
             pool_timeout=settings.db_pool_timeout,
         )
+        metrics.watch_pool(engine)
         # Configuration rows are cached per worker while a listener hears every change of them
         # (PostgreSQL); on SQLite the listener is absent and nothing is cached.
         cache = ConfigCache()
@@ -176,7 +181,7 @@ def create_app(
             settings=settings,
             engine=engine,
             sessions=create_sessionmaker(engine, cache=cache),
-            storage=LocalImageStorage(settings.media_dir),
+            storage=image_storage(settings),
             clock=clock or utcnow,
             geocoder=HttpGeocoder(settings.geocoder_url) if settings.geocoder_url else None,
             rate_limiter=(
@@ -205,6 +210,7 @@ def create_app(
             if listener is not None:
                 await listener.stop()
             await engine.dispose()
+            metrics.process_exiting()
 
     app = FastAPI(
         title="orderdesk",
@@ -220,12 +226,35 @@ def create_app(
     # Router-level dependencies run before each route's own, so budgets are spent before
     # authentication and a flood of bad credentials is throttled too.
     limited = [Depends(rate_limited)]
+    # Included routes keep their own path; request metrics need their prefixes for templates.
+    prefixes: dict[int, list[str]] = {}
     for dialect in dialects:
         app.include_router(dialect.router, prefix=dialect.prefix, dependencies=limited)
         for alias in dialect.aliases:
             app.include_router(
                 dialect.router, prefix=alias, include_in_schema=False, dependencies=limited
             )
+        for route in dialect.router.routes:
+            prefixes.setdefault(id(route), []).extend((dialect.prefix, *dialect.aliases))
+    for names in prefixes.values():
+        names.sort(key=len, reverse=True)
+    app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> JSONResponse:
+        """Someone opening the bare address learns where the documentation is instead of
+        meeting a 404; not an API operation, so not in the document."""
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        return JSONResponse(
+            {
+                "name": "orderdesk",
+                "version": __version__,
+                "docs": f"{root}/docs",
+                "redoc": f"{root}/redoc",
+                "openapi": f"{root}{app.openapi_url}",
+                "health": f"{root}/health",
+            }
+        )
 
     @app.get("/health", tags=["operations"], operation_id="health")
     async def health() -> dict[str, str]:
@@ -240,8 +269,8 @@ def create_app(
         responses=READINESS_RESPONSES,
     )
     async def ready() -> JSONResponse:
-        """Database and media store usable now (200), or which is not (503)."""
-        return await readiness(app.state.orderdesk)
+        """Database, schema and media store usable now (200), or which is not (503)."""
+        return await readiness(app.state.orderdesk, migrations)
 
     @app.exception_handler(DomainError)
     async def on_domain_error(request: Request, exc: DomainError) -> Response:
@@ -319,6 +348,9 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # Around everything, Starlette's 500 answers included: request ids and the access log.
+    install_request_context(app)
     app.add_middleware(BodyLimit, limit=settings.request_max_bytes)
     app.add_middleware(BodyDeadline, seconds=settings.body_timeout)
+    app.add_middleware(RequestMetrics, prefixes=prefixes)  # outermost: sees every answer
     return app

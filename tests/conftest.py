@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +27,7 @@ from orderdesk.db.migrate import migrate
 from orderdesk.http.state import AppState
 from orderdesk.settings import Settings
 from tests.openapi.validation import all_mismatches, response_hooks, set_current_test, summary
+from tests.s3 import StoreUnderTest, aws_environment, moto_server, store_under_test
 
 # Logins are hashed with argon2id's cheapest parameters in tests: same algorithm and format,
 # a thousandth of the cost (production uses the library's recommended parameters).
@@ -203,3 +204,34 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 @pytest.fixture
 def media_dir(state: AppState) -> Path:
     return state.settings.media_dir
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server for the whole run, with AWS credentials in the environment."""
+    with aws_environment(), moto_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["local", "s3"])
+def image_store(
+    request: pytest.FixtureRequest, tmp_path: Path, s3_endpoint: str
+) -> Iterator[StoreUnderTest]:
+    """A store of its own for core tests: a fresh directory, or a fresh bucket."""
+    settings = Settings(media_dir=tmp_path / "media")
+    with store_under_test(request.param, settings, s3_endpoint) as store:
+        yield store
+
+
+@pytest.fixture(params=["local", "s3"])
+def served_image_store(
+    request: pytest.FixtureRequest, state: AppState, s3_endpoint: str
+) -> Iterator[StoreUnderTest]:
+    """The app serves this test's images from its media directory, or from a fresh bucket."""
+    previous = state.storage
+    with store_under_test(request.param, state.settings, s3_endpoint) as store:
+        state.storage = store.storage
+        try:
+            yield store
+        finally:
+            state.storage = previous

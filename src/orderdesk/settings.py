@@ -6,10 +6,14 @@ report into one line that names the setting, which is what an operator reading a
 
 from __future__ import annotations
 
+import os
+import re
+import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from limits import parse_many
 from limits.errors import ConfigurationError
@@ -19,7 +23,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class SettingsError(Exception):
-    """A setting is missing or malformed; the message is one line naming it."""
+    """A setting is missing or malformed; the message is one line naming it.
+
+    ``field`` is the setting's field name, so that a command line can name the option the value
+    came from instead of the variable.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def async_storage_url(url: str) -> str:
@@ -36,7 +48,14 @@ class Settings(BaseSettings):
     # Who integrators should write to about this server; shown in the OpenAPI document.
     api_contact_email: str | None = None
     geocoder_url: str | None = None
-    s3_bucket: str | None = None
+    # Images go to this S3 bucket instead of media_dir when it is set; credentials come from
+    # the standard AWS sources (environment, shared config, instance or container role).
+    s3_bucket: Annotated[str | None, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] = None
+    # An S3-compatible store (MinIO, Ceph, R2...): its URL; unset means AWS itself.
+    s3_endpoint_url: str | None = None
+    s3_region: Annotated[str | None, Field(pattern=r"^[a-z0-9-]{1,32}$")] = None
+    # Prepended to every object name ("orderdesk/images/"), so one bucket can serve several uses.
+    s3_prefix: Annotated[str, Field(pattern=r"^([A-Za-z0-9._-]+/)*$", max_length=512)] = ""
 
     token_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 30
     login_max_failures: Annotated[int, Field(ge=1, le=1000)] = 5
@@ -62,6 +81,9 @@ class Settings(BaseSettings):
     # retry" (partner 503, restaurant INTERNAL_ERROR, both with Retry-After).
     db_pool_timeout: Annotated[float, Field(gt=0, le=300)] = 30
     log_level: str = "info"
+    # One JSON object per log line (for log shippers), plain text (for a terminal), or auto:
+    # text when standard error is a terminal, else JSON (orderdesk.http.logging).
+    log_format: Literal["json", "text", "auto"] = "auto"
 
     # Request budgets (``limits`` notation, several joined by ";": "20/second;600/minute"),
     # per client IP and per API credential, for the whole server. A credential's 6000/minute
@@ -94,7 +116,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return value
 
-    @field_validator("public_url", "geocoder_url")
+    @field_validator("s3_bucket", "s3_region", "s3_endpoint_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("public_url", "geocoder_url", "s3_endpoint_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -132,24 +159,63 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+# Kubernetes gives every container variables for each service of its namespace (the service
+# name upper-cased, "-" as "_"): a service named "orderdesk" yields ORDERDESK_SERVICE_HOST,
+# ORDERDESK_SERVICE_PORT, ORDERDESK_SERVICE_PORT_<PORT NAME>, ORDERDESK_PORT and
+# ORDERDESK_PORT_<port>_<PROTOCOL> with its _PROTO, _PORT and _ADDR variants. They are not
+# settings and not typos, so they are never reported.
+_SERVICE_LINK = re.compile(
+    r"ORDERDESK_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?"
+    r"|PORT(?:_[0-9]+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)?)"
+)
+# Set by ``orderdesk serve`` for the worker processes it starts: they inherit the environment
+# it has already reported on, so they do not repeat the warning once each.
+REPORTED_MARK = "_ORDERDESK_UNKNOWN_REPORTED"
+_reported = False
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """``ORDERDESK_*`` names in ``environ`` that are neither a setting nor a service link."""
+    known = {f"ORDERDESK_{name.upper()}" for name in Settings.model_fields}
+    return sorted(
+        name
+        for name in environ
+        if name.startswith("ORDERDESK_") and name not in known and not _SERVICE_LINK.fullmatch(name)
+    )
+
+
+def warn_unknown_variables() -> None:
+    """Report unknown ``ORDERDESK_*`` variables on one stderr line, once per process.
+
+    A misspelt name must not pass unnoticed, but neither may it stop a deployment: platforms add
+    variables of their own, and a newer configuration may meet an older release during a
+    rollback.
+    """
+    global _reported
+    if _reported or os.environ.get(REPORTED_MARK):
+        return
+    _reported = True
+    unknown = unknown_variables(os.environ)
+    if unknown:
+        print(
+            f"orderdesk: warning: ignoring unknown settings: {', '.join(unknown)}",
+            file=sys.stderr,
+        )
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment plus explicit overrides (CLI options).
 
-    Unknown ``ORDERDESK_*`` variables are rejected too: a typo in a deployment must not silently
-    fall back to a default.
+    Unknown ``ORDERDESK_*`` variables are reported once (:func:`warn_unknown_variables`); a
+    malformed known one stops the program.
     """
-    import os
-
-    known = {f"ORDERDESK_{name.upper()}" for name in Settings.model_fields}
-    for name in os.environ:
-        if name.startswith("ORDERDESK_") and name not in known:
-            raise SettingsError(f"{name}: unknown setting")
+    warn_unknown_variables()
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         name = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise SettingsError(f"ORDERDESK_{name.upper()}: {first['msg']}") from None
+        raise SettingsError(f"ORDERDESK_{name.upper()}: {first['msg']}", field=name) from None
 
 
 @lru_cache(maxsize=1)

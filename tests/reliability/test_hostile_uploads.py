@@ -20,7 +20,6 @@ import zipfile
 import zlib
 from functools import cache
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +27,7 @@ import pytest
 from PIL import ExifTags, PngImagePlugin
 from PIL import Image as PILImage
 from tests.factories import login, make_partner
+from tests.s3 import StoreUnderTest
 
 from orderdesk.http.state import AppState
 from orderdesk.settings import Settings
@@ -353,19 +353,15 @@ async def test_streamed_multipart_body_over_the_request_cap_is_413(
     assert response.json()["name"] == "PayloadTooLargeError"
 
 
-def _stored_files(media_dir: Path) -> set[Path]:
-    return {p for p in media_dir.rglob("*") if p.is_file()}
-
-
 async def test_refused_uploads_store_nothing(
-    client: httpx.AsyncClient, headers: dict[str, str], media_dir: Path
+    client: httpx.AsyncClient, headers: dict[str, str], served_image_store: StoreUnderTest
 ) -> None:
-    before = _stored_files(media_dir)
+    before = served_image_store.stored()
     for data, filename, content_type, _ in REFUSED_FILES.values():
         assert (await upload(client, headers, data, filename, content_type)).status_code == 422
     for build in BOMBS.values():
         assert (await upload(client, headers, build(), "b.png", "image/png")).status_code == 422
-    assert _stored_files(media_dir) == before
+    assert served_image_store.stored() == before
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,6 +381,7 @@ POLYGLOTS = {
 }
 
 
+@pytest.mark.usefixtures("served_image_store")
 @pytest.mark.parametrize("name", list(POLYGLOTS))
 async def test_polyglot_comes_back_as_a_clean_webp_without_the_payload(
     name: str, client: httpx.AsyncClient, headers: dict[str, str]
@@ -398,12 +395,14 @@ async def test_polyglot_comes_back_as_a_clean_webp_without_the_payload(
         assert clean.size == size
 
 
+@pytest.mark.usefixtures("served_image_store")
 async def test_real_image_declared_as_text_is_sniffed_and_re_encoded(
     client: httpx.AsyncClient, headers: dict[str, str]
 ) -> None:
     await sanitised(client, await upload(client, headers, jpeg(), "notes.txt", "text/plain"))
 
 
+@pytest.mark.usefixtures("served_image_store")
 @pytest.mark.parametrize("format", ["JPEG", "PNG", "WEBP", "TIFF"])
 async def test_exif_gps_and_xmp_are_stripped(
     format: str, client: httpx.AsyncClient, headers: dict[str, str]

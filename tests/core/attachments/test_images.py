@@ -21,6 +21,7 @@ from PIL import ExifTags, ImageCms
 from PIL import Image as PILImage
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.s3 import StoreUnderTest
 
 from orderdesk.core.attachments.models import Image
 from orderdesk.core.attachments.service import (
@@ -32,7 +33,7 @@ from orderdesk.core.attachments.service import (
     reencode_image,
     upload_image,
 )
-from orderdesk.core.attachments.storage import LocalImageStorage
+from orderdesk.core.attachments.storage import ImageStorage, LocalImageStorage
 from orderdesk.core.errors import FieldError, ValidationFailed
 from orderdesk.core.orders.models import Order
 from orderdesk.core.organizations.models import Location, Organization
@@ -308,6 +309,22 @@ async def test_local_storage_round_trip_shards_and_leaves_no_temp_files(tmp_path
     await storage.delete("abcdef.webp")
 
 
+async def test_every_store_replaces_loads_and_deletes_by_key(image_store: StoreUnderTest) -> None:
+    storage = image_store.storage
+    assert await storage.check_writable() is None
+
+    await storage.save("abcdef.webp", b"first")
+    await storage.save("abcdef.webp", b"second")
+
+    assert await storage.load("abcdef.webp") == b"second"
+    assert len(image_store.stored()) == 1  # no temporary file, no older version
+    assert await storage.load("ab9999.webp") is None
+    await storage.delete("abcdef.webp")
+    assert await storage.load("abcdef.webp") is None
+    await storage.delete("abcdef.webp")  # deleting what is gone is not an error
+    assert image_store.stored() == set()
+
+
 @pytest.mark.parametrize(
     "key",
     [
@@ -324,10 +341,10 @@ async def test_local_storage_round_trip_shards_and_leaves_no_temp_files(tmp_path
         "ab\x00.webp",
     ],
 )
-async def test_local_storage_rejects_keys_that_could_escape_the_root(
-    tmp_path: Path, key: str
+async def test_storage_rejects_keys_that_could_escape_the_root(
+    image_store: StoreUnderTest, key: str
 ) -> None:
-    storage = LocalImageStorage(tmp_path / "media")
+    storage = image_store.storage
 
     with pytest.raises(ValueError):
         await storage.save(key, b"x")
@@ -335,7 +352,7 @@ async def test_local_storage_rejects_keys_that_could_escape_the_root(
         await storage.load(key)
     with pytest.raises(ValueError):
         await storage.delete(key)
-    assert files_under(tmp_path) == []
+    assert image_store.stored() == set()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -406,7 +423,7 @@ async def make_orders(
 async def make_image(
     sessions: async_sessionmaker[AsyncSession],
     organization: Organization,
-    storage: LocalImageStorage,
+    storage: ImageStorage,
 ) -> Image:
     data = encode(PILImage.new("RGB", (40, 30), RED), "PNG")
     async with transaction(sessions) as session:
@@ -416,10 +433,10 @@ async def make_image(
 
 
 async def test_upload_stores_the_webp_and_records_it(
-    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+    sessions: async_sessionmaker[AsyncSession], image_store: StoreUnderTest
 ) -> None:
     organization = await make_organization(sessions)
-    storage = LocalImageStorage(tmp_path)
+    storage = image_store.storage
 
     image = await make_image(sessions, organization, storage)
 
@@ -435,7 +452,7 @@ async def test_upload_stores_the_webp_and_records_it(
 
 
 async def test_rejected_upload_writes_nothing(
-    sessions: async_sessionmaker[AsyncSession], tmp_path: Path
+    sessions: async_sessionmaker[AsyncSession], image_store: StoreUnderTest
 ) -> None:
     organization = await make_organization(sessions)
 
@@ -443,14 +460,14 @@ async def test_rejected_upload_writes_nothing(
         async with transaction(sessions) as session:
             await upload_image(
                 session,
-                LocalImageStorage(tmp_path),
+                image_store.storage,
                 organization_id=organization.id,
                 data=b"GIF89a broken",
                 limits=LIMITS,
                 now=NOW,
             )
 
-    assert files_under(tmp_path) == []
+    assert image_store.stored() == set()
     async with sessions() as session:
         count = await session.scalar(
             select(func.count()).select_from(Image).where(Image.organization_id == organization.id)

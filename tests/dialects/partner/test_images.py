@@ -23,6 +23,9 @@ from orderdesk.http.state import AppState
 
 UPLOAD = "/partner/image/upload"
 
+# Every test here runs with the images on the local disk and in an S3 bucket.
+pytestmark = pytest.mark.usefixtures("served_image_store")
+
 
 def jpeg(size: tuple[int, int] = (64, 48), *, with_exif: bool = False) -> bytes:
     image = PILImage.new("RGB", size, (200, 30, 30))

@@ -14,9 +14,12 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from orderdesk.core.errors import StorageUnavailable
+
+if TYPE_CHECKING:
+    from orderdesk.settings import Settings
 
 log = logging.getLogger("orderdesk.storage")
 
@@ -46,6 +49,23 @@ class ImageStorage(Protocol):
     async def delete(self, key: str) -> None: ...
 
     async def check_writable(self) -> str | None: ...
+
+
+def image_storage(settings: Settings) -> ImageStorage:
+    """The bucket when ``s3_bucket`` is set, else ``media_dir`` on the local disk.
+
+    boto3 is imported only here, so a server on local storage never loads it.
+    """
+    if settings.s3_bucket:
+        from orderdesk.core.attachments.s3 import S3ImageStorage
+
+        return S3ImageStorage(
+            settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            endpoint_url=settings.s3_endpoint_url,
+            region=settings.s3_region,
+        )
+    return LocalImageStorage(settings.media_dir)
 
 
 def describe(exc: OSError) -> str:

@@ -115,6 +115,16 @@ def serve(
     # Each worker process builds its settings from the environment it inherits; in-process
     # request budgets are divided by this count, so that N workers do not grant N budgets.
     os.environ["ORDERDESK_WORKER_PROCESSES"] = str(workers)
+    # Metrics: every worker process counts in files of this run's own fresh directory (a
+    # leftover one would add a previous run's counts), and GET /metrics adds them all up. Set
+    # before anything imports prometheus_client, which picks its storage when imported.
+    import atexit
+    import shutil
+    import tempfile
+
+    metrics_dir = tempfile.mkdtemp(prefix="orderdesk-metrics-")
+    atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     settings = _settings(database_url)
     asyncio.run(run_migrations(settings.database_url))
     if demo:

@@ -20,6 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
+from orderdesk import metrics
+from orderdesk.core.errors import ValidationFailed
 from orderdesk.core.idempotency import service as idempotency
 from orderdesk.http.state import AppState
 
@@ -37,7 +39,25 @@ def send_model(answer: BaseModel) -> Response:
 async def create_once(
     state: AppState, *, scope: str, key: str | None, raw: bytes, create: Create
 ) -> Response:
-    """Run ``create`` in one transaction, at most once per ``(scope, key)``; commit, then answer."""
+    """Run ``create`` in one transaction, at most once per ``(scope, key)``; commit, then answer.
+
+    ``scope`` starts with the dialect's name (``partner:7``), under which the order is counted.
+    """
+    dialect = scope.partition(":")[0]
+    try:
+        answer = await _create_once(state, scope=scope, key=key, raw=raw, create=create)
+    except ValidationFailed as refused:
+        metrics.creation_refused(dialect, refused.errors)
+        raise
+    if isinstance(answer, Response):
+        return answer  # a replay: counted when it was first created
+    metrics.order_created(dialect)
+    return send_model(answer)
+
+
+async def _create_once(
+    state: AppState, *, scope: str, key: str | None, raw: bytes, create: Create
+) -> BaseModel | Response:
     async with state.transaction() as session:
         if key is None:
             answer = await create(session)
@@ -60,4 +80,4 @@ async def create_once(
                     answer, mode="json"
                 )
                 await keyed.store(200, values)
-    return send_model(answer)
+    return answer

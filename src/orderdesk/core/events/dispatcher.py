@@ -48,6 +48,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from orderdesk import metrics
 from orderdesk.core.events.models import DeliveryAttempt, OutboxEvent, WebhookDelivery
 from orderdesk.core.events.signing import signer_for
 from orderdesk.core.organizations.models import Organization, WebhookSubscription
@@ -277,10 +278,12 @@ async def _post(
 
 async def _record(
     session: AsyncSession, claim: _Claim, outcome: _Outcome, *, now: datetime
-) -> None:
+) -> str | None:
+    """Record one attempt; the state it leaves the delivery in (``delivered``, ``retry``,
+    ``dead``), or ``None`` when a newer schedule made this attempt's outcome moot."""
     delivery = await session.get(WebhookDelivery, claim.delivery_id, with_for_update=True)
     if delivery is None:
-        return
+        return None
     earlier_attempts, window_opened = (
         await session.execute(
             select(func.count(), func.min(DeliveryAttempt.at)).where(
@@ -304,9 +307,9 @@ async def _record(
     if outcome.delivered:
         delivery.state = "delivered"
         delivery.delivered_at = now
-        return
+        return "delivered"
     if delivery.state != "pending" or delivery.next_attempt_at != claim.lease_until:
-        return  # replayed or re-claimed meanwhile: that newer schedule stands
+        return None  # replayed or re-claimed meanwhile: that newer schedule stands
     if now >= (window_opened or now) + RETRY_WINDOW:
         delivery.state = "dead"
         log.warning(
@@ -315,8 +318,9 @@ async def _record(
             delivery.attempts,
             outcome.error,
         )
-    else:
-        delivery.next_attempt_at = now + backoff(earlier_attempts + 1)
+        return "dead"
+    delivery.next_attempt_at = now + backoff(earlier_attempts + 1)
+    return "retry"
 
 
 async def deliver_due(
@@ -341,7 +345,9 @@ async def deliver_due(
     async def attempt(claim: _Claim) -> None:
         outcome = await _post(client, claim, now=now, request_timeout=timeout)
         async with transaction(sessions) as session:
-            await _record(session, claim, outcome, now=now)
+            state = await _record(session, claim, outcome, now=now)
+        if state is not None:  # counted once committed
+            metrics.webhook_delivery(state)
 
     results = await asyncio.gather(*(attempt(c) for c in claims), return_exceptions=True)
     failures = [r for r in results if isinstance(r, Exception)]

@@ -266,6 +266,7 @@ async def _checked_and_claimed(
                         PREFERENCES,
                         "unavailable",
                         "no master is free in any of the requested dates and timeslots",
+                        "no_master",
                     )
                 ]
             )
@@ -532,6 +533,7 @@ async def change_dates(
                         PREFERENCES,
                         "unavailable",
                         "no master is free in any of the requested dates and timeslots",
+                        "no_master",
                     )
                 ]
             )

@@ -7,11 +7,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from orderdesk.settings import Settings, SettingsError, load_settings
+from orderdesk.settings import REPORTED_MARK, Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from orderdesk.setup.apply import ApplyReport
 
 cli = typer.Typer(
     add_completion=False,
@@ -25,15 +28,49 @@ DatabaseUrl = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"orderdesk {version('orderdesk')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _global(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """orderdesk: order intake for partner stores and restaurants."""
+
+
+# The database the running command uses, so that main() can name it when it cannot be reached.
+_database_url: str | None = None
+
+
 def _settings(database_url: str | None) -> Settings:
+    global _database_url
     try:
         settings = load_settings(database_url=database_url)
     except SettingsError as exc:
-        typer.echo(f"orderdesk: {exc}", err=True)
+        message = str(exc)
+        if database_url is not None and exc.field == "database_url":
+            # The value came from the option, not the variable: name what the operator typed.
+            message = "--database-url:" + message.split(":", 1)[1]
+        typer.echo(f"orderdesk: {message}", err=True)
         raise typer.Exit(2) from None
     if database_url:
         # Worker processes read their settings from the environment.
         os.environ["ORDERDESK_DATABASE_URL"] = database_url
+    _database_url = settings.database_url
+    # Every command logs in the configured format (ORDERDESK_LOG_FORMAT), uvicorn's lines too.
+    from orderdesk.http.logging import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
     return settings
 
 
@@ -63,6 +100,9 @@ def apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="validate and report, change nothing")
     ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the report (or the errors) as one JSON object")
+    ] = False,
 ) -> None:
     """Apply a setup document: idempotent, all or nothing."""
     from orderdesk.setup.apply import apply_file
@@ -75,18 +115,41 @@ def apply(
         typer.echo(f"orderdesk: cannot read {file}: {exc}", err=True)
         raise typer.Exit(2) from None
     except json.JSONDecodeError as exc:
-        typer.echo(f"$: not valid JSON: {exc}", err=True)
+        typer.echo(f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}", err=True)
         raise typer.Exit(2) from None
     try:
         report = asyncio.run(apply_file(settings.database_url, raw, dry_run=dry_run))
     except SetupInvalid as exc:
+        if as_json:
+            errors = [{"path": error.path, "message": error.message} for error in exc.errors]
+            typer.echo(json.dumps({"changed": False, "errors": errors}, ensure_ascii=False))
+            raise typer.Exit(2) from None
         for error in exc.errors:
             typer.echo(f"{error.path}: {error.message}", err=True)
         typer.echo(f"{len(exc.errors)} error(s); nothing was changed", err=True)
         raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(_report_json(report), ensure_ascii=False))
+        return
+    # The report itself says when it was a dry run.
     typer.echo(report.render())
-    if dry_run:
-        typer.echo("dry run: nothing was changed")
+
+
+def _report_json(report: ApplyReport) -> dict[str, Any]:
+    """An apply report for scripts: each entity as ``{"kind", "id"}`` rather than the text
+    report's ``"<kind> <id>"``, whose ids may contain spaces (a webhook's is its partner and
+    URL)."""
+
+    def entities(entries: list[str]) -> list[dict[str, str]]:
+        return [dict(zip(("kind", "id"), entry.split(" ", 1), strict=True)) for entry in entries]
+
+    return {
+        "dry_run": report.dry_run,
+        "changed": not report.dry_run and bool(report.created or report.updated),
+        "created": entities(report.created),
+        "updated": entities(report.updated),
+        "unchanged": entities(report.unchanged),
+    }
 
 
 @cli.command("demo-setup")
@@ -95,6 +158,19 @@ def demo_setup() -> None:
     from orderdesk.setup.demo import demo_document
 
     typer.echo(json.dumps(demo_document(), indent=2, ensure_ascii=False))
+
+
+@cli.command()
+def schema(
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="the reference page (docs/setup.md) instead")
+    ] = False,
+) -> None:
+    """Print the JSON Schema (draft 2020-12) of the setup document."""
+    from orderdesk.setup import reference
+
+    text = reference.markdown() if markdown else json.dumps(reference.json_schema(), indent=2)
+    typer.echo(text, nl=not markdown)
 
 
 @cli.command()
@@ -110,6 +186,7 @@ def serve(
     """Apply pending migrations, then serve both APIs, /docs and /health."""
     import uvicorn
 
+    from orderdesk.http.logging import logging_config
     from orderdesk.http.ratelimit import budget_summary
 
     # Each worker process builds its settings from the environment it inherits; in-process
@@ -126,14 +203,23 @@ def serve(
     atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     settings = _settings(database_url)
+    # The workers inherit this environment, which has just been checked for unknown names.
+    os.environ[REPORTED_MARK] = "1"
     asyncio.run(run_migrations(settings.database_url))
     if demo:
-        from orderdesk.setup.apply import apply_file
-        from orderdesk.setup.demo import demo_document
+        from orderdesk.setup import demo as demo_data
 
-        document = demo_document()
+        # A taken port is said at once, not after instructions that point at the other server.
+        problem = demo_data.listen_problem(host, port)
+        if problem:
+            typer.echo(f"orderdesk: {problem}", err=True)
+            raise typer.Exit(1)
+        from orderdesk.setup.apply import apply_file
+
+        document = demo_data.demo_document()
         asyncio.run(apply_file(settings.database_url, document))
-        typer.echo(demo_instructions(settings.public_url or f"http://{host}:{port}", document))
+        local = demo_data.local_base(host, port)
+        demo_data.announce_when_ready(settings.public_url or local, local, document)
     if settings.log_level.lower() in ("trace", "debug", "info"):
         typer.echo(f"orderdesk: {budget_summary(settings)}", err=True)
     # Idle keep-alive connections stay open 75 s (uvicorn's default is 5 s). A server that
@@ -150,6 +236,10 @@ def serve(
         port=port,
         workers=workers,
         log_level=settings.log_level,
+        # Applied again in each worker process; the access log is orderdesk's own (one line
+        # per answered request with its duration and request id, orderdesk.http.logging).
+        log_config=logging_config(settings.log_format, settings.log_level),
+        access_log=False,
         timeout_graceful_shutdown=30,
         timeout_keep_alive=75,
         proxy_headers=False,
@@ -179,6 +269,10 @@ def worker(database_url: DatabaseUrl = None) -> None:
 webhooks = typer.Typer(help="Inspect and replay webhook deliveries.", no_args_is_help=True)
 cli.add_typer(webhooks, name="webhooks")
 
+from orderdesk.setup.imports import commands as import_commands  # noqa: E402
+
+cli.add_typer(import_commands, name="import")
+
 
 async def _with_session(database_url: str, work: Any) -> Any:
     from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
@@ -198,34 +292,55 @@ def webhooks_list(
     state: Annotated[str | None, typer.Option(help="pending, delivered or dead")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 50,
     database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
 ) -> None:
     """List deliveries, newest first."""
     from orderdesk.core.events.admin import list_deliveries
+    from orderdesk.core.events.health import list_subscriptions
 
     settings = _settings(database_url)
+
+    async def work(session: Any) -> Any:
+        deliveries = await list_deliveries(session, state=state, limit=limit)
+        return deliveries, await list_subscriptions(session)
+
     try:
-        rows = asyncio.run(
-            _with_session(
-                settings.database_url,
-                lambda session: list_deliveries(session, state=state, limit=limit),
-            )
-        )
+        rows, subscriptions = asyncio.run(_with_session(settings.database_url, work))
     except ValueError as exc:
         typer.echo(f"orderdesk: {exc}", err=True)
         raise typer.Exit(2) from None
+    if as_json:
+        from dataclasses import asdict
+
+        rows_json = [asdict(row) for row in rows]
+        typer.echo(json.dumps(rows_json, default=lambda value: value.isoformat()))
+        return
     for row in rows:
         typer.echo(
             f"{row.id}\t{row.state}\t{row.event}\torder={row.order_id}\t"
             f"attempts={row.attempts}\tlast={row.last_status_code or row.last_error or '-'}"
-            f"\t{row.url}"
+            f"\tsubscription={row.subscription_id}:{row.subscription_state}\t{row.url}"
         )
     typer.echo(f"{len(rows)} deliveries")
+    for sub in subscriptions:
+        if sub.disabled_at is not None:
+            typer.echo(
+                f"subscription {sub.id} disabled since {sub.disabled_at.isoformat()}, no delivery "
+                f"succeeded for days: {sub.url}; `orderdesk webhooks enable {sub.id}` resumes it"
+            )
 
 
 @webhooks.command("replay")
 def webhooks_replay(
-    ids: Annotated[list[int] | None, typer.Argument(help="delivery ids")] = None,
-    all_dead: Annotated[bool, typer.Option("--all-dead", help="every dead delivery")] = False,
+    ids: Annotated[
+        list[int] | None, typer.Argument(help="delivery ids (default: every dead one)")
+    ] = None,
+    all_dead: Annotated[
+        bool, typer.Option("--all-dead", help="every dead delivery (the default without ids)")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="replay every dead delivery without asking")
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Queue deliveries again (dead ones by default) for a fresh 24 h of retries."""
@@ -233,195 +348,94 @@ def webhooks_replay(
     from orderdesk.db.base import utcnow
 
     settings = _settings(database_url)
-    if not ids and not all_dead:
-        typer.echo("orderdesk: name delivery ids or pass --all-dead", err=True)
+    if ids and all_dead:
+        typer.echo("orderdesk: name delivery ids or pass --all-dead, not both", err=True)
         raise typer.Exit(2)
+    every_dead = not ids
+    # Replaying everything is the one call here that can flood receivers: it is confirmed.
+    confirmed = yes or all_dead or not every_dead
+    if not confirmed and not typer.confirm("Replay every dead delivery?", default=False):
+        typer.echo("nothing was queued")
+        raise typer.Exit(1)
     count = asyncio.run(
         _with_session(
             settings.database_url,
-            lambda session: replay(session, ids or None, dead_only=all_dead, now=utcnow()),
+            lambda session: replay(
+                session, None if every_dead else ids, dead_only=every_dead, now=utcnow()
+            ),
         )
     )
     typer.echo(f"{count} deliveries queued again")
 
 
-def _q(value: object) -> str:
-    """JSON for a double-quoted shell string (so ``$VARS`` inside still expand)."""
-    return json.dumps(value).replace("\\", "\\\\").replace('"', '\\"')
+@webhooks.command("enable")
+def webhooks_enable(
+    subscription_id: Annotated[int, typer.Argument(help="subscription id (see webhooks list)")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Turn a subscription disabled for failing back on; its pending deliveries resume."""
+    from orderdesk.core.events.health import UnknownSubscription, enable
+    from orderdesk.db.base import utcnow
+
+    settings = _settings(database_url)
+    try:
+        was_disabled = asyncio.run(
+            _with_session(
+                settings.database_url,
+                lambda session: enable(session, subscription_id, now=utcnow()),
+            )
+        )
+    except UnknownSubscription as exc:
+        typer.echo(f"orderdesk: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if was_disabled:
+        typer.echo(f"subscription {subscription_id} enabled")
+    else:
+        typer.echo(f"subscription {subscription_id} was not disabled; past failures are forgiven")
 
 
-def demo_instructions(base: str, document: dict[str, Any]) -> str:
-    """Credentials and a ready-to-paste curl line for every endpoint of both APIs."""
-    return "\n".join(
-        [
-            "",
-            f"orderdesk demo is running at {base}  (API docs: {base}/docs)",
-            "",
-            *_partner_lines(base, document),
-            "",
-            *_restaurant_lines(base, document),
-            "",
-        ]
-    )
+@webhooks.command("listen")
+def webhooks_listen(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8787,
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ORDERDESK_WEBHOOK_SECRET",
+            help="the subscription's secret; without it signatures are not checked",
+        ),
+    ] = None,
+) -> None:
+    """Receive webhooks: check each signature, print one line per event (Ctrl+C stops)."""
+    import uvicorn
 
+    from orderdesk.core.events.listen import app
+    from orderdesk.db.base import utcnow
 
-def _partner_lines(base: str, document: dict[str, Any]) -> list[str]:
-    partner = document["partners"][0]
-    user = partner["users"][0]
-    store = partner["stores"][0]["id"]
-    item = document["items"][0]
-    login = json.dumps({"login": user["login"], "password": user["password"]})
-    order = _q(
-        {
-            "customer": {
-                "phone_number": "+37120000000",
-                "first_name": "Anna",
-                "last_name": "Ozola",
-            },
-            "address": {
-                "address": "Brivibas iela 1, Riga",
-                "coordinates": {"lat": 56.95, "lon": 24.11},
-                "details": "3rd floor",
-                "zip": "LV-1010",
-            },
-            "partner_details": {
-                "store_id": store,
-                "items": [{"id": item["id"], "count": 1, "delivery": True}],
-                "instock": True,
-                "delivery_type": "to_door_by_lift",
-            },
-            "datetime": [{"date": "$(date -d tomorrow +%F)", "timeslot": "1217"}],
-            "payment_method": "cash",
-            "image_uuids": [],
-        }
-    )
-    p = f"{base}/partner"
-    auth = '-H "token: $TOKEN"'
-    return [
-        "Partner API (/partner). Demo logins:",
-        *[
-            f"  {p_['name']}: {u['login']} / {u['password']}"
-            for p_ in document["partners"]
-            for u in p_["users"]
-        ],
-        "Log in and keep the token:",
-        f"  TOKEN=$(curl -s {p}/auth/authorize -H 'Content-Type: application/json' "
-        f"-d '{login}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"data\"]"
-        '["token"])\')',
-        "Free master slots (no token needed):",
-        f"  curl -s '{p}/slots/free?store_id={store}'",
-        "Items, search and stores:",
-        f"  curl -s '{p}/item/list?limit=5' {auth}",
-        f"  curl -s '{p}/item/find?name=wardr' {auth}",
-        f"  curl -s {p}/store/list {auth}",
-        "Upload a receipt image:",
-        f"  curl -s {p}/image/upload {auth} -F file=@receipt.jpg",
-        "Create an order (books a master tomorrow 12-17):",
-        f"  curl -s {p}/order/create {auth} -H 'Content-Type: application/json' "
-        f"-H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\" "
-        f'-d "{order}"',
-        "List, read, mark in stock, change dates, cancel:",
-        f"  curl -s -g '{p}/order/list?filter[query]=Ozola' {auth}",
-        f"  curl -s {p}/order/1 {auth}",
-        f"  curl -s -X POST {p}/order/1/instock {auth}",
-        f"  curl -s {p}/order/1/datetime {auth} -H 'Content-Type: application/json' "
-        f'-d "{_q({"datetime": [{"date": "$(date -d +2days +%F)", "timeslot": "0712"}]})}"',
-        f"  curl -s -X POST {p}/order/1/cancel {auth}",
-    ]
+    def emit(line: str) -> None:
+        typer.echo(line)
+        sys.stdout.flush()
 
-
-def _restaurant_lines(base: str, document: dict[str, Any]) -> list[str]:
-    from orderdesk.setup.demo import (
-        DEMO_RESTAURANT_API_KEY,
-        DEMO_RESTAURANT_CLIENT_ID,
-        DEMO_RESTAURANT_CLIENT_SECRET,
-    )
-
-    restaurant = document["restaurants"][0]
-    location = restaurant["subrestaurants"][0]["uid"]
-    product = restaurant["products"][0]
-    size = product["options"][0]
-    cash = restaurant["cash_subs"][0]
-    coupon = restaurant["coupons"][0]["code"]
-    gencode = restaurant["coupon_generators"][0]["gencode"]
-    a = f"{base}/api"
-    key = f"-H 'X-Api-Key: {DEMO_RESTAURANT_API_KEY}'"
-    client = (
-        f"-H 'X-Client-Id: {DEMO_RESTAURANT_CLIENT_ID}' "
-        f"-H 'X-Client-Secret: {DEMO_RESTAURANT_CLIENT_SECRET}'"
-    )
-    json_body = "-H 'Content-Type: application/json'"
-    order = _q(
-        {
-            "client": {
-                "first_name": "Giulia",
-                "last_name": "Rossi",
-                "email": "giulia@example.com",
-                "phone": "+39 02 1234567",
-            },
-            "dmethod": "0",
-            "payment_method": "cash",
-            "payment_method_sub": cash,
-            "subrestaurant_uid": location,
-            "pickup": {"date": "$WHEN"},
-            "details": [
-                {
-                    "product": {"uid": product["uid"]},
-                    "quantity": 2,
-                    "options": [
-                        {"uid": size["uid"], "values": [{"uid": size["option_values"][0]["uid"]}]}
-                    ],
-                }
-            ],
-            "coupon": {"code": coupon},
-        }
-    )
-    py = "python3 -c 'import json,sys; print(json.load(sys.stdin)"
-    place = document["places"][0]
-    address = f"{place['street']} {place['number']}, {place['city']}"
-    return [
-        f"Restaurant API (/api), {restaurant['name']}: API key {DEMO_RESTAURANT_API_KEY}, "
-        f"client {DEMO_RESTAURANT_CLIENT_ID} / {DEMO_RESTAURANT_CLIENT_SECRET}",
-        "OAuth 2.0 client credentials:",
-        f"  curl -s {a}/oauth/token -d grant_type=client_credentials "
-        f"-d client_id={DEMO_RESTAURANT_CLIENT_ID} "
-        f"-d client_secret={DEMO_RESTAURANT_CLIENT_SECRET}",
-        "Menu and locations:",
-        f"  curl -s '{a}/menu/categories?page=1' {key}",
-        f"  curl -s '{a}/menu/products?page=1&q=marg' {key}",
-        f"  curl -s '{a}/menu/product?uid={product['uid']}' {key}",
-        f"  curl -s '{a}/menu/category?uid={product['category_uid']}' {key}",
-        f"  curl -s {a}/account/subrestaurants {key}",
-        "Address check, free pickup times, and the first one kept in $WHEN:",
-        f"  curl -s {a}/order/validate_address {client} {json_body} "
-        f"-d '{json.dumps({'address': address}, ensure_ascii=False)}'",
-        f"  curl -s {a}/order/pickup_delivery_times {client} {json_body} "
-        f"-d '{json.dumps({'dmethod': '0', 'subrestaurant_uid': location, 'language': 'en'})}'",
-        f"  WHEN=$(curl -s {a}/order/pickup_delivery_times {client} {json_body} "
-        f"-d '{json.dumps({'dmethod': '0', 'subrestaurant_uid': location})}' | "
-        f'{py}["data"]["pickup_times"][0]["date"])\')',
-        "Coupons:",
-        f"  curl -s -X POST '{a}/coupon/apply?code={coupon}&total=25' {client}",
-        f"  curl -s -X POST '{a}/coupon/generate?gencode={gencode}"
-        f"&valid_email=giulia@example.com' {client}",
-        "Create an order (kept in $ORDER), then confirm, read, list and close it:",
-        f'  ORDER=$(curl -s {a}/order/create {client} {json_body} -d "{order}")',
-        '  echo "$ORDER"',
-        f'  OUID=$(echo "$ORDER" | {py}["order"]["uid"])\'); '
-        f'OTOKEN=$(echo "$ORDER" | {py}["order"]["token"])\')',
-        f'  curl -s -X POST "{a}/order/confirm?uid=$OUID&token=$OTOKEN" {key}',
-        f'  curl -s "{a}/orders/get?uid=$OUID" {key}',
-        f"  curl -s '{a}/orders/list?page=1&pagesize=10' {key}",
-        f'  curl -s -X POST "{a}/order/close?uid=$OUID&token=$OTOKEN" {key}',
-    ]
+    typer.echo(f"listening on http://{host}:{port}/ (any path)", err=True)
+    receiver = app(secret=secret, emit=emit, clock=utcnow)
+    uvicorn.run(receiver, host=host, port=port, log_level="warning")
 
 
 def main() -> None:
+    """Run a command; a database it cannot use ends it with one line and exit code 1."""
+    from orderdesk.db.errors import connection_failure
+
     try:
         cli()
     except SettingsError as exc:
         print(f"orderdesk: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Exception as exc:
+        line = connection_failure(_database_url, exc) if _database_url else None
+        if line is None:
+            raise
+        print(f"orderdesk: {line}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -95,6 +95,11 @@ from orderdesk.dialects.partner.timeslots import NAMES as TIMESLOTS
 MAX_MASTERS = 1000
 MAX_ITEM_ID = 2**31 - 1
 MAX_INT = 2**31 - 1  # every integer column is a 32-bit signed integer on PostgreSQL
+# How the restaurant sections' amounts are written (the restaurant API shows major units).
+_MINOR = (
+    "integer minor units of the restaurant's currency (750 is EUR 7.50; the restaurant API "
+    "shows major units, 7.5)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,33 +201,62 @@ class _Section(BaseModel):
 class UserSpec(_Section):
     """A login of the partner API; matched by ``login`` (unique server-wide)."""
 
-    login: Title
-    password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
+    login: Title = Field(
+        description="Login name for `POST /partner/auth/authorize`; unique on the server."
+    )
+    password: Annotated[str, StringConstraints(min_length=8, max_length=1024)] = Field(
+        description="Password, at least 8 characters; stored only as an argon2id hash."
+    )
 
 
 class WebhookSpec(_Section):
     """A webhook subscriber; matched by ``url`` within its partner."""
 
-    url: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_web_url)]
-    secret: Annotated[str, StringConstraints(min_length=8, max_length=500)]
+    url: Annotated[str, StringConstraints(max_length=2000), AfterValidator(_web_url)] = Field(
+        description="Absolute `http://` or `https://` URL the events are POSTed to; listed once "
+        "per organization."
+    )
+    secret: Annotated[str, StringConstraints(min_length=8, max_length=500)] = Field(
+        description="Shared secret the payloads are signed with (HMAC-SHA256), at least 8 "
+        "characters."
+    )
 
 
 class CapacityOverrideSpec(_Section):
     """``masters_on``: the number of masters of one date and timeslot, replacing ``masters``."""
 
-    date: IsoDate
-    timeslot: Timeslot
-    masters: MasterCount
+    date: IsoDate = Field(
+        description="Calendar date `YYYY-MM-DD` in the store's time zone; past dates are accepted "
+        "and harmless."
+    )
+    timeslot: Timeslot = Field(
+        description="Timeslot name: `0712` (07-12), `1217` (12-17) or `1721` (17-21)."
+    )
+    masters: MasterCount = Field(
+        description="Masters available in that timeslot on that date (0 closes it); at most 1000."
+    )
 
 
 class StoreSpec(_Section):
     """A store; ``id`` is the wire ``store_id``, unique server-wide."""
 
-    id: Name
-    title: Title
-    timezone: Annotated[str, AfterValidator(_timezone)]
-    masters: dict[Timeslot, MasterCount]
-    masters_on: list[CapacityOverrideSpec] = []
+    id: Name = Field(
+        description="The wire `store_id`; unique on the server, also among restaurants' "
+        "subrestaurant uids."
+    )
+    title: Title = Field(description="Display name of the store.")
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        description="IANA time zone (such as `Europe/Riga`) the store's dates and timeslots are "
+        "counted in."
+    )
+    masters: dict[Timeslot, MasterCount] = Field(
+        description="Masters per timeslot on an ordinary day: every timeslot (`0712`, `1217`, "
+        "`1721`) exactly once, each 0 to 1000 (0 closes the slot)."
+    )
+    masters_on: list[CapacityOverrideSpec] = Field(
+        [],
+        description="Exceptions to `masters` for single dates; one entry per date and timeslot.",
+    )
 
     @field_validator("masters")
     @classmethod
@@ -236,24 +270,42 @@ class StoreSpec(_Section):
 class PartnerSpec(_Section):
     """A partner organization; matched by ``name``."""
 
-    name: Name
-    title: Title
-    users: list[UserSpec] = []
-    webhooks: list[WebhookSpec] = []
-    stores: list[StoreSpec] = []
+    name: Name = Field(description="The partner's key: matches the partner on every apply.")
+    title: Title = Field(description="Display name of the partner.")
+    users: list[UserSpec] = Field([], description="Logins of the partner API.")
+    webhooks: list[WebhookSpec] = Field(
+        [], description="Subscribers to the partner's order events."
+    )
+    stores: list[StoreSpec] = Field([], description="Stores orders can be placed for.")
 
 
 class ItemSpec(_Section):
     """An item of the marketplace catalog, matched by ``id`` (the partner's item id)."""
 
-    id: Annotated[int, Field(gt=0, le=MAX_ITEM_ID)]
-    title: LongTitle
-    category: Name
-    delivery: bool = False
-    assembly: bool = False
-    delivery_price: Price | None = Field(default=None, validate_default=True)
-    assembly_price: Price | None = Field(default=None, validate_default=True)
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+    id: Annotated[int, Field(gt=0, le=MAX_ITEM_ID)] = Field(
+        description="The partner's item id (wire `id`), 1 to 2147483647; unique on the server."
+    )
+    title: LongTitle = Field(description="Item title; `GET /partner/item/find` searches its words.")
+    category: Name = Field(
+        description="Marketplace category uid; a category not seen before is created."
+    )
+    delivery: bool = Field(False, description="Whether the item can be ordered with delivery.")
+    assembly: bool = Field(False, description="Whether the item can be ordered with assembly.")
+    delivery_price: Price | None = Field(
+        default=None,
+        validate_default=True,
+        description="Price of delivery in integer minor units of `currency` (2500 is EUR 25.00); "
+        "required when `delivery` is true, ignored when it is false.",
+    )
+    assembly_price: Price | None = Field(
+        default=None,
+        validate_default=True,
+        description="Price of assembly in integer minor units of `currency`; required when "
+        "`assembly` is true, ignored when it is false.",
+    )
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = Field(
+        description="ISO 4217 code of the prices, 3 upper-case letters such as `EUR`."
+    )
 
     @field_validator("delivery_price", "assembly_price")
     @classmethod
@@ -277,15 +329,27 @@ class ItemSpec(_Section):
 class PlaceSpec(_Section):
     """An address of the built-in gazetteer, matched by ``place_id``."""
 
-    place_id: Title
-    street: Title
-    number: Annotated[str, StringConstraints(max_length=20)] = ""
-    city: Name
-    province: Annotated[str, StringConstraints(max_length=50)] = ""
-    zip: Annotated[str, StringConstraints(max_length=20)] = ""
-    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    place_id: Title = Field(
+        description="Stable id of the address, returned by the restaurant API's address check."
+    )
+    street: Title = Field(description="Street name.")
+    number: Annotated[str, StringConstraints(max_length=20)] = Field(
+        "", description="House number."
+    )
+    city: Name = Field(description="City.")
+    province: Annotated[str, StringConstraints(max_length=50)] = Field(
+        "", description="Province or state."
+    )
+    zip: Annotated[str, StringConstraints(max_length=20)] = Field("", description="Postal code.")
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = Field(
+        description="ISO 3166 alpha-2 country code, upper-case, such as `IT`."
+    )
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] = Field(
+        description="Latitude in decimal degrees (WGS 84)."
+    )
+    lng: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] = Field(
+        description="Longitude in decimal degrees (WGS 84)."
+    )
 
 
 # --- restaurants ----------------------------------------------------------------------------
@@ -441,31 +505,65 @@ class ClientSpec(_Section):
     """An API client (``X-Client-Id`` / ``X-Client-Secret`` or OAuth); ``client_id`` is unique
     server-wide."""
 
-    client_id: Title
-    client_secret: Secret
-    scopes: Annotated[list[Scope], Field(min_length=1), AfterValidator(_distinct)]
-    active: bool = True
+    client_id: Title = Field(
+        description="`X-Client-Id` header or OAuth `client_id`; unique on the server."
+    )
+    client_secret: Secret = Field(
+        description="`X-Client-Secret` or OAuth `client_secret`, 12 or more characters without "
+        "surrounding whitespace; stored only as an argon2id hash."
+    )
+    scopes: Annotated[list[Scope], Field(min_length=1), AfterValidator(_distinct)] = Field(
+        description="What the client may do; at least one, each listed once."
+    )
+    active: bool = Field(
+        True, description="False switches the client off without removing it from the file."
+    )
 
 
 class SubrestaurantSpec(_Section):
     """A sub-location (``subrestaurant_uid`` on the wire): its address, hours and order slots."""
 
-    uid: Uid
-    name: Title
-    code: Annotated[str, StringConstraints(max_length=20)] = ""
-    address: Title
-    city: Name
-    province: Annotated[str, StringConstraints(max_length=50)] = ""
-    zip: Annotated[str, StringConstraints(max_length=20)] = ""
-    country: Annotated[str, AfterValidator(_country)]
-    lat: Lat
-    lng: Lng
-    phone: Annotated[str, StringConstraints(max_length=50)] | None = None
-    email: Email | None = None
-    opening_hours: dict[Weekday, DayHours]
-    lead_minutes: Annotated[int, Field(ge=0, le=1440)] = 20
-    slot_minutes: Annotated[int, Field(ge=1, le=1440), AfterValidator(_slot_length)] = 15
-    orders_per_slot: Annotated[int, Field(ge=1, le=10000)] = 4
+    uid: Uid = Field(
+        description="The wire `subrestaurant_uid`; unique on the server, also among partners' "
+        "store ids."
+    )
+    name: Title = Field(description="Display name of the location.")
+    code: Annotated[str, StringConstraints(max_length=20)] = Field(
+        "", description="Short internal code of the location."
+    )
+    address: Title = Field(description="Street and number.")
+    city: Name = Field(description="City.")
+    province: Annotated[str, StringConstraints(max_length=50)] = Field(
+        "", description="Province or state."
+    )
+    zip: Annotated[str, StringConstraints(max_length=20)] = Field("", description="Postal code.")
+    country: Annotated[str, AfterValidator(_country)] = Field(
+        description="ISO 3166 alpha-2 country code, upper-case, such as `IT`."
+    )
+    lat: Lat = Field(description="Latitude in decimal degrees (WGS 84), -90 to 90.")
+    lng: Lng = Field(description="Longitude in decimal degrees (WGS 84), -180 to 180.")
+    phone: Annotated[str, StringConstraints(max_length=50)] | None = Field(
+        None,
+        description="A valid phone number for `country`, or in international form such as "
+        "`+39 02 1234 5678`.",
+    )
+    email: Email | None = Field(None, description="Contact e-mail address.")
+    opening_hours: dict[Weekday, DayHours] = Field(
+        description='Per day (`mon`..`sun`; a day left out is closed): `["HH:MM", "HH:MM"]` '
+        "ranges in the restaurant's time zone, end after start (`24:00` may end one), touching "
+        "but not overlapping."
+    )
+    lead_minutes: Annotated[int, Field(ge=0, le=1440)] = Field(
+        20, description="Minutes between ordering and the earliest pickup or delivery time."
+    )
+    slot_minutes: Annotated[int, Field(ge=1, le=1440), AfterValidator(_slot_length)] = Field(
+        15,
+        description="Length of a pickup or delivery slot in minutes: divides 60 or is a "
+        "multiple of 15.",
+    )
+    orders_per_slot: Annotated[int, Field(ge=1, le=10000)] = Field(
+        4, description="Orders the location accepts per slot."
+    )
 
     @field_validator("phone")
     @classmethod
@@ -512,51 +610,110 @@ class ZoneSpec(_Section):
     """A delivery zone, matched by ``name`` within its restaurant; document order is the order
     in which zones are tried."""
 
-    name: Title
-    subrestaurant_uid: Uid
-    fee: Money = 0
-    order_min: Money = 0
-    polygon: PolygonPoints | None = None
-    radius_km: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] | None = None
+    name: Title = Field(description="Name of the zone, unique within its restaurant.")
+    subrestaurant_uid: Uid = Field(
+        description="The subrestaurant of this restaurant that delivers in the zone."
+    )
+    fee: Money = Field(
+        0,
+        description="Delivery fee in " + _MINOR + ".",
+    )
+    order_min: Money = Field(
+        0,
+        description="Smallest order total for delivery in the zone, in " + _MINOR + ".",
+    )
+    polygon: PolygonPoints | None = Field(
+        None,
+        description="The zone's outline: at least 3 `[lat, lng]` points, edges not crossing. "
+        "Exactly one of `polygon` and `radius_km`.",
+    )
+    radius_km: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] | None = Field(
+        None,
+        description="The zone as a circle around the subrestaurant, in kilometres (above 0, at "
+        "most 100). Exactly one of `polygon` and `radius_km`.",
+    )
 
 
 class CategorySpec(_Section):
-    uid: Uid
-    name: Title
-    description: Text = ""
-    image: ImageUrl | None = None
-    hidden: bool = False
-    position: Position | None = None
-    ext_id: ExtId | None = None
-    subrestaurant_uids: Annotated[list[Uid], AfterValidator(_distinct)] = []
+    """A menu category, matched by ``uid`` within its restaurant."""
+
+    uid: Uid = Field(description="Category uid, unique within the restaurant.")
+    name: Title = Field(description="Display name.")
+    description: Text = Field("", description="Text shown with the category.")
+    image: ImageUrl | None = Field(None, description="Absolute `http(s)://` URL of an image.")
+    hidden: bool = Field(False, description="True keeps it out of the menu.")
+    position: Position | None = Field(
+        None, description="Sort position; absent: its index in `categories`."
+    )
+    ext_id: ExtId | None = Field(
+        None,
+        description="The POS's id, which `POST /api/menu/import` matches by; unique among the "
+        "restaurant's categories.",
+    )
+    subrestaurant_uids: Annotated[list[Uid], AfterValidator(_distinct)] = Field(
+        [], description="Subrestaurants that sell it; empty: all of them."
+    )
 
 
 class OptionValueSpec(_Section):
-    uid: Uid
-    name: Title
-    short_name: ShortName = ""
-    price_operator: Literal["+", "-", "="] = "+"
-    price_operand: Money = 0
-    hidden: bool = False
-    position: Position | None = None
-    checked_default: bool = False
-    ext_id: ExtId | None = None
+    """A selectable value of an option, matched by ``uid`` within its option."""
+
+    uid: Uid = Field(description="Value uid, unique within its option.")
+    name: Title = Field(description="Display name.")
+    short_name: ShortName = Field("", description="Abbreviation for receipts and kitchen tickets.")
+    price_operator: Literal["+", "-", "="] = Field(
+        "+",
+        description="How `price_operand` changes the product's unit price: `+` adds, `-` "
+        "subtracts, `=` replaces it.",
+    )
+    price_operand: Money = Field(
+        0,
+        description="The amount, per unit, in " + _MINOR + ".",
+    )
+    hidden: bool = Field(False, description="True keeps it out of the menu.")
+    position: Position | None = Field(
+        None, description="Sort position; absent: its index in `option_values`."
+    )
+    checked_default: bool = Field(False, description="Selected unless the customer unselects it.")
+    ext_id: ExtId | None = Field(
+        None, description="The POS's id; unique among the values of its option."
+    )
 
 
 class OptionSpec(_Section):
     """An option of a product. Field order matters: each rule reads the fields before it."""
 
-    uid: Uid
-    name: Title
-    short_name: ShortName = ""
-    type: Literal["single", "multiple"] = "multiple"
-    min_selectable: Annotated[int, Field(ge=0, le=1000)] = 0
-    max_selectable: Annotated[int, Field(ge=1, le=1000)] = Field(default=1, validate_default=True)
-    max_quantity: Annotated[int, Field(ge=1, le=99)] = 1
-    hidden: bool = False
-    position: Position | None = None
-    ext_id: ExtId | None = None
-    option_values: list[OptionValueSpec] = Field(default=[], validate_default=True)
+    uid: Uid = Field(description="Option uid, unique within the restaurant.")
+    name: Title = Field(description="Display name.")
+    short_name: ShortName = Field("", description="Abbreviation for receipts and kitchen tickets.")
+    type: Literal["single", "multiple"] = Field(
+        "multiple", description="`single`: exactly one value at a time; `multiple`: several."
+    )
+    min_selectable: Annotated[int, Field(ge=0, le=1000)] = Field(
+        0,
+        description="Fewest distinct values an order must choose; at most the visible values.",
+    )
+    max_selectable: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=1,
+        validate_default=True,
+        description="Most distinct values an order may choose: at least `min_selectable`, "
+        "1 for a `single` option.",
+    )
+    max_quantity: Annotated[int, Field(ge=1, le=99)] = Field(
+        1, description="How many times one value may be chosen."
+    )
+    hidden: bool = Field(False, description="True keeps it out of the menu.")
+    position: Position | None = Field(
+        None, description="Sort position; absent: its index in `options`."
+    )
+    ext_id: ExtId | None = Field(
+        None, description="The POS's id; unique among the options of its product."
+    )
+    option_values: list[OptionValueSpec] = Field(
+        default=[],
+        validate_default=True,
+        description="The values; at most `max_selectable` of them `checked_default`.",
+    )
 
     @field_validator("max_selectable")
     @classmethod
@@ -584,18 +741,30 @@ class OptionSpec(_Section):
 
 
 class ProductSpec(_Section):
-    uid: Uid
-    category_uid: Uid
-    name: LongTitle
-    ingredients: Text = ""
-    price: Money
-    hidden: bool = False
-    available: bool = True
-    position: Position | None = None
-    image: ImageUrl | None = None
-    ext_id: ExtId | None = None
-    subrestaurant_uids: Annotated[list[Uid], AfterValidator(_distinct)] = []
-    options: list[OptionSpec] = []
+    """A menu product, matched by ``uid`` within its restaurant."""
+
+    uid: Uid = Field(description="Product uid, unique within the restaurant.")
+    category_uid: Uid = Field(description="The uid of one of this restaurant's `categories`.")
+    name: LongTitle = Field(description="Display name; the menu search looks at its words.")
+    ingredients: Text = Field("", description="Text shown with the product.")
+    price: Money = Field(description="Unit price in " + _MINOR + ".")
+    hidden: bool = Field(False, description="True keeps it out of the menu.")
+    available: bool = Field(
+        True, description="False shows it as sold out: listed, but it cannot be ordered."
+    )
+    position: Position | None = Field(
+        None, description="Sort position; absent: its index in `products`."
+    )
+    image: ImageUrl | None = Field(None, description="Absolute `http(s)://` URL of an image.")
+    ext_id: ExtId | None = Field(
+        None,
+        description="The POS's id, which `POST /api/menu/import` matches by; unique among the "
+        "restaurant's products.",
+    )
+    subrestaurant_uids: Annotated[list[Uid], AfterValidator(_distinct)] = Field(
+        [], description="Subrestaurants that sell it; empty: all of them."
+    )
+    options: list[OptionSpec] = Field([], description="Choices offered with the product.")
 
 
 def _some_discount(value: int, info: ValidationInfo) -> int:
@@ -608,17 +777,37 @@ def _some_discount(value: int, info: ValidationInfo) -> int:
 class CouponSpec(_Section):
     """A coupon, matched by its code within its restaurant (stored upper-case)."""
 
-    code: Code
-    discount_perc: Percent = 0
-    discount_amount: Annotated[Money, AfterValidator(_some_discount)] = Field(
-        default=0, validate_default=True
+    code: Code = Field(
+        description="What customers type: letters, digits, `-` and `_`; matched "
+        "case-insensitively, stored upper-case."
     )
-    quantity: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
-    order_min: Money = 0
-    valid_from: IsoDate | None = None
-    valid_to: IsoDate | None = None
-    valid_weekdays: Annotated[list[Weekday], AfterValidator(_distinct)] = []
-    valid_email: Email | None = None
+    discount_perc: Percent = Field(0, description="Percentage off the subtotal, 0 to 100.")
+    discount_amount: Annotated[Money, AfterValidator(_some_discount)] = Field(
+        default=0,
+        validate_default=True,
+        description="Fixed amount off, in " + _MINOR + "; this or `discount_perc` must be above 0.",
+    )
+    quantity: Annotated[int, Field(ge=0, le=MAX_INT)] | None = Field(
+        None,
+        description="Uses left; absent or null: unlimited. Re-applying the same value does not "
+        "refill a coupon that has been used.",
+    )
+    order_min: Money = Field(
+        0,
+        description="Smallest subtotal it applies to, in " + _MINOR + ".",
+    )
+    valid_from: IsoDate | None = Field(
+        None, description="First day it applies, `YYYY-MM-DD`; absent: from now on."
+    )
+    valid_to: IsoDate | None = Field(
+        None, description="Last day it applies, `YYYY-MM-DD`, not before `valid_from`."
+    )
+    valid_weekdays: Annotated[list[Weekday], AfterValidator(_distinct)] = Field(
+        [], description="Days it applies on (`mon`..`sun`), each once; empty: every day."
+    )
+    valid_email: Email | None = Field(
+        None, description="Only orders with this customer e-mail address may use it."
+    )
 
     @field_validator("valid_to")
     @classmethod
@@ -637,41 +826,83 @@ class CouponSpec(_Section):
 class CouponGeneratorSpec(_Section):
     """Makes one-off coupons; matched by ``gencode`` within its restaurant (stored upper-case)."""
 
-    gencode: Code
-    discount_perc: Percent = 0
-    discount_amount: Annotated[Money, AfterValidator(_some_discount)] = Field(
-        default=0, validate_default=True
+    gencode: Code = Field(
+        description="Generator code for `POST /api/coupon/generate`: letters, digits, `-` and "
+        "`_`; matched case-insensitively, stored upper-case."
     )
-    order_min: Money = 0
-    valid_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    discount_perc: Percent = Field(
+        0, description="Percentage off the subtotal of each coupon made, 0 to 100."
+    )
+    discount_amount: Annotated[Money, AfterValidator(_some_discount)] = Field(
+        default=0,
+        validate_default=True,
+        description="Fixed amount off, in " + _MINOR + "; this or `discount_perc` must be above 0.",
+    )
+    order_min: Money = Field(
+        0,
+        description="Smallest subtotal a coupon made applies to, in " + _MINOR + ".",
+    )
+    valid_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        30, description="Days a coupon made stays valid."
+    )
 
 
 class RestaurantSpec(_Section):
     """A restaurant organization; matched by ``uid``."""
 
-    uid: Uid
-    name: Title
-    timezone: Annotated[str, AfterValidator(_timezone)]
-    language: Annotated[str, AfterValidator(_language)]
-    currency: Annotated[str, AfterValidator(_currency)]
-    auto_confirm: bool = False
-    countdown_seconds: Annotated[int, Field(ge=30, le=86400)] = 300
+    uid: Uid = Field(description="The restaurant's key: matches it on every apply.")
+    name: Title = Field(description="Display name.")
+    timezone: Annotated[str, AfterValidator(_timezone)] = Field(
+        description="IANA time zone (such as `Europe/Rome`) of opening hours and order times."
+    )
+    language: Annotated[str, AfterValidator(_language)] = Field(
+        description="ISO 639-1 code, 2 lower-case letters such as `it`: the default language "
+        "of answers."
+    )
+    currency: Annotated[str, AfterValidator(_currency)] = Field(
+        description="ISO 4217 code, 3 upper-case letters such as `EUR`, of every price of the "
+        "restaurant."
+    )
+    auto_confirm: bool = Field(
+        False, description="True confirms new orders at once instead of waiting for the restaurant."
+    )
+    countdown_seconds: Annotated[int, Field(ge=30, le=86400)] = Field(
+        300, description="Seconds the restaurant has to confirm an order before it times out."
+    )
     # An extension: false switches the restaurant's API off (every call answers API_DISABLED
     # 403) without deleting its credentials.
-    api_enabled: bool = True
-    api_keys: list[Secret] = []
-    clients: list[ClientSpec] = []
-    webhooks: list[WebhookSpec] = []
-    subrestaurants: list[SubrestaurantSpec] = []
+    api_enabled: bool = Field(
+        True,
+        description="False answers every API call with `API_DISABLED` (403) and keeps the "
+        "credentials.",
+    )
+    api_keys: list[Secret] = Field(
+        [],
+        description="`X-Api-Key` values, 12 or more characters each, unique on the server; only "
+        "their SHA-256 is stored.",
+    )
+    clients: list[ClientSpec] = Field([], description="API clients of the ordering endpoints.")
+    webhooks: list[WebhookSpec] = Field(
+        [], description="Subscribers to the restaurant's order events."
+    )
+    subrestaurants: list[SubrestaurantSpec] = Field([], description="The restaurant's locations.")
     dmethods: Annotated[
         list[Annotated[str, AfterValidator(_dmethod)]], AfterValidator(_distinct)
-    ] = ["0"]
-    cash_subs: Annotated[list[Name], AfterValidator(_distinct)] = []
-    zones: list[ZoneSpec] = []
-    categories: list[CategorySpec] = []
-    products: list[ProductSpec] = []
-    coupons: list[CouponSpec] = []
-    coupon_generators: list[CouponGeneratorSpec] = []
+    ] = Field(
+        ["0"],
+        description="Delivery methods offered, each once: `0` pickup, `1` delivery, `0t` table, "
+        "`20` pickup point, `0e-<id>` event, `dcf-<id>` custom.",
+    )
+    cash_subs: Annotated[list[Name], AfterValidator(_distinct)] = Field(
+        [], description="`payment_method_sub` values a cash order may name (such as `cash`)."
+    )
+    zones: list[ZoneSpec] = Field([], description="Delivery zones, tried in document order.")
+    categories: list[CategorySpec] = Field([], description="Menu categories.")
+    products: list[ProductSpec] = Field([], description="Menu products.")
+    coupons: list[CouponSpec] = Field([], description="Discount codes.")
+    coupon_generators: list[CouponGeneratorSpec] = Field(
+        [], description="Makers of one-off coupons."
+    )
 
     def settings(self) -> dict[str, Any]:
         """What ``Organization.settings`` holds for this restaurant (the document's part)."""
@@ -688,11 +919,22 @@ class RestaurantSpec(_Section):
 
 
 class SetupDocument(_Section):
-    version: Annotated[Literal[1], BeforeValidator(_only_one)]
-    partners: list[PartnerSpec] = []
-    items: list[ItemSpec] = []
-    restaurants: list[RestaurantSpec] = []
-    places: list[PlaceSpec] = []
+    """The setup document of ``orderdesk apply``: what the server should hold. Applying it is
+    idempotent and all or nothing; entities it does not mention are left alone."""
+
+    version: Annotated[Literal[1], BeforeValidator(_only_one)] = Field(
+        description="Format version; this server reads version 1."
+    )
+    partners: list[PartnerSpec] = Field([], description="Partner organizations (partner API).")
+    items: list[ItemSpec] = Field(
+        [], description="The marketplace catalog partners order from; ids unique."
+    )
+    restaurants: list[RestaurantSpec] = Field(
+        [], description="Restaurant organizations (restaurant API)."
+    )
+    places: list[PlaceSpec] = Field(
+        [], description="Addresses of the built-in gazetteer for the address check."
+    )
 
 
 def parse_setup(raw: object) -> SetupDocument:

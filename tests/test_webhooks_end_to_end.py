@@ -102,7 +102,13 @@ async def test_restaurant_subscriber_gets_new_countdown_confirmed_closed_in_orde
         assert request.headers["x-xmenu-signature"] == plain_signature(secret, request.body)
         assert "x-orderdesk-signature" not in request.headers
         assert request.headers["content-type"] == "application/json"
-    new, countdown, confirmed, closed = (q.payload for q in received)
+    payloads = [q.payload for q in received]
+    # Each body leads with the event id a receiver de-duplicates on, the header's value.
+    assert [next(iter(p)) for p in payloads] == ["event_id"] * 4
+    assert [p.pop("event_id") for p in payloads] == [
+        q.headers["x-orderdesk-event"] for q in received
+    ]
+    new, countdown, confirmed, closed = payloads
     # order.new carries the full order, exactly as GET /api/orders/get showed it at creation.
     assert new == {"event": "order.new", "order": at_creation}
     assert {k: new["order"][k] for k in ("uid", "token", "total", "order_number")} == {
@@ -158,6 +164,7 @@ async def test_unconfirmed_restaurant_order_times_out_by_itself_and_the_subscrib
     assert timeout.answered == 200
     assert timeout.headers["x-xmenu-signature"] == plain_signature(secret, timeout.body)
     assert timeout.payload == {
+        "event_id": timeout.headers["x-orderdesk-event"],
         "event": "order.timeout",
         "order": await stack.restaurant_get(r, order["uid"]),
     }
@@ -203,12 +210,14 @@ async def test_partner_subscriber_gets_created_then_status_changed_signed_with_t
     first, second = stack.receiver.requests
     assert (first.answered, second.answered) == (200, 200)
     assert first.payload == {
+        "id": first.headers["x-orderdesk-event"],
         "event": "order.created",
         "created_at": created_at.strftime("%Y-%m-%dT%H:%M:%S.")
         + f"{created_at.microsecond // 1000:03d}Z",
         "data": listed_open,
     }
     assert second.payload["event"] == "order.status_changed"
+    assert second.payload["id"] == second.headers["x-orderdesk-event"] != first.payload["id"]
     assert second.payload["data"] == listed_cancelled
     assert (second.payload["data"]["_status"], second.payload["data"]["_substatus"]) == (
         "cancelled",

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from orderdesk.core.events.dispatcher import Dispatcher
+from orderdesk.core.events.health import disable_failing
 from orderdesk.core.idempotency.service import purge_expired
 from orderdesk.core.orders.confirmation import expire_due
 from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
@@ -52,6 +53,11 @@ class Background:
         async with transaction(self.sessions) as session:
             return await purge_expired(session, now=self.clock(), ttl=self.idempotency_ttl)
 
+    async def disable_failing_subscriptions(self) -> int:
+        """How many subscriptions this step disabled (each is logged); a hook for metrics."""
+        async with transaction(self.sessions) as session:
+            return len(await disable_failing(session, now=self.clock()))
+
     async def _every(self, seconds: float, step: Callable[[], Awaitable[int]]) -> None:
         while not self._stop.is_set():
             try:
@@ -68,6 +74,9 @@ class Background:
                 self._every(self.poll_interval, self.expire_countdowns), name="countdowns"
             ),
             asyncio.create_task(self._every(3600, self.purge), name="purge"),
+            asyncio.create_task(
+                self._every(300, self.disable_failing_subscriptions), name="webhook-health"
+            ),
         ]
 
     async def stop(self) -> None:

@@ -31,6 +31,8 @@ class DeliveryRow:
     last_error: str | None
     next_attempt_at: datetime
     created_at: datetime
+    subscription_id: int
+    subscription_state: str  # active | inactive | disabled, as in health.list_subscriptions
 
 
 async def list_deliveries(
@@ -55,6 +57,9 @@ async def list_deliveries(
             WebhookDelivery.last_error,
             WebhookDelivery.next_attempt_at,
             WebhookDelivery.created_at,
+            WebhookDelivery.subscription_id,
+            WebhookSubscription.active,
+            WebhookSubscription.disabled_at,
         )
         .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -63,7 +68,13 @@ async def list_deliveries(
     )
     if state is not None:
         query = query.where(WebhookDelivery.state == state)
-    return [DeliveryRow(**row._asdict()) for row in await session.execute(query)]
+    rows = []
+    for row in await session.execute(query):
+        fields = row._asdict()
+        active, disabled_at = fields.pop("active"), fields.pop("disabled_at")
+        state = "disabled" if disabled_at is not None else "active" if active else "inactive"
+        rows.append(DeliveryRow(**fields, subscription_state=state))
+    return rows
 
 
 async def replay(

@@ -5,8 +5,9 @@ Guarantees, on SQLite (one process) and on PostgreSQL with any number of dispatc
 * **At least once.** A delivery is claimed by pushing its ``next_attempt_at`` forward by a lease
   in a short committed transaction; the POST happens outside any transaction, and a second short
   transaction records the outcome. A process that dies mid-POST leaves the lease to expire and
-  another process retries. Receivers de-duplicate on ``X-Orderdesk-Event`` (the event id, the
-  same for every subscriber) or ``X-Orderdesk-Delivery`` (this subscriber's copy).
+  another process retries. Receivers de-duplicate on the event id, the same on every retry and
+  for every subscriber: it is sent in ``X-Orderdesk-Event`` and in the body (see
+  :data:`EVENT_ID_FIELDS`); ``X-Orderdesk-Delivery`` names this subscriber's copy.
 * **No double claim.** Claims use ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite serialises
   writers with ``BEGIN IMMEDIATE``), so one delivery is in flight in at most one process.
 * **In order per order and subscriber.** A delivery is attempted only while every delivery of
@@ -26,7 +27,8 @@ Fan-out is serialised across processes with a PostgreSQL transaction-level advis
 than run in parallel with ``SKIP LOCKED``: two processes fanning out two halves of one order's
 events could commit them in the wrong order, and fan-out is a few inserts per event, so one
 process at a time is plenty. Deliveries of inactive subscriptions are neither created nor sent;
-pending ones resume if the subscription is activated again.
+pending ones resume if the subscription is activated again. The same holds for a subscription
+disabled because it has been failing for days (:mod:`orderdesk.core.events.health`).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, Self
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -68,6 +70,17 @@ MIN_LEASE = timedelta(seconds=60)
 USER_AGENT = "orderdesk-webhooks"
 _FAN_OUT_LOCK = 0x6F72_6465_7766  # "orderf"
 _ERROR_BODY_BYTES = 200
+
+EVENT_ID_FIELDS: dict[str, str] = {"partner": "id", "restaurant": "event_id"}
+"""Organization kind → the body field carrying the event id, named in each dialect's style and
+documented in its webhook payload models. The id is only known once the outbox row exists, after
+the dialect rendered the payload, so it is added when the body is built; kinds missing here get
+``event_id``."""
+
+
+def _receivable() -> ColumnElement[bool]:
+    """Subscriptions that get deliveries: switched on in the setup and not disabled for failing."""
+    return WebhookSubscription.active.is_(True) & WebhookSubscription.disabled_at.is_(None)
 
 
 class _EventKey(Protocol):
@@ -126,7 +139,7 @@ async def fan_out(session: AsyncSession, *, now: datetime, batch: int = 500) -> 
         select(WebhookSubscription.organization_id, WebhookSubscription.id)
         .where(
             WebhookSubscription.organization_id.in_({e.organization_id for e in events}),
-            WebhookSubscription.active.is_(True),
+            _receivable(),
         )
         .order_by(WebhookSubscription.id)
     )
@@ -210,7 +223,7 @@ async def _claim_due(
         .where(
             WebhookDelivery.state == "pending",
             WebhookDelivery.next_attempt_at <= now,
-            WebhookSubscription.active.is_(True),
+            _receivable(),
             ~blocked,
         )
         .order_by(WebhookDelivery.id)
@@ -231,7 +244,11 @@ async def _claim_due(
     return claims
 
 
-def _request_body(payload: dict[str, Any]) -> bytes:
+def _request_body(claim: _Claim) -> bytes:
+    """The stored payload with the event id first, so a receiver sees it before the data."""
+    field = EVENT_ID_FIELDS.get(claim.organization_kind, "event_id")
+    payload = {field: str(claim.event_id)}
+    payload.update((k, v) for k, v in claim.payload.items() if k != field)
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -239,7 +256,7 @@ async def _post(
     client: httpx.AsyncClient, claim: _Claim, *, now: datetime, request_timeout: float
 ) -> _Outcome:
     """One POST; never raises for anything the receiver or the network does."""
-    body = _request_body(claim.payload)
+    body = _request_body(claim)
     headers = {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,

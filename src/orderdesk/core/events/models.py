@@ -40,6 +40,7 @@ class WebhookDelivery(Base):
         UniqueConstraint("event_id", "subscription_id"),
         Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
         Index("ix_webhook_deliveries_ordering", "ordering_key", "id"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

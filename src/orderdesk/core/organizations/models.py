@@ -88,6 +88,9 @@ class WebhookSubscription(Timestamped, Base):
     url: Mapped[str] = mapped_column(String(2000))
     secret: Mapped[str] = mapped_column(String(500))
     active: Mapped[bool] = mapped_column(default=True)
+    # Runtime state, apart from ``active`` (the setup's): see orderdesk.core.events.health.
+    disabled_at: Mapped[datetime | None]
+    enabled_at: Mapped[datetime | None]
 
 
 class ApiKey(Base):

@@ -400,6 +400,11 @@ class Event(Shape):
     """A webhook: an order was created or its status changed. Signed in
     ``X-Orderdesk-Signature`` (``t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">``)."""
 
+    id: str = Field(
+        "",
+        description="The event's id, as in `X-Orderdesk-Event`: the same on every retry of the "
+        "event; de-duplicate on it. Set when the event is sent.",
+    )
     event: Literal["order.created", "order.status_changed"]
     created_at: Timestamp
     data: Order

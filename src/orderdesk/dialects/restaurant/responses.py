@@ -444,6 +444,11 @@ OrderEventName = Literal["order.new", "order.timeout", "order.confirmed", "order
 class OrderEvent(Shape):
     """A webhook: ``order.new``, ``order.timeout``, ``order.confirmed``, ``order.closed``."""
 
+    event_id: str = Field(
+        "",
+        description="The event's id, as in `X-Orderdesk-Event`: the same on every retry of the "
+        "event; de-duplicate on it. Set when the event is sent.",
+    )
     event: OrderEventName
     order: Order
 
@@ -457,6 +462,11 @@ class CountdownOrder(Shape):
 class CountdownEvent(Shape):
     """The webhook ``order.countdown_started``: the order waits for confirmation."""
 
+    event_id: str = Field(
+        "",
+        description="The event's id, as in `X-Orderdesk-Event`: the same on every retry of the "
+        "event; de-duplicate on it. Set when the event is sent.",
+    )
     event: Literal["order.countdown_started"]
     order: CountdownOrder
 

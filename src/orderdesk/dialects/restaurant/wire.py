@@ -547,7 +547,8 @@ EVENTS: dict[str, out.OrderEventName] = {
 
 
 def _payload(event: out.OrderEvent | out.CountdownEvent) -> dict[str, Any]:
-    return event.model_dump(mode="json")
+    # The event id exists only once the outbox row does; the dispatcher adds it when sending.
+    return event.model_dump(mode="json", exclude={"event_id"})
 
 
 def render_event(kind: str, view: OrderView, now: dt.datetime) -> list[tuple[str, dict[str, Any]]]:

@@ -140,8 +140,14 @@ def watch_pool(engine: Any) -> None:
     event.listen(pool, "checkin", _on_checkin)
 
 
+# Read once, when prometheus_client (imported above) chose between in-memory values and files
+# from the same variable: a process whose counters live in memory must export its own registry
+# even if the variable appears later (an in-process ``serve`` sets it for its workers).
+_MULTIPROC_DIR = os.environ.get(MULTIPROC_ENV) or None
+
+
 def multiprocess_dir() -> str | None:
-    return os.environ.get(MULTIPROC_ENV) or None
+    return _MULTIPROC_DIR
 
 
 def process_exiting() -> None:

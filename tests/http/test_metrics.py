@@ -107,6 +107,16 @@ async def test_metrics_answer_in_text_and_stay_out_of_the_api_document(
     assert "/metrics" not in app.openapi()["paths"]
 
 
+async def test_a_multiprocess_directory_named_later_does_not_hide_this_process_counts(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An in-process ``serve`` exports the variable for its workers; the counters of this
+    process stay in memory, where the scrape must still find them."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    await client.get("/health")
+    assert total(await scrape(client), "orderdesk_http_requests_total", route_is("/health")) >= 1
+
+
 async def test_outbox_lag_is_the_age_of_the_oldest_waiting_event(
     client: httpx.AsyncClient, state: AppState, clock: FakeClock
 ) -> None:

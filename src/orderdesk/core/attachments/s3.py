@@ -54,7 +54,8 @@ READY_CACHE_SECONDS = 5.0
 
 # S3 error codes that say "no such object" rather than "the store is unusable".
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
-# Codes ``HeadBucket`` answers with, which carry no body and so no readable code.
+# What ``HeadBucket``'s statuses mean (its answers have no body, so S3 names no code); other
+# statuses are reported as "HTTP 503: Service Unavailable".
 _HEAD_CODES = {"404": "NoSuchBucket", "403": "AccessDenied", "301": "PermanentRedirect"}
 
 
@@ -68,7 +69,7 @@ def client_config() -> Config:
     return Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         max_pool_connections=MAX_CONNECTIONS,
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
@@ -191,7 +192,7 @@ def describe(exc: BotoCoreError | ClientError) -> str:
     the S3 documentation for, and S3's own words; for a failure below HTTP, botocore's."""
     if isinstance(exc, ClientError):
         code = _code(exc)
-        code = _HEAD_CODES.get(code, code) or "ClientError"
+        code = _HEAD_CODES.get(code, f"HTTP {code}" if code.isdigit() else code) or "ClientError"
         message = str(exc.response.get("Error", {}).get("Message", "")).strip()
         if not message:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")

@@ -9,6 +9,12 @@ range and brings aiohttp. The pool is this store's own, so slow S3 calls never t
 threads that image decoding and the local disk use (``asyncio.to_thread``), and it is as large
 as the client's connection pool, so no call waits for a connection while holding a thread.
 
+Measured (2 CPUs, 96 PUTs of 3 MiB, 16 at a time, to a local stand-in for S3 in another
+process, three runs each): boto3 in threads 118-159 MiB/s at 5.6 ms of client CPU per upload,
+aiobotocore 82-119 MiB/s at 5.0-5.9 ms; the event loop's worst stall was the same for both
+(0.3-0.7 s with both CPUs busy), since aiobotocore hashes each body for the signature on the
+loop itself. Installing aiobotocore 3.10 also moved botocore back from 1.44 to 1.43.
+
 Writes are atomic without any help from us: S3 makes an object visible only once its ``PUT``
 completed in full, and a replaced object is swapped whole; a reader never sees half a file.
 """

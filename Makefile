@@ -22,8 +22,21 @@ $(SPECTRAL): tests/openapi/spectral/package-lock.json
 		cd tests/openapi/spectral && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
 	else echo "npm not found: the Spectral test will be skipped"; fi
 
+# make demo PORT=8123 HOST=0.0.0.0 picks where it listens; set on the command line only, so a PORT
+# or HOST some shells export does not move the demo. Its data stays in orderdesk-demo.db and
+# media/demo until make demo-reset deletes both.
+HOST = 127.0.0.1
+PORT = 8000
+DEMO_DB := orderdesk-demo.db
+DEMO_MEDIA := media/demo
+
 demo: $(STAMP)
-	$(BIN)/orderdesk serve --demo --database-url sqlite:///./orderdesk-demo.db
+	ORDERDESK_MEDIA_DIR=./$(DEMO_MEDIA) $(BIN)/orderdesk serve --demo --host $(HOST) --port $(PORT) \
+		--database-url sqlite:///./$(DEMO_DB)
+
+.PHONY: demo-reset
+demo-reset:
+	rm -rf $(DEMO_DB) $(DEMO_DB)-journal $(DEMO_DB)-wal $(DEMO_DB)-shm $(DEMO_MEDIA)
 
 test: $(STAMP) $(SPECTRAL)
 	$(BIN)/ruff format --check src tests bench

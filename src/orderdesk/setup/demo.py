@@ -8,15 +8,33 @@ deterministic for a given day: its ``masters_on`` overrides fall on the next occ
 holidays, so they are always in the future and re-applying the demo on the same day changes
 nothing. The restaurant part does not depend on the day at all (its coupons carry no dates).
 
-The demo webhooks point at ``http://127.0.0.1:9999``: run any local receiver there to watch order
-events; without one, deliveries simply fail and are retried.
+The demo webhooks point at ``orderdesk webhooks listen`` on its default port
+(``http://127.0.0.1:8787``), so a second terminal shows every order event as it happens; without
+a listener, deliveries simply fail and are retried.
+
+``serve --demo`` prints how to call every endpoint only once its own port answers, and every
+printed line must work when pasted again against the same database: the lines carry ids the run
+itself creates (in shell variables), dates read from the running server, and the path of the
+receipt image shipped next to this module, and they avoid GNU-only tools so they run on macOS.
 """
 
 from __future__ import annotations
 
+import errno
+import json
+import shlex
+import socket
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from itertools import product
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from orderdesk.core.catalog.search import fold
 
@@ -32,6 +50,11 @@ DEMO_RESTAURANT_UID = "bella"
 DEMO_RESTAURANT_API_KEY = "bella-demo-api-key-0001"
 DEMO_RESTAURANT_CLIENT_ID = "bella-web"
 DEMO_RESTAURANT_CLIENT_SECRET = "bella-demo-client-secret"  # noqa: S105 (public demo)
+# ``orderdesk webhooks listen``'s default port: the demo's subscriptions point there.
+WEBHOOK_LISTEN_PORT = 8787
+WEBHOOK_LISTEN_URL = f"http://127.0.0.1:{WEBHOOK_LISTEN_PORT}"
+# A small real receipt photo, shipped as package data, so the printed upload line works as is.
+DEMO_RECEIPT = Path(__file__).with_name("demo_receipt.jpg")
 
 
 @dataclass(frozen=True)
@@ -240,7 +263,7 @@ def _partners(today: date) -> list[dict[str, object]]:
                 for login in ("api@nordhaus.example", "shop@nordhaus.example")
             ],
             "webhooks": [
-                {"url": "http://127.0.0.1:9999/hooks/nordhaus", "secret": "whsec-nordhaus-demo"}
+                {"url": f"{WEBHOOK_LISTEN_URL}/hooks/nordhaus", "secret": "whsec-nordhaus-demo"}
             ],
             "stores": [
                 _store(
@@ -570,7 +593,7 @@ def demo_restaurant() -> dict[str, object]:
                 ],
             }
         ],
-        "webhooks": [{"url": "http://127.0.0.1:9999/hooks/bella", "secret": "whsec-bella-demo"}],
+        "webhooks": [{"url": f"{WEBHOOK_LISTEN_URL}/hooks/bella", "secret": "whsec-bella-demo"}],
         "subrestaurants": [
             _subrestaurant(
                 _CENTRO,
@@ -658,3 +681,288 @@ def demo_document(today: date | None = None) -> dict[str, object]:
         "restaurants": [demo_restaurant()],
         "places": _places(),
     }
+
+
+# --- what ``serve --demo`` prints -------------------------------------------------------------
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why the server could not listen on ``host:port``, or None when it can.
+
+    Checked before anything is printed: without it a second demo would print its instructions
+    (pointing at the first one's port) and only then fail to bind. ``SO_REUSEADDR`` as uvicorn
+    sets it, so connections of a demo that has just stopped do not count as taking the port.
+    """
+    if not 1 <= port <= 65535:  # getaddrinfo would quietly wrap 70000 around to 4464
+        return f"cannot listen on port {port}: a port is 1 to 65535"
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(address)
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}:{port}: unknown host ({exc.strerror})"
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return (
+                f"port {port} on {host} is already in use (is another demo running?): "
+                f"stop it or choose another port, e.g. make demo PORT={port + 1}"
+            )
+        return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+    return None
+
+
+def local_base(host: str, port: int) -> str:
+    """The URL this machine reaches the server at: a wildcard host is not an address to call."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 (a name, not a bind)
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def announce_when_ready(
+    base: str,
+    local: str,
+    document: dict[str, Any],
+) -> threading.Thread:
+    """Print the instructions from a background thread once ``local`` answers ``/health``.
+
+    "running" then means what it says: the port is bound and requests are answered. When the
+    server stops before that (it could not bind after all), the process ends and the daemon
+    thread with it, and nothing is printed.
+    """
+
+    def run() -> None:
+        while not _answers(f"{local}/health"):
+            time.sleep(0.1)
+        create_on, move_to = _booking_days(local, document)
+        text = demo_instructions(base, document, create_on=create_on, move_to=move_to)
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+    thread = threading.Thread(target=run, name="demo-announce", daemon=True)
+    thread.start()
+    return thread
+
+
+def _get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own http URL)
+        return json.load(response)
+
+
+def _answers(url: str) -> bool:
+    try:
+        _get_json(url)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _booking_days(local: str, document: dict[str, Any]) -> tuple[date, date]:
+    """Two days the printed partner order can book (12-17) and then move to (07-12).
+
+    Read from the running server's free slots rather than assumed, so earlier runs' bookings
+    and holidays with no masters are stepped over; from tomorrow on, so the slot has not begun
+    by the time the line is pasted. Without an answer: tomorrow and the day after.
+    """
+    store = document["partners"][0]["stores"][0]
+    tomorrow = datetime.now(ZoneInfo(store["timezone"])).date() + timedelta(days=1)
+    fallback = (tomorrow, tomorrow + timedelta(days=1))
+    try:
+        slots: dict[str, dict[str, bool]] = _get_json(
+            f"{local}/partner/slots/free?store_id={store['id']}"
+        )["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return fallback
+    days = sorted(date.fromisoformat(day) for day in slots if day >= tomorrow.isoformat())
+    create_on = next((d for d in days if slots[d.isoformat()].get("1217")), None)
+    if create_on is None:
+        return fallback
+    move_to = next(
+        (d for d in days if d > create_on and slots[d.isoformat()].get("0712")), create_on
+    )
+    return create_on, move_to
+
+
+def _q(value: object) -> str:
+    """JSON for a double-quoted shell string (so ``$VARS`` inside still expand)."""
+    return json.dumps(value).replace("\\", "\\\\").replace('"', '\\"')
+
+
+_PY = "python3 -c 'import json,sys; print(json.load(sys.stdin)"
+
+
+def demo_instructions(
+    base: str, document: dict[str, Any], *, create_on: date, move_to: date
+) -> str:
+    """Credentials and a ready-to-paste curl line for every endpoint of both APIs.
+
+    Only POSIX shell, curl and python3 (no GNU ``date -d``): the lines are pasted on macOS too.
+    """
+    return "\n".join(
+        [
+            "",
+            f"orderdesk demo is running at {base}  (API docs: {base}/docs)",
+            "",
+            f"Webhooks of every order event go to {WEBHOOK_LISTEN_URL}/hooks/...; to watch them,",
+            f"in another terminal: orderdesk webhooks listen --port {WEBHOOK_LISTEN_PORT}",
+            "",
+            *_partner_lines(base, document, create_on, move_to),
+            "",
+            *_restaurant_lines(base, document),
+            "",
+        ]
+    )
+
+
+def _partner_lines(
+    base: str, document: dict[str, Any], create_on: date, move_to: date
+) -> list[str]:
+    partner = document["partners"][0]
+    user = partner["users"][0]
+    store = partner["stores"][0]["id"]
+    item = document["items"][0]
+    login = json.dumps({"login": user["login"], "password": user["password"]})
+    order = _q(
+        {
+            "customer": {
+                "phone_number": "+37120000000",
+                "first_name": "Anna",
+                "last_name": "Ozola",
+            },
+            "address": {
+                "address": "Brivibas iela 1, Riga",
+                "coordinates": {"lat": 56.95, "lon": 24.11},
+                "details": "3rd floor",
+                "zip": "LV-1010",
+            },
+            "partner_details": {
+                "store_id": store,
+                "items": [{"id": item["id"], "count": 1, "delivery": True}],
+                "instock": True,
+                "delivery_type": "to_door_by_lift",
+            },
+            "datetime": [{"date": create_on.isoformat(), "timeslot": "1217"}],
+            "payment_method": "cash",
+            "image_uuids": [],
+        }
+    )
+    new_dates = _q({"datetime": [{"date": move_to.isoformat(), "timeslot": "0712"}]})
+    p = f"{base}/partner"
+    auth = '-H "token: $TOKEN"'
+    receipt = shlex.quote(f"file=@{DEMO_RECEIPT}")
+    return [
+        "Partner API (/partner). Demo logins:",
+        *[
+            f"  {p_['name']}: {u['login']} / {u['password']}"
+            for p_ in document["partners"]
+            for u in p_["users"]
+        ],
+        "Log in and keep the token:",
+        f"  TOKEN=$(curl -s {p}/auth/authorize -H 'Content-Type: application/json' "
+        f'-d \'{login}\' | {_PY}["data"]["token"])\')',
+        "Free master slots (no token needed):",
+        f"  curl -s '{p}/slots/free?store_id={store}'",
+        "Items, search and stores:",
+        f"  curl -s '{p}/item/list?limit=5' {auth}",
+        f"  curl -s '{p}/item/find?name=wardr' {auth}",
+        f"  curl -s {p}/store/list {auth}",
+        "Upload a receipt image (shipped with orderdesk):",
+        f"  curl -s {p}/image/upload {auth} -F {receipt}",
+        f"Create an order (kept in $PORDER, its id in $PORDER_ID; books a master on "
+        f"{create_on.isoformat()} 12-17):",
+        f"  PORDER=$(curl -s {p}/order/create {auth} -H 'Content-Type: application/json' "
+        f"-H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\" "
+        f'-d "{order}")',
+        '  echo "$PORDER"',
+        f'  PORDER_ID=$(echo "$PORDER" | {_PY}["data"]["_id"])\')',
+        f"List, read, mark in stock, move to {move_to.isoformat()} 07-12, cancel:",
+        f"  curl -s -g '{p}/order/list?filter[query]=Ozola' {auth}",
+        f'  curl -s "{p}/order/$PORDER_ID" {auth}',
+        f'  curl -s -X POST "{p}/order/$PORDER_ID/instock" {auth}',
+        f'  curl -s "{p}/order/$PORDER_ID/datetime" {auth} '
+        f"-H 'Content-Type: application/json' -d \"{new_dates}\"",
+        f'  curl -s -X POST "{p}/order/$PORDER_ID/cancel" {auth}',
+    ]
+
+
+def _restaurant_lines(base: str, document: dict[str, Any]) -> list[str]:
+    restaurant = document["restaurants"][0]
+    location = restaurant["subrestaurants"][0]["uid"]
+    product = restaurant["products"][0]
+    size = product["options"][0]
+    cash = restaurant["cash_subs"][0]
+    coupon = restaurant["coupons"][0]["code"]
+    gencode = restaurant["coupon_generators"][0]["gencode"]
+    a = f"{base}/api"
+    key = f"-H 'X-Api-Key: {DEMO_RESTAURANT_API_KEY}'"
+    client = (
+        f"-H 'X-Client-Id: {DEMO_RESTAURANT_CLIENT_ID}' "
+        f"-H 'X-Client-Secret: {DEMO_RESTAURANT_CLIENT_SECRET}'"
+    )
+    json_body = "-H 'Content-Type: application/json'"
+    order = _q(
+        {
+            "client": {
+                "first_name": "Giulia",
+                "last_name": "Rossi",
+                "email": "giulia@example.com",
+                "phone": "+39 02 1234567",
+            },
+            "dmethod": "0",
+            "payment_method": "cash",
+            "payment_method_sub": cash,
+            "subrestaurant_uid": location,
+            "pickup": {"date": "$WHEN"},
+            "details": [
+                {
+                    "product": {"uid": product["uid"]},
+                    "quantity": 2,
+                    "options": [
+                        {"uid": size["uid"], "values": [{"uid": size["option_values"][0]["uid"]}]}
+                    ],
+                }
+            ],
+            "coupon": {"code": coupon},
+        }
+    )
+    place = document["places"][0]
+    address = f"{place['street']} {place['number']}, {place['city']}"
+    return [
+        f"Restaurant API (/api), {restaurant['name']}: API key {DEMO_RESTAURANT_API_KEY}, "
+        f"client {DEMO_RESTAURANT_CLIENT_ID} / {DEMO_RESTAURANT_CLIENT_SECRET}",
+        "OAuth 2.0 client credentials:",
+        f"  curl -s {a}/oauth/token -d grant_type=client_credentials "
+        f"-d client_id={DEMO_RESTAURANT_CLIENT_ID} "
+        f"-d client_secret={DEMO_RESTAURANT_CLIENT_SECRET}",
+        "Menu and locations:",
+        f"  curl -s '{a}/menu/categories?page=1' {key}",
+        f"  curl -s '{a}/menu/products?page=1&q=marg' {key}",
+        f"  curl -s '{a}/menu/product?uid={product['uid']}' {key}",
+        f"  curl -s '{a}/menu/category?uid={product['category_uid']}' {key}",
+        f"  curl -s {a}/account/subrestaurants {key}",
+        "Address check, free pickup times, and the first one kept in $WHEN:",
+        f"  curl -s {a}/order/validate_address {client} {json_body} "
+        f"-d '{json.dumps({'address': address}, ensure_ascii=False)}'",
+        f"  curl -s {a}/order/pickup_delivery_times {client} {json_body} "
+        f"-d '{json.dumps({'dmethod': '0', 'subrestaurant_uid': location, 'language': 'en'})}'",
+        f"  WHEN=$(curl -s {a}/order/pickup_delivery_times {client} {json_body} "
+        f"-d '{json.dumps({'dmethod': '0', 'subrestaurant_uid': location})}' | "
+        f'{_PY}["data"]["pickup_times"][0]["date"])\')',
+        "Coupons:",
+        f"  curl -s -X POST '{a}/coupon/apply?code={coupon}&total=25' {client}",
+        f"  curl -s -X POST '{a}/coupon/generate?gencode={gencode}"
+        f"&valid_email=giulia@example.com' {client}",
+        "Create an order (kept in $ORDER), then confirm, read, list and close it:",
+        f'  ORDER=$(curl -s {a}/order/create {client} {json_body} -d "{order}")',
+        '  echo "$ORDER"',
+        f'  OUID=$(echo "$ORDER" | {_PY}["order"]["uid"])\'); '
+        f'OTOKEN=$(echo "$ORDER" | {_PY}["order"]["token"])\')',
+        f'  curl -s -X POST "{a}/order/confirm?uid=$OUID&token=$OTOKEN" {key}',
+        f'  curl -s "{a}/orders/get?uid=$OUID" {key}',
+        f"  curl -s '{a}/orders/list?page=1&pagesize=10' {key}",
+        f'  curl -s -X POST "{a}/order/close?uid=$OUID&token=$OTOKEN" {key}',
+    ]

@@ -131,8 +131,10 @@ def test_runtime_stage_runs_unprivileged() -> None:
 
 
 def test_healthcheck_asks_health_without_curl() -> None:
-    (healthcheck,) = instructions(dockerfile_stages()[-1], "HEALTHCHECK")
-    assert "/health" in healthcheck
+    runtime = dockerfile_stages()[-1]
+    (healthcheck,) = instructions(runtime, "HEALTHCHECK")
+    (port,) = instructions(runtime, "EXPOSE")
+    assert re.search(rf"http://127\.0\.0\.1:{port}/health['\"]", healthcheck), healthcheck
     assert "python" in healthcheck
     assert "curl" not in healthcheck and "wget" not in healthcheck
 
@@ -223,7 +225,7 @@ def test_compose_environments_are_valid_settings() -> None:
             if key.startswith("ORDERDESK_")
         }
         assert not unknown_settings(" ".join(environment)), name
-        Settings(**values)
+        Settings.model_validate(values)
 
 
 # --- settings named anywhere -----------------------------------------------------------------

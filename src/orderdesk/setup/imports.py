@@ -35,8 +35,8 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orderdesk.core.catalog.importer import (
     CategoryInput,
@@ -310,7 +310,7 @@ async def _category_ids(session: AsyncSession, items: Sequence[ItemSpec]) -> dic
                 Category.uid.in_(uids[start : start + _LOOKUP_CHUNK]),
             )
         )
-        found.update((uid, id_) for uid, id_ in rows.tuples())
+        found.update((uid, id_) for uid, id_ in rows)
     missing = [
         {"organization_id": None, "uid": uid, "name": uid} for uid in uids if uid not in found
     ]
@@ -319,7 +319,7 @@ async def _category_ids(session: AsyncSession, items: Sequence[ItemSpec]) -> dic
             insert_for(session, Category).returning(Category.uid, Category.id),
             missing[start : start + BATCH_ROWS],
         )
-        found.update((uid, id_) for uid, id_ in result.tuples())
+        found.update((uid, id_) for uid, id_ in result)
     return found
 
 
@@ -379,20 +379,110 @@ async def write_items(
             }
         )
     progress("writing", 0, len(writes))
-    # One statement compiled once and sent with a batch of rows at a time: the driver runs it as
-    # an executemany (SQLAlchemy folds the rows into multi-row VALUES where the driver allows).
-    table = Product.__table__
-    stmt = insert_for(session, table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.item_id],
-        set_={name: stmt.excluded[name] for name in (*_COMPARED, "updated_at")},
-    )
+    if writes:
+        await _upsert_products(session, writes, created, progress)
+    return created, updated, len(items) - created - updated
+
+
+_SEARCH_TRIGGER = "products_search_ai"
+
+
+async def _upsert_products(
+    session: AsyncSession, writes: list[dict[str, Any]], created: int, progress: Progress
+) -> None:
+    """``INSERT ... ON CONFLICT (item_id) DO UPDATE`` of every row, as driver ``executemany``
+    calls of :data:`BATCH_ROWS` rows.
+
+    The values are converted once per column with the columns' own bind processors (the same
+    text SQLAlchemy would send) and handed to the driver directly: SQLAlchemy's per-row
+    parameter handling costs more than the database's insert itself at this size.
+
+    On SQLite the full-text index is kept by a trigger per inserted row, which costs several
+    times the insert; when many rows are new, the trigger is dropped for the transaction, the
+    new rows are indexed with one ``INSERT ... SELECT`` and the trigger is put back exactly as
+    it was stored (DDL is transactional on SQLite, so other connections never see it missing).
+    """
     connection = await session.connection()
+    dialect = connection.dialect
+    if dialect.name == "postgresql":
+        await _upsert_products_postgres(connection, writes, progress)
+        return
+    table = Product.__table__
+    names = list(writes[0])
+    convert = [
+        (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names
+    ]
+    marks = ["?"] * len(names)
+    updated = ", ".join(f"{name} = excluded.{name}" for name in (*_COMPARED, "updated_at"))
+    # Every name is one of the table's own columns (``table.c[...]`` above refuses any other).
+    sql = (
+        f"INSERT INTO {Product.__tablename__} ({', '.join(names)}) VALUES ({', '.join(marks)}) "  # noqa: S608
+        f"ON CONFLICT (item_id) DO UPDATE SET {updated}"
+    )
+    trigger: str | None = None
+    last_id = 0
+    if created >= BATCH_ROWS:
+        trigger = await connection.scalar(
+            text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = :name"),
+            {"name": _SEARCH_TRIGGER},
+        )
+        if trigger is not None:
+            await connection.exec_driver_sql(f"DROP TRIGGER {_SEARCH_TRIGGER}")
+            last_id = int(
+                await connection.scalar(text("SELECT coalesce(max(id), 0) FROM products")) or 0
+            )
     for start in range(0, len(writes), BATCH_ROWS):
         batch = writes[start : start + BATCH_ROWS]
-        await connection.execute(stmt, batch)
+        rows = [
+            tuple(row[name] if process is None else process(row[name]) for name, process in convert)
+            for row in batch
+        ]
+        await connection.exec_driver_sql(sql, rows)
         progress("writing", len(batch), None)
-    return created, updated, len(items) - created - updated
+    if trigger is not None:
+        await connection.execute(
+            text(
+                "INSERT INTO product_search(rowid, search_text) "
+                "SELECT id, search_text FROM products WHERE id > :last"
+            ),
+            {"last": last_id},
+        )
+        await connection.exec_driver_sql(trigger)
+
+
+# PostgreSQL receives each batch as one array per column, unnested into rows by the server: one
+# statement per batch instead of one execution per row.
+_UNNEST_UPSERT = """
+INSERT INTO products (item_id, organization_id, uid, category_id, name, price, currency,
+                      services, search_text, hidden, available, position, created_at, updated_at)
+SELECT item_id, NULL, uid, category_id, name, 0, currency, services::jsonb, search_text,
+       false, true, 0, $8, $8
+FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
+            $7::text[]) AS t(item_id, uid, category_id, name, currency, services, search_text)
+ON CONFLICT (item_id) DO UPDATE SET uid = excluded.uid, category_id = excluded.category_id,
+    name = excluded.name, price = excluded.price, currency = excluded.currency,
+    services = excluded.services, search_text = excluded.search_text,
+    updated_at = excluded.updated_at
+"""
+
+
+async def _upsert_products_postgres(
+    connection: AsyncConnection, writes: list[dict[str, Any]], progress: Progress
+) -> None:
+    now = writes[0]["updated_at"]
+    for start in range(0, len(writes), BATCH_ROWS):
+        batch = writes[start : start + BATCH_ROWS]
+        columns = (
+            [row["item_id"] for row in batch],
+            [row["uid"] for row in batch],
+            [row["category_id"] for row in batch],
+            [row["name"] for row in batch],
+            [row["currency"] for row in batch],
+            [json.dumps(row["services"]) for row in batch],
+            [row["search_text"] for row in batch],
+        )
+        await connection.exec_driver_sql(_UNNEST_UPSERT, (*columns, now))
+        progress("writing", len(batch), None)
 
 
 async def import_items(

@@ -26,6 +26,7 @@ from PIL import Image as PILImage
 from sqlalchemy import func, select
 from tests.factories import login, make_partner
 from tests.s3 import StoreUnderTest, new_bucket_name, s3_settings
+from tests.servers import running_server
 
 from orderdesk.core.attachments.models import Image
 from orderdesk.core.attachments.s3 import MAX_ATTEMPTS, S3ImageStorage
@@ -308,3 +309,40 @@ async def test_reading_an_image_while_the_endpoint_is_down_is_503(
 
     assert response.status_code == 503
     assert response.headers["retry-after"] == str(STORAGE_RETRY_AFTER)
+
+
+# ---------------------------------------------------------------------------------------------
+# A real server configured by its environment
+
+
+@pytest.mark.processes
+async def test_a_server_given_a_bucket_keeps_images_there_and_none_on_disk(
+    state: AppState, s3_endpoint: str, tmp_path: Path
+) -> None:
+    partner = await make_partner(state)
+    bucket = new_bucket_name()
+    s3_store(s3_endpoint, bucket).client.create_bucket(Bucket=bucket)
+    environment = {
+        "ORDERDESK_S3_BUCKET": bucket,
+        "ORDERDESK_S3_ENDPOINT_URL": s3_endpoint,
+        "ORDERDESK_S3_PREFIX": "receipts/",
+    }  # credentials: the AWS_* variables the s3_endpoint fixture set, as in production
+
+    with running_server(
+        state.settings.database_url, media_dir=tmp_path / "media", env_extra=environment
+    ) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            headers = await login(client, partner)
+            uploaded = await client.post(
+                UPLOAD, headers=headers, files={"file": ("r.png", png(), "image/png")}
+            )
+            assert uploaded.status_code == 200, uploaded.text
+            entry = uploaded.json()["data"][0]
+            served = await client.get(httpx.URL(entry["url"]).path)
+            ready = await client.get("/ready")
+
+    assert served.status_code == 200 and served.content[8:12] == b"WEBP"
+    listed = s3_store(s3_endpoint, bucket).client.list_objects_v2(Bucket=bucket)
+    assert [item["Key"] for item in listed["Contents"]] == [f"receipts/{entry['id']}.webp"]
+    assert ready.json()["storage"] == "ok"
+    assert not (tmp_path / "media").exists() or not any((tmp_path / "media").rglob("*.webp"))

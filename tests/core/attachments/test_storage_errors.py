@@ -172,6 +172,7 @@ async def test_upload_to_a_full_store_is_503_retry_after_and_writes_nothing(
     assert (await client.get("/ready")).json() == {
         "status": "ready",
         "database": "ok",
+        "schema": "ok",
         "storage": "ok",
     }
 

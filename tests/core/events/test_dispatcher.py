@@ -523,3 +523,27 @@ async def test_concurrent_fan_out_never_duplicates_deliveries(
         by_key[d.ordering_key].append(d)
     for same_key in by_key.values():
         assert [d.event_id for d in same_key] == sorted(d.event_id for d in same_key)
+
+
+async def test_every_retry_of_an_event_carries_the_same_event_id(
+    sessions: Sessions,
+    make_shop: ShopFactory,
+    receiver: Receiver,
+    clock: FakeClock,
+    dispatcher: Dispatcher,
+) -> None:
+    partner = await subscribed(make_shop, receiver, "partner")
+    restaurant = await subscribed(make_shop, receiver, "restaurant")
+    events = [await shop.event(await shop.order()) for shop in (partner, restaurant)]
+    receiver.misbehave(Misbehaviour.ERROR, times=4)
+
+    await drain(dispatcher, sessions, clock)
+
+    seen: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for request in receiver.requests:
+        field = "id" if "x-orderdesk-signature" in request.headers else "event_id"
+        seen[request.delivery_id].add(
+            (request.headers["x-orderdesk-event"], request.payload[field])
+        )
+    assert len(receiver.requests) == 6
+    assert sorted(seen.values()) == [{(str(e), str(e))} for e in events]

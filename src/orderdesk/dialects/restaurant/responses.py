@@ -444,6 +444,13 @@ OrderEventName = Literal["order.new", "order.timeout", "order.confirmed", "order
 class OrderEvent(Shape):
     """A webhook: ``order.new``, ``order.timeout``, ``order.confirmed``, ``order.closed``."""
 
+    # Every body sent carries ``event_id`` (the dispatcher sets it): documented as required.
+    model_config = ConfigDict(
+        extra="forbid",
+        model_title_generator=restaurant_title,
+        json_schema_serialization_defaults_required=True,
+    )
+
     event_id: str = Field(
         "",
         description="The event's id, as in `X-Orderdesk-Event`: the same on every retry of the "
@@ -461,6 +468,13 @@ class CountdownOrder(Shape):
 
 class CountdownEvent(Shape):
     """The webhook ``order.countdown_started``: the order waits for confirmation."""
+
+    # Every body sent carries ``event_id`` (the dispatcher sets it): documented as required.
+    model_config = ConfigDict(
+        extra="forbid",
+        model_title_generator=restaurant_title,
+        json_schema_serialization_defaults_required=True,
+    )
 
     event_id: str = Field(
         "",

@@ -50,12 +50,12 @@ class Settings(BaseSettings):
     geocoder_url: str | None = None
     # Images go to this S3 bucket instead of media_dir when it is set; credentials come from
     # the standard AWS sources (environment, shared config, instance or container role).
-    s3_bucket: Annotated[str | None, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] = None
+    s3_bucket: str | None = None
     # An S3-compatible store (MinIO, Ceph, R2...): its URL; unset means AWS itself.
     s3_endpoint_url: str | None = None
-    s3_region: Annotated[str | None, Field(pattern=r"^[a-z0-9-]{1,32}$")] = None
+    s3_region: str | None = None
     # Prepended to every object name ("orderdesk/images/"), so one bucket can serve several uses.
-    s3_prefix: Annotated[str, Field(pattern=r"^([A-Za-z0-9._-]+/)*$", max_length=512)] = ""
+    s3_prefix: str = ""
 
     token_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 30
     login_max_failures: Annotated[int, Field(ge=1, le=1000)] = 5
@@ -120,6 +120,33 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("s3_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", value):
+            raise ValueError(
+                "must be a bucket name (3-63 lowercase letters, digits, '.' and '-'), "
+                f"not {value!r}"
+            )
+        return value
+
+    @field_validator("s3_region")
+    @classmethod
+    def _region_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9-]{1,32}", value):
+            raise ValueError(f"must be a region name such as eu-west-1, not {value!r}")
+        return value
+
+    @field_validator("s3_prefix")
+    @classmethod
+    def _object_prefix(cls, value: str) -> str:
+        if len(value) > 512 or not re.fullmatch(r"([A-Za-z0-9._-]+/)*", value):
+            raise ValueError(
+                "must be empty or folder names ending in '/', such as orderdesk/images/, "
+                f"not {value!r}"
+            )
+        return value
 
     @field_validator("public_url", "geocoder_url", "s3_endpoint_url")
     @classmethod

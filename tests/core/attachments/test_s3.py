@@ -71,10 +71,12 @@ class Refusing(BaseHTTPRequestHandler):
     status = 503
     code = "SlowDown"
     message = "Please reduce your request rate."
+    delay = 0.0
     seen = 0
 
     def _refuse(self) -> None:
         type(self).seen += 1
+        time.sleep(self.delay)
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
         body = (
@@ -95,8 +97,14 @@ class Refusing(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def refusing_s3(status: int, code: str, message: str) -> Iterator[tuple[str, type[Refusing]]]:
-    handler = type("Handler", (Refusing,), {"status": status, "code": code, "message": message})
+def refusing_s3(
+    status: int, code: str, message: str, delay: float = 0.0
+) -> Iterator[tuple[str, type[Refusing]]]:
+    handler = type(
+        "Handler",
+        (Refusing,),
+        {"status": status, "code": code, "message": message, "delay": delay},
+    )
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -181,6 +189,20 @@ async def test_refusals_are_unavailable_after_the_retries_they_deserve(
         # A HEAD answer has no body: the readiness check names the status, or what it means.
         head = {403: "AccessDenied"}.get(status, f"HTTP {status}")
         assert (await storage.check_writable() or "").startswith(f"{head}:")
+
+
+async def test_a_store_that_does_not_answer_in_time_is_unavailable_at_the_deadline(
+    s3_endpoint: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with refusing_s3(503, "SlowDown", "Please reduce your request rate.", delay=3) as (endpoint, _):
+        storage = s3_store(endpoint, "orderdesk-media")
+        storage.call_deadline = 0.5
+        started = time.monotonic()
+        with caplog.at_level(logging.INFO), pytest.raises(StorageUnavailable) as caught:
+            await storage.save("ab0123.webp", b"webp")
+        assert time.monotonic() - started < 2
+    assert caught.value.reason == "no answer within 0.5 s"
+    one_warning(caplog, "no answer within 0.5 s")
 
 
 async def test_the_readiness_answer_is_reused_for_a_few_seconds(s3_endpoint: str) -> None:

@@ -54,6 +54,10 @@ READ_TIMEOUT = 20.0
 # Tries per call (botocore's "standard" retry mode: throttling and transient errors, with
 # jittered back-off); a call that still fails is answered "unavailable, retry".
 MAX_ATTEMPTS = 3
+# Seconds one call may take, retries included, before it is answered "unavailable, retry": an
+# upload holds its database transaction open meanwhile. A PUT still running in its thread may
+# complete afterwards; its object is then referenced by no row and harmless (see upload_image).
+CALL_DEADLINE = 30.0
 # Seconds a readiness answer is reused: probes come every few seconds from every balancer,
 # and each would otherwise be one request to the bucket.
 READY_CACHE_SECONDS = 5.0
@@ -106,6 +110,7 @@ class S3ImageStorage:
             "s3", endpoint_url=endpoint_url, region_name=region, config=client_config()
         )
         self.ready_cache_seconds = ready_cache_seconds
+        self.call_deadline = CALL_DEADLINE
         self._executor = ThreadPoolExecutor(MAX_CONNECTIONS, thread_name_prefix="orderdesk-s3")
         self._ready: tuple[float, str | None] | None = None
 
@@ -176,9 +181,14 @@ class S3ImageStorage:
 
     async def _call(self, action: str, call: Callable[[], T]) -> T:
         try:
-            return await self._run(call)
-        except (BotoCoreError, ClientError) as exc:
-            reason = describe(exc)
+            async with asyncio.timeout(self.call_deadline):
+                return await self._run(call)
+        except (BotoCoreError, ClientError, TimeoutError) as exc:
+            reason = (
+                f"no answer within {self.call_deadline:g} s"
+                if isinstance(exc, TimeoutError)
+                else describe(exc)
+            )
             log.warning(
                 "media store s3://%s/%s: cannot %s (%s); answered unavailable",
                 self.bucket,

@@ -67,6 +67,12 @@ def _settings(database_url: str | None) -> Settings:
         # Worker processes read their settings from the environment.
         os.environ["ORDERDESK_DATABASE_URL"] = database_url
     _database_url = settings.database_url
+    from orderdesk.db.errors import sqlite_problem
+
+    problem = sqlite_problem(settings.database_url)
+    if problem:
+        typer.echo(f"orderdesk: {problem}", err=True)
+        raise typer.Exit(1)
     # Every command logs in the configured format (ORDERDESK_LOG_FORMAT), uvicorn's lines too.
     from orderdesk.http.logging import configure_logging
 

@@ -107,6 +107,16 @@ class Settings(BaseSettings):
     # runs N copies of the app. In-process (memory://) budgets are divided by it.
     worker_processes: Annotated[int, Field(ge=1, le=1024)] = 1
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        # uvicorn's names (trace is its level below debug); a typo must not stop logging setup
+        # with a traceback.
+        levels = ("critical", "error", "warning", "info", "debug", "trace")
+        if value.lower() not in levels:
+            raise ValueError(f"must be one of {', '.join(levels)}, not {value!r}")
+        return value.lower()
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:

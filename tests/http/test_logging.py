@@ -219,10 +219,18 @@ def test_auto_is_text_on_a_terminal_and_json_elsewhere() -> None:
     assert resolve_format("text", _Stream(tty=False)) == "text"
 
 
-def test_an_unknown_log_format_stops_the_start_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ORDERDESK_LOG_FORMAT", "xml")
-    with pytest.raises(SettingsError, match="ORDERDESK_LOG_FORMAT"):
+@pytest.mark.parametrize(("name", "value"), [("LOG_FORMAT", "xml"), ("LOG_LEVEL", "loud")])
+def test_an_unknown_log_setting_stops_the_start_naming_it(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(f"ORDERDESK_{name}", value)
+    with pytest.raises(SettingsError, match=f"ORDERDESK_{name}"):
         load_settings()
+
+
+def test_log_levels_are_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ORDERDESK_LOG_LEVEL", "WARNING")
+    assert load_settings().log_level == "warning"
 
 
 @pytest.mark.processes

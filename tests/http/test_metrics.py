@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, fresh_database
 from tests.core.events.conftest import Receiver
 from tests.dialects.partner.orders_support import local_day
 from tests.dialects.restaurant.order_support import (
@@ -38,7 +38,9 @@ from tests.dialects.restaurant.order_support import (
 )
 from tests.factories import PASSWORD, PartnerSetup, item_doc, order_body, restaurant_doc
 from tests.servers import running_server
+from tests.webhook_stack import stack_on
 
+from orderdesk.core.events.dispatcher import RETRY_WINDOW
 from orderdesk.http.state import AppState
 
 Labels = dict[str, str]
@@ -162,6 +164,36 @@ async def test_orders_and_refusals_are_counted_by_dialect_and_reason(
     assert delta("orderdesk_bookings_refused_total", reason("slot_full")) == 1
     assert delta("orderdesk_coupons_refused_total", reason("no_uses_left")) == 1
     assert delta("orderdesk_coupons_refused_total", reason("invalid")) == 1
+
+
+async def test_webhook_attempts_are_counted_by_the_state_they_leave(tmp_path: Path) -> None:
+    """A receiver down for more than the retry window: retries, then dead; back up: delivered.
+    On a database of its own, so that no other test's deliveries are attempted."""
+    clock = FakeClock()
+    async with (
+        fresh_database("sqlite", tmp_path) as url,
+        stack_on(url, tmp_path / "media", clock) as stack,
+    ):
+        before = await scrape(stack.client)
+        r, _ = await stack.restaurant()
+        await stack.receiver.go_down()
+        await stack.restaurant_order(r)
+        await stack.drain(until=clock() + RETRY_WINDOW + timedelta(hours=2))
+        await stack.receiver.come_up()
+        await stack.restaurant_order(r, slot=1)
+        await stack.drain()
+        after = await scrape(stack.client)
+
+    def delta(state: str) -> float:
+        def match(labels: Labels) -> bool:
+            return labels["state"] == state
+
+        name = "orderdesk_webhook_deliveries_total"
+        return total(after, name, match) - total(before, name, match)
+
+    assert delta("retry") > 0
+    assert delta("dead") > 0
+    assert delta("delivered") > 0
 
 
 # --------------------------------------------------------------------------------------------

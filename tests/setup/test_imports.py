@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import time
@@ -224,6 +225,20 @@ def test_menu_import_creates_then_leaves_alone(tmp_path: Path) -> None:
     assert json.loads(first.output)["created"] == 201
     second = json.loads(runner.invoke(cli, args).output)
     assert (second["created"], second["updated"], second["unchanged"]) == (0, 0, 201)
+    assert asyncio.run(_price_of(url, "POS-3")) == 750  # 7.5 EUR in the file
+
+    # --mode wins over the file's update_mode: replace hides the demo menu the file lacks.
+    replaced = json.loads(runner.invoke(cli, [*args, "--mode", "replace"]).output)
+    assert replaced["ok"] and replaced["unchanged"] == 201 and replaced["hidden"] > 20
+
+
+async def _price_of(url: str, ext_id: str) -> int | None:
+    engine = create_engine(url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await session.scalar(select(Product.price).where(Product.ext_id == ext_id))
+    finally:
+        await engine.dispose()
 
 
 def test_menu_import_reports_every_bad_product_by_line(tmp_path: Path) -> None:

@@ -108,9 +108,9 @@ class RowError:
 
     def __str__(self) -> str:
         return (
-            f"line {self.line}: {self.field}: {self.message}"
+            f"{self.line}: {self.field}: {self.message}"
             if self.field
-            else (f"line {self.line}: {self.message}")
+            else (f"{self.line}: {self.message}")
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -160,17 +160,13 @@ class ImportSummary:
 
     def render(self) -> str:
         if self.errors:
-            lines = [
-                f"{self.file}:{e.line}: {e.field}: {e.message}"
-                if e.field
-                else f"{self.file}:{e.line}: {e.message}"
-                for e in self.errors
-            ]
+            lines = [f"{self.file}:{error}" for error in self.errors]
             lines.append(f"{len(self.errors)} error(s) in {self.file}; nothing was imported")
             return "\n".join(lines)
         hidden = f", {self.hidden} hidden" if self.kind == "menu" else ""
         return (
-            f"Imported {self.rows} {self.kind} rows from {self.file} in {self.seconds:.1f} s: "
+            f"Imported {self.rows} {'items' if self.kind == 'items' else 'menu entries'} from "
+            f"{self.file} in {self.seconds:.1f} s: "
             f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged{hidden}"
         )
 
@@ -240,11 +236,11 @@ def _count_lines(path: Path) -> int:
 def read_items(path: Path, progress: Progress = _no_progress) -> list[ItemSpec]:
     """Every row of an items CSV file as a checked item; raises :class:`ImportInvalid` listing
     every bad row (and a bad header) with its line number."""
-    progress("checking rows", 0, _count_lines(path))
     errors: list[RowError] = []
     items: list[ItemSpec] = []
     first_line: dict[int, int] = {}
     try:
+        progress("checking rows", 0, max(_count_lines(path) - 1, 0))  # the header is no row
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.reader(handle)
             header = [name.strip() for name in next(reader, [])]
@@ -293,6 +289,8 @@ def read_items(path: Path, progress: Progress = _no_progress) -> list[ItemSpec]:
         raise ImportInvalid(path, [*errors, RowError(0, "", f"not UTF-8 text: {exc}")]) from None
     except csv.Error as exc:
         raise ImportInvalid(path, [*errors, RowError(0, "", f"not a CSV file: {exc}")]) from None
+    except OSError as exc:
+        raise ImportInvalid(path, [RowError(0, "", f"cannot read the file: {exc}")]) from None
     if errors:
         raise ImportInvalid(path, errors)
     return items
@@ -516,8 +514,10 @@ async def import_items(
 _BLANK = re.compile(r"[ \t\n\r]*")
 
 
-def _not_json(path: Path, text: str, message: str, at: int) -> json.JSONDecodeError:
-    return json.JSONDecodeError(message, text, at)
+def _skip(text: str, at: int) -> int:
+    """The offset of the next character after JSON whitespace."""
+    blank = _BLANK.match(text, at)
+    return blank.end() if blank else at
 
 
 def _load_with_lines(text: str) -> tuple[Any, dict[str, list[int]]]:
@@ -525,12 +525,12 @@ def _load_with_lines(text: str) -> tuple[Any, dict[str, list[int]]]:
     character offset where each element starts (the C decoder parses each element; only the
     separators between them are scanned here)."""
     decoder = json.JSONDecoder()
-    at = _BLANK.match(text, 0).end()  # type: ignore[union-attr]
+    at = _skip(text, 0)
     if not text.startswith("{", at):
         return json.loads(text), {}
     starts: dict[str, list[int]] = {}
     document: dict[str, Any] = {}
-    at = _BLANK.match(text, at + 1).end()  # type: ignore[union-attr]
+    at = _skip(text, at + 1)
     if text.startswith("}", at):
         at += 1
     else:
@@ -540,23 +540,23 @@ def _load_with_lines(text: str) -> tuple[Any, dict[str, list[int]]]:
                     "Expecting property name enclosed in double quotes", text, at
                 )
             key, at = decoder.raw_decode(text, at)
-            at = _BLANK.match(text, at).end()  # type: ignore[union-attr]
+            at = _skip(text, at)
             if not text.startswith(":", at):
                 raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
-            at = _BLANK.match(text, at + 1).end()  # type: ignore[union-attr]
+            at = _skip(text, at + 1)
             if key in ("categories", "products") and text.startswith("[", at):
                 document[key], at = _array(decoder, text, at, starts.setdefault(key, []))
             else:
                 document[key], at = decoder.raw_decode(text, at)
-            at = _BLANK.match(text, at).end()  # type: ignore[union-attr]
+            at = _skip(text, at)
             if text.startswith(",", at):
-                at = _BLANK.match(text, at + 1).end()  # type: ignore[union-attr]
+                at = _skip(text, at + 1)
                 continue
             if text.startswith("}", at):
                 at += 1
                 break
             raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
-    if _BLANK.match(text, at).end() != len(text):  # type: ignore[union-attr]
+    if _skip(text, at) != len(text):
         raise json.JSONDecodeError("Extra data", text, at)
     return document, starts
 
@@ -565,16 +565,16 @@ def _array(
     decoder: json.JSONDecoder, text: str, at: int, starts: list[int]
 ) -> tuple[list[Any], int]:
     values: list[Any] = []
-    at = _BLANK.match(text, at + 1).end()  # type: ignore[union-attr]
+    at = _skip(text, at + 1)
     if text.startswith("]", at):
         return values, at + 1
     while True:
         starts.append(at)
         value, at = decoder.raw_decode(text, at)
         values.append(value)
-        at = _BLANK.match(text, at).end()  # type: ignore[union-attr]
+        at = _skip(text, at)
         if text.startswith(",", at):
-            at = _BLANK.match(text, at + 1).end()  # type: ignore[union-attr]
+            at = _skip(text, at + 1)
         elif text.startswith("]", at):
             return values, at + 1
         else:
@@ -643,6 +643,8 @@ def read_menu(path: Path, progress: Progress = _no_progress) -> MenuFile:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ImportInvalid(path, [RowError(0, "", f"not UTF-8 text: {exc}")]) from None
+    except OSError as exc:
+        raise ImportInvalid(path, [RowError(0, "", f"cannot read the file: {exc}")]) from None
     try:
         raw, starts = _load_with_lines(text)
     except json.JSONDecodeError as exc:

@@ -107,6 +107,9 @@ async def test_metrics_answer_in_text_and_stay_out_of_the_api_document(
     assert {"orderdesk_db_pool_size", "orderdesk_db_pool_checked_out"} <= names
     assert "orderdesk_outbox_lag_seconds" in names
     assert "/metrics" not in app.openapi()["paths"]
+    # The scrape's own outbox query has given its connection back before the text is made.
+    assert samples(text, "orderdesk_db_pool_checked_out") == [({}, 0.0)]
+    assert samples(text, "orderdesk_db_pool_size") == [({}, 10.0)]
 
 
 async def test_a_multiprocess_directory_named_later_does_not_hide_this_process_counts(

@@ -800,7 +800,8 @@ def demo_instructions(
 ) -> str:
     """Credentials and a ready-to-paste curl line for every endpoint of both APIs.
 
-    Only POSIX shell, curl and python3 (no GNU ``date -d``): the lines are pasted on macOS too.
+    Only POSIX shell, curl and python3 (no GNU ``date -d``): the lines are pasted on macOS too,
+    often into zsh, whose ``echo`` would turn a ``\\n`` inside an answer into a line break.
     """
     return "\n".join(
         [
@@ -877,8 +878,8 @@ def _partner_lines(
         f"  PORDER=$(curl -s {p}/order/create {auth} -H 'Content-Type: application/json' "
         f"-H \"Idempotency-Key: $(python3 -c 'import uuid; print(uuid.uuid4())')\" "
         f'-d "{order}")',
-        '  echo "$PORDER"',
-        f'  PORDER_ID=$(echo "$PORDER" | {_PY}["data"]["_id"])\')',
+        "  printf '%s\\n' \"$PORDER\"",
+        f'  PORDER_ID=$(printf %s "$PORDER" | {_PY}["data"]["_id"])\')',
         f"List, read, mark in stock, move to {move_to.isoformat()} 07-12, cancel:",
         f"  curl -s -g '{p}/order/list?filter[query]=Ozola' {auth}",
         f'  curl -s "{p}/order/$PORDER_ID" {auth}',
@@ -958,9 +959,9 @@ def _restaurant_lines(base: str, document: dict[str, Any]) -> list[str]:
         f"&valid_email=giulia@example.com' {client}",
         "Create an order (kept in $ORDER), then confirm, read, list and close it:",
         f'  ORDER=$(curl -s {a}/order/create {client} {json_body} -d "{order}")',
-        '  echo "$ORDER"',
-        f'  OUID=$(echo "$ORDER" | {_PY}["order"]["uid"])\'); '
-        f'OTOKEN=$(echo "$ORDER" | {_PY}["order"]["token"])\')',
+        "  printf '%s\\n' \"$ORDER\"",
+        f'  OUID=$(printf %s "$ORDER" | {_PY}["order"]["uid"])\'); '
+        f'OTOKEN=$(printf %s "$ORDER" | {_PY}["order"]["token"])\')',
         f'  curl -s -X POST "{a}/order/confirm?uid=$OUID&token=$OTOKEN" {key}',
         f'  curl -s "{a}/orders/get?uid=$OUID" {key}',
         f"  curl -s '{a}/orders/list?page=1&pagesize=10' {key}",

@@ -3,6 +3,7 @@ answer's ``X-Request-Id``, one access line per request, and secrets redacted in 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -19,13 +20,16 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from starlette.types import Message, Receive, Scope, Send
 from tests.servers import free_port
 
 from orderdesk.core.organizations import service as organizations
 from orderdesk.http.logging import (
     REQUEST_ID_MAX_LENGTH,
+    RequestContext,
     accepted_request_id,
     configure_logging,
+    current_request_id,
     resolve_format,
 )
 from orderdesk.settings import SettingsError, load_settings
@@ -136,6 +140,47 @@ async def test_a_500_carries_the_id_and_its_log_line_too(
     assert "RuntimeError: defect" in unhandled[0]["exc_info"]
     access = _access(lines, "/partner/slots/free")
     assert (access["status"], access["request_id"]) == (500, "crash-1")
+
+
+async def test_the_servers_own_line_about_a_crash_has_the_id(
+    capsys: pytest.CaptureFixture[str], configured: None
+) -> None:
+    """uvicorn logs an exception that escapes the application after the middleware has
+    returned, in the task it runs each request in; that line still names the request."""
+
+    async def crashing(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 500, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+        raise RuntimeError("escaped")
+
+    async def sent(message: Message) -> None:
+        pass
+
+    async def received() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def server_task() -> None:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/x",
+            "query_string": b"",
+            "headers": [(b"x-request-id", b"escaped-1")],
+        }
+        try:
+            await RequestContext(crashing)(scope, received, sent)
+        except RuntimeError:
+            logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+
+    configure_logging("json", "info")
+    capsys.readouterr()
+    await asyncio.create_task(server_task())
+    lines = _json_lines(capsys.readouterr().err)
+    assert [(line["logger"], line["request_id"]) for line in lines] == [
+        ("orderdesk.access", "escaped-1"),
+        ("uvicorn.error", "escaped-1"),
+    ]
+    assert current_request_id() is None
 
 
 async def test_json_lines_one_access_line_per_request_with_its_id(

@@ -243,9 +243,14 @@ class RequestContext:
         token = _request_id.set(request_id)
         try:
             await self.app(scope, receive, with_request_id)
-        finally:
+        except BaseException:
             _log_access(scope, status, time.perf_counter() - started)
-            _request_id.reset(token)
+            # Left set: the server logs the exception ("Exception in ASGI application") after
+            # this returns, in the request's own task (uvicorn runs each request in one), and
+            # that line belongs to the request too.
+            raise
+        _log_access(scope, status, time.perf_counter() - started)
+        _request_id.reset(token)
 
 
 def _log_access(scope: Scope, status: int, seconds: float) -> None:

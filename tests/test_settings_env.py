@@ -129,3 +129,7 @@ def test_serve_with_workers_warns_once_not_once_per_worker(tmp_path: Path) -> No
             proc.wait(timeout=30)
     output = log.read_text()
     assert output.count("ignoring unknown settings") == 1, output
+
+
+def test_variables_read_by_command_options_are_not_unknown() -> None:
+    assert unknown_variables({"ORDERDESK_WEBHOOK_SECRET": "s3cret"}) == []

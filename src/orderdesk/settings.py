@@ -211,9 +211,13 @@ REPORTED_MARK = "_ORDERDESK_UNKNOWN_REPORTED"
 _reported = False
 
 
+# Variables a command reads for one of its options rather than as a setting.
+COMMAND_VARIABLES = frozenset({"ORDERDESK_WEBHOOK_SECRET"})
+
+
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """``ORDERDESK_*`` names in ``environ`` that are neither a setting nor a service link."""
-    known = {f"ORDERDESK_{name.upper()}" for name in Settings.model_fields}
+    known = {f"ORDERDESK_{name.upper()}" for name in Settings.model_fields} | COMMAND_VARIABLES
     return sorted(
         name
         for name in environ

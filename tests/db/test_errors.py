@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
 
 from orderdesk.db import engine as engine_module
 from orderdesk.db.engine import create_engine
-from orderdesk.db.errors import is_unavailable
+from orderdesk.db.errors import connection_failure, is_unavailable, sqlite_problem
 
 POSTGRES_ONLY = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -177,3 +177,26 @@ async def test_sqlite_locked_past_its_busy_timeout_is_unavailable(tmp_path: Path
     finally:
         await holder.dispose()
         await waiter.dispose()
+
+
+async def test_a_failing_statement_is_not_reported_as_an_unusable_database(tmp_path: Path) -> None:
+    """Only failures to reach or open the database get the one-line "cannot connect" report;
+    a defect keeps its traceback."""
+    url = f"sqlite:///{tmp_path / 'statement.db'}"
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            failure = await _raised(conn.execute(text("SELECT * FROM no_such_table")))
+    finally:
+        await engine.dispose()
+    assert connection_failure(url, failure) is None
+    assert connection_failure("postgresql://u:pw@db:5432/x", ValueError("pw")) is None
+
+
+def test_a_usable_sqlite_location_has_no_problem(tmp_path: Path) -> None:
+    assert sqlite_problem(f"sqlite:///{tmp_path / 'fine.db'}") is None
+    assert sqlite_problem("sqlite:///:memory:") is None
+    assert sqlite_problem("postgresql://u@db/x") is None
+    assert sqlite_problem(f"sqlite:///{tmp_path}") == (
+        f"cannot open SQLite database {tmp_path}: {tmp_path} is a directory"
+    )

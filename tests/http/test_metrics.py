@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -246,6 +248,11 @@ async def spread(base: str, paths: list[str]) -> None:
         await asyncio.gather(*(one(p) for p in paths[start : start + WAVE]))
 
 
+def pool_pids(text: str) -> set[str]:
+    """The worker processes that report their pools: one per live worker."""
+    return {labels["pid"] for labels, _ in samples(text, "orderdesk_db_pool_size")}
+
+
 async def scrape_until(base: str, ready: Callable[[str], bool], within: float = 60.0) -> str:
     deadline = time.monotonic() + within
     while True:
@@ -312,10 +319,22 @@ async def test_two_workers_report_one_sum_of_everything(tmp_path: Path) -> None:
             text = await scrape_until(base, delivered)
             # Every scrape, answered by either worker, shows the same sums.
             again = await scrape_until(base, lambda _: True)
+
+            # A worker killed outright: uvicorn starts another, the dead one's pool gauges go,
+            # its counts stay.
+            victim = sorted(pool_pids(text))[0]
+            os.kill(int(victim), signal.SIGKILL)
+
+            def replaced(scraped: str) -> bool:
+                pids = pool_pids(scraped)
+                return victim not in pids and len(pids) == 2
+
+            after_crash = await scrape_until(base, replaced)
     finally:
         await receiver.close()
 
-    for scraped in (text, again):
+    assert replaced(after_crash), samples(after_crash, "orderdesk_db_pool_size")
+    for scraped in (text, again, after_crash):
         name = "orderdesk_http_requests_total"
         assert total(scraped, name, route_is("/partner/order/{order_id}")) == REQUESTS
     orders = "orderdesk_orders_created_total"
@@ -339,7 +358,7 @@ async def test_two_workers_report_one_sum_of_everything(tmp_path: Path) -> None:
     )
     assert total(text, "orderdesk_webhook_deliveries_total", lambda x: x["state"] == "delivered")
     pools = samples(text, "orderdesk_db_pool_size")
-    assert len({labels["pid"] for labels, _ in pools}) == 2, pools
+    assert len(pool_pids(text)) == 2, pools
     assert all(value == 10 for _, value in pools)
     (lag,) = samples(text, "orderdesk_outbox_lag_seconds")
     assert lag[1] >= 0

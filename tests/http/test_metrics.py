@@ -101,6 +101,15 @@ async def test_requests_are_labelled_by_route_template_never_by_raw_path(
     assert total(after, latency, health) - total(before, latency, health) == 1
 
 
+async def test_invented_methods_share_one_label(client: httpx.AsyncClient) -> None:
+    for n in range(3):
+        await client.request(f"BREW{n}", "/health")
+    text = await scrape(client)
+    methods = {labels["method"] for labels, _ in samples(text, "orderdesk_http_requests_total")}
+    assert "OTHER" in methods
+    assert not any(m.startswith("BREW") for m in methods)
+
+
 async def test_metrics_answer_in_text_and_stay_out_of_the_api_document(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:

@@ -32,6 +32,15 @@ LAG_QUERY_TIMEOUT = 5.0
 _Children = tuple[Any, Any]  # (requests counter child by status, latency histogram child)
 
 
+# Methods a client invents (any token is valid HTTP) share one label: each would be a series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _method(scope: Scope) -> str:
+    method: str = scope["method"]
+    return method if method in _METHODS else "OTHER"
+
+
 class RequestMetrics:
     """Counts every HTTP request by method, route template and status, and times it.
 
@@ -66,7 +75,7 @@ class RequestMetrics:
             child = by_status.get(status)
             if child is None:
                 child = by_status[status] = metrics.HTTP_REQUESTS.labels(
-                    scope["method"], self._template(scope), str(status)
+                    _method(scope), self._template(scope), str(status)
                 )
             child.inc()
             latency.observe(time.perf_counter() - started)
@@ -86,12 +95,13 @@ class RequestMetrics:
         by_method = by_prefix.get(prefix)
         if by_method is None:
             by_method = by_prefix[prefix] = {}
-        children = by_method.get(scope["method"])
+        method = _method(scope)
+        children = by_method.get(method)
         if children is None:
             template = self._template(scope, route, prefix)
-            children = by_method[scope["method"]] = (
+            children = by_method[method] = (
                 {},
-                metrics.HTTP_LATENCY.labels(scope["method"], template),
+                metrics.HTTP_LATENCY.labels(method, template),
             )
         return children
 

@@ -99,6 +99,8 @@ def _broken(change: str) -> dict[str, Any]:
         store["opening_hours"] = {}
     elif change == "missing required":
         del store["timezone"]
+    elif change == "missing timeslot":
+        del store["masters"]["1721"]
     elif change == "out of range":
         store["masters"]["0712"] = 1001
     return document
@@ -111,6 +113,7 @@ def _broken(change: str) -> dict[str, Any]:
         ("unknown field", ["partners", 0, "stores", 0]),
         ("missing required", ["partners", 0, "stores", 0]),
         ("out of range", ["partners", 0, "stores", 0, "masters", "0712"]),
+        ("missing timeslot", ["partners", 0, "stores", 0, "masters"]),
     ],
 )
 def test_a_broken_document_is_rejected_where_it_is_broken(change: str, where: list[Any]) -> None:

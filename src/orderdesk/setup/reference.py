@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from orderdesk.setup.imports import ITEM_COLUMNS
 from orderdesk.setup.schema import SetupDocument
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -67,8 +68,8 @@ def _type(node: dict[str, Any]) -> str:
         return f"array of {_type(node.get('items', {}))}"
     if kind == "object" and isinstance(node.get("additionalProperties"), dict):
         keys = node.get("propertyNames", {})
-        key = f" by {_type(keys)}" if keys else ""
-        return f"object{key} of {_type(node['additionalProperties'])}"
+        key = f"keys {_type(keys)}, " if keys else ""
+        return f"object ({key}values {_type(node['additionalProperties'])})"
     return str(kind)
 
 
@@ -168,9 +169,20 @@ def markdown() -> str:
         "* Every error of a document is reported at once with its JSON path "
         "(`$.partners[0].stores[1].timezone`); nothing is applied unless the whole document is "
         "valid.",
-        "* `orderdesk import items FILE.csv` loads large catalogs with the columns of "
-        "[ItemSpec](#itemspec); `orderdesk import menu FILE.json` loads a restaurant's menu in "
-        "the shape of `POST /api/menu/import`.",
+        "",
+        "## Bulk imports",
+        "",
+        "Catalogs too large for one document are imported from files, all rows or none, with "
+        "every bad row reported by its line number (`--json` prints the summary and the errors "
+        "as one object for scripts):",
+        "",
+        "* `orderdesk import items FILE.csv`: marketplace items, one a row, under the header "
+        f"`{','.join(ITEM_COLUMNS)}`. Each row means what an entry of `items` means "
+        "([ItemSpec](#itemspec)): prices in integer minor units, `delivery` and `assembly` "
+        "`true`/`false` (or `1`/`0`, empty: false), an empty price: none.",
+        "* `orderdesk import menu FILE.json --restaurant UID [--mode replace|update]`: a "
+        "restaurant's menu in the body shape of `POST /api/menu/import` (matched by `ext_id`, "
+        "prices in major units as everywhere in the restaurant API).",
         "",
     ]
     for name in _order(schema):

@@ -84,6 +84,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -190,7 +191,11 @@ LongTitle = Annotated[
 ]
 MasterCount = Annotated[int, Field(ge=0, le=MAX_MASTERS)]
 Price = Annotated[int, Field(ge=0)]
-Timeslot = Annotated[str, AfterValidator(_timeslot)]
+Timeslot = Annotated[
+    str,
+    AfterValidator(_timeslot),
+    WithJsonSchema({"type": "string", "enum": list(TIMESLOTS)}),
+]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
@@ -251,7 +256,8 @@ class StoreSpec(_Section):
     )
     masters: dict[Timeslot, MasterCount] = Field(
         description="Masters per timeslot on an ordinary day: every timeslot (`0712`, `1217`, "
-        "`1721`) exactly once, each 0 to 1000 (0 closes the slot)."
+        "`1721`) exactly once, each 0 to 1000 (0 closes the slot).",
+        json_schema_extra={"required": list(TIMESLOTS)},
     )
     masters_on: list[CapacityOverrideSpec] = Field(
         [],

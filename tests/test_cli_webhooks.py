@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -146,3 +147,13 @@ def test_enable_unknown_subscription_is_a_clear_error(url: str) -> None:
     assert result.exit_code == 2
     assert "no webhook subscription 999" in result.output
     assert "Traceback" not in result.output
+
+
+def test_listen_on_a_busy_port_says_so_in_one_line() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = runner.invoke(cli, ["webhooks", "listen", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"orderdesk: cannot listen on 127.0.0.1:{port}: " + (
+        "Address already in use"
+    )

@@ -415,8 +415,12 @@ def webhooks_listen(
     """Receive webhooks: check each signature, print one line per event (Ctrl+C stops)."""
     import uvicorn
 
-    from orderdesk.core.events.listen import app
+    from orderdesk.core.events.listen import app, listen_problem
     from orderdesk.db.base import utcnow
+
+    if problem := listen_problem(host, port):
+        typer.echo(f"orderdesk: {problem}", err=True)
+        raise typer.Exit(1)
 
     def emit(line: str) -> None:
         typer.echo(line)

@@ -145,3 +145,17 @@ def app(
         await _answer(send, received.status, f"signature {received.signature}\n")
 
     return application
+
+
+def listen_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on, or None: said in one line before starting,
+    instead of a server that starts and then logs a bind error."""
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            return None
+    except OSError as exc:
+        # create_server appends the address to the reason; the line names it already.
+        reason = (exc.strerror or str(exc)).split(" (while attempting to bind", 1)[0]
+        return f"cannot listen on {host}:{port}: {reason}"

@@ -404,6 +404,11 @@ async def _upsert_products(
     dialect = connection.dialect
     if dialect.name == "postgresql":
         await _upsert_products_postgres(connection, writes, progress)
+        if created >= BATCH_ROWS:
+            # PostgreSQL's advice after a bulk load: until autovacuum gets to it, the planner
+            # plans the next lookups (another import's ``item_id IN (...)`` chunks, searches) for
+            # the table as small as it was. Sampling it costs a fraction of a second.
+            await connection.exec_driver_sql("ANALYZE products")
         return
     table = Product.__table__
     names = list(writes[0])

@@ -93,6 +93,21 @@ def _config(engine: str, tag: str) -> dict[str, object]:
     return config
 
 
+def _healthcheck(engine: str, tag: str, config: dict[str, object]) -> object:
+    """The image's HEALTHCHECK: docker shows it in the config; podman's inspect leaves it out,
+    buildah's shows the Docker-format config it was stored in."""
+    if Path(engine).name == "podman" and shutil.which("buildah"):
+        inspected = subprocess.run(
+            ["buildah", "inspect", "--type", "image", tag],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return json.loads(inspected.stdout)["Docker"]["config"].get("Healthcheck")
+    return config.get("Healthcheck")
+
+
 def _descendants(pid: int) -> list[int]:
     """Every process below ``pid``, read from /proc (Linux, where the buildah runner works)."""
     children: dict[int, list[int]] = {}
@@ -174,7 +189,7 @@ def _exercise(engine: str, url: str) -> None:
         config = _config(engine, tag)
         assert config["User"] == "orderdesk"
         assert config["Entrypoint"] == ["orderdesk"]
-        assert "/health" in json.dumps(config.get("Healthcheck"))
+        assert "/health" in json.dumps(_healthcheck(engine, tag, config))
 
         port = free_port()
         base = f"http://127.0.0.1:{port}"

@@ -209,6 +209,7 @@ def create_app(
                 await state.rate_limiter.aclose()
             if listener is not None:
                 await listener.stop()
+            state.storage.close()
             await engine.dispose()
             metrics.process_exiting()
 

@@ -24,6 +24,7 @@ from tests.servers import free_port
 
 from orderdesk.setup.demo import (
     DEMO_RECEIPT,
+    DEMO_WEBHOOK_SECRET,
     WEBHOOK_LISTEN_PORT,
     WEBHOOK_LISTEN_URL,
     demo_document,
@@ -76,9 +77,13 @@ def test_webhooks_go_to_the_listen_command_and_the_output_says_how_to_watch_them
     owners: list[Any] = [*document["partners"], *document["restaurants"]]  # type: ignore[misc]
     urls = [hook["url"] for owner in owners for hook in owner.get("webhooks", [])]
     assert urls and all(url.startswith(f"{WEBHOOK_LISTEN_URL}/hooks/") for url in urls)
-    assert f"in another terminal: orderdesk webhooks listen --port {WEBHOOK_LISTEN_PORT}" in (
-        _instructions()
-    )
+    # One secret for every subscription: the one listener the output names verifies them all.
+    hook_secrets = {hook["secret"] for owner in owners for hook in owner.get("webhooks", [])}
+    assert hook_secrets == {DEMO_WEBHOOK_SECRET}
+    assert (
+        "in another terminal: orderdesk webhooks listen "
+        f"--port {WEBHOOK_LISTEN_PORT} --secret {DEMO_WEBHOOK_SECRET}"
+    ) in _instructions()
 
 
 def test_a_wildcard_host_is_called_on_the_loopback() -> None:

@@ -351,3 +351,18 @@ def test_demo_overrides_stay_in_the_future_on_new_years_eve() -> None:
 
     days = {o.date for p in doc.partners for s in p.stores for o in s.masters_on}
     assert min(days) == date(2031, 1, 1)
+
+
+@pytest.mark.parametrize("uid", [["centro"], {"uid": "centro"}])
+def test_a_location_or_category_uid_of_the_wrong_type_is_an_error_not_a_crash(uid: object) -> None:
+    # The cross checks collect uids into sets; a list or an object there must be reported as
+    # the type error it is, not raise while the other checks run.
+    doc = demo_document()
+    restaurant = doc["restaurants"][0]
+    restaurant["subrestaurants"][0]["uid"] = copy.deepcopy(uid)
+    restaurant["categories"][0]["uid"] = copy.deepcopy(uid)
+    with pytest.raises(SetupInvalid) as caught:
+        parse_setup(doc)
+    paths = {error.path for error in caught.value.errors}
+    assert "$.restaurants[0].subrestaurants[0].uid" in paths
+    assert "$.restaurants[0].categories[0].uid" in paths

@@ -53,6 +53,8 @@ DEMO_RESTAURANT_CLIENT_SECRET = "bella-demo-client-secret"  # noqa: S105 (public
 # ``orderdesk webhooks listen``'s default port: the demo's subscriptions point there.
 WEBHOOK_LISTEN_PORT = 8787
 WEBHOOK_LISTEN_URL = f"http://127.0.0.1:{WEBHOOK_LISTEN_PORT}"
+# One signing secret for both demo subscriptions, so one listener can verify every event.
+DEMO_WEBHOOK_SECRET = "whsec-orderdesk-demo"  # noqa: S105 (public demo)
 # A small real receipt photo, shipped as package data, so the printed upload line works as is.
 DEMO_RECEIPT = Path(__file__).with_name("demo_receipt.jpg")
 
@@ -263,7 +265,7 @@ def _partners(today: date) -> list[dict[str, object]]:
                 for login in ("api@nordhaus.example", "shop@nordhaus.example")
             ],
             "webhooks": [
-                {"url": f"{WEBHOOK_LISTEN_URL}/hooks/nordhaus", "secret": "whsec-nordhaus-demo"}
+                {"url": f"{WEBHOOK_LISTEN_URL}/hooks/nordhaus", "secret": DEMO_WEBHOOK_SECRET}
             ],
             "stores": [
                 _store(
@@ -593,7 +595,7 @@ def demo_restaurant() -> dict[str, object]:
                 ],
             }
         ],
-        "webhooks": [{"url": f"{WEBHOOK_LISTEN_URL}/hooks/bella", "secret": "whsec-bella-demo"}],
+        "webhooks": [{"url": f"{WEBHOOK_LISTEN_URL}/hooks/bella", "secret": DEMO_WEBHOOK_SECRET}],
         "subrestaurants": [
             _subrestaurant(
                 _CENTRO,
@@ -809,7 +811,8 @@ def demo_instructions(
             f"orderdesk demo is running at {base}  (API docs: {base}/docs)",
             "",
             f"Webhooks of every order event go to {WEBHOOK_LISTEN_URL}/hooks/...; to watch them,",
-            f"in another terminal: orderdesk webhooks listen --port {WEBHOOK_LISTEN_PORT}",
+            "in another terminal: orderdesk webhooks listen "
+            f"--port {WEBHOOK_LISTEN_PORT} --secret {DEMO_WEBHOOK_SECRET}",
             "",
             *_partner_lines(base, document, create_on, move_to),
             "",

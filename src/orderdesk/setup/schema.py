@@ -1116,7 +1116,8 @@ def _restaurant_errors(restaurants: object, store_ids: _Unique, errors: list[Set
                     SetupError(f"{path}.uid", f"uid {uid} is already the store id at {store}")
                 )
             locations.see(uid, f"{path}.uid")
-            own.add(uid)
+            if isinstance(uid, str):  # anything else is a type error the schema reports
+                own.add(uid)
         zone_names = _Unique("zone name", errors)
         for path, zone in _objects(restaurant.get("zones"), f"{base}.zones"):
             zone_names.see(zone.get("name"), f"{path}.name")
@@ -1170,7 +1171,8 @@ def _catalog_errors(
     for path, category in _objects(restaurant.get("categories"), f"{base}.categories"):
         uids.see(category.get("uid"), f"{path}.uid")
         ext_ids.see(category.get("ext_id"), f"{path}.ext_id")
-        declared.add(category.get("uid"))
+        if isinstance(category.get("uid"), str):  # else a type error the schema reports
+            declared.add(category.get("uid"))
         _check_locations(category, path, own, errors)
     return declared
 

@@ -50,6 +50,10 @@ class ImageStorage(Protocol):
 
     async def check_writable(self) -> str | None: ...
 
+    def close(self) -> None:
+        """Release what the store holds open (connections, threads) when the server stops."""
+        ...
+
 
 def image_storage(settings: Settings) -> ImageStorage:
     """The bucket when ``s3_bucket`` is set, else ``media_dir`` on the local disk.
@@ -113,6 +117,9 @@ class LocalImageStorage:
 
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path_for(key).unlink, missing_ok=True)
+
+    def close(self) -> None:
+        """Nothing to release: every file is closed when its call returns."""
 
     async def check_writable(self) -> str | None:
         """Write, sync and remove a small file under ``root``; also require some free space.

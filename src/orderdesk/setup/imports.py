@@ -39,11 +39,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from orderdesk.core.catalog.importer import (
-    CategoryInput,
     ImportMode,
-    OptionInput,
-    OptionValueInput,
-    ProductInput,
     import_menu,
 )
 from orderdesk.core.catalog.models import Category, Product
@@ -599,35 +595,6 @@ class _Lines:
         return bisect.bisect_left(self._breaks, at) + 1
 
 
-def _menu_option(option: Any, currency: str) -> OptionInput:
-    from orderdesk.dialects.restaurant.wire import minor_units
-
-    return OptionInput(
-        ext_id=option.ext_id,
-        name=option.name,
-        short_name=option.short_name,
-        type=option.type,
-        min_selectable=option.min_selectable,
-        max_selectable=option.max_selectable,
-        max_quantity=option.max_quantity,
-        hidden=option.hidden,
-        position=option.position,
-        values=[
-            OptionValueInput(
-                ext_id=value.ext_id,
-                name=value.name,
-                short_name=value.short_name,
-                price_operator=value.price_operator,
-                price_operand=minor_units(value.price_operand, currency),
-                hidden=value.hidden,
-                position=value.position,
-                checked_default=value.checked_default,
-            )
-            for value in option.option_values
-        ],
-    )
-
-
 @dataclass
 class MenuFile:
     """A checked menu file: what :func:`import_menu` takes, and where each entity is."""
@@ -696,7 +663,7 @@ def read_menu(path: Path, progress: Progress = _no_progress) -> MenuFile:
 async def _menu_into(
     session: AsyncSession, path: Path, menu: MenuFile, restaurant: str, mode: ImportMode
 ) -> tuple[int, int, int, int]:
-    from orderdesk.dialects.restaurant.wire import minor_units
+    from orderdesk.dialects.restaurant.wire import menu_inputs
 
     org = await session.scalar(
         select(Organization).where(
@@ -706,35 +673,7 @@ async def _menu_into(
     if org is None:
         raise ImportInvalid(path, [RowError(0, "--restaurant", f"no restaurant {restaurant}")])
     currency = str(org.settings.get("currency", "EUR"))
-    categories = [
-        CategoryInput(
-            ext_id=c.ext_id,
-            name=c.name,
-            description=c.description,
-            image=c.image,
-            hidden=c.hidden,
-            position=c.position,
-            location_keys=c.subrestaurant_uids,
-            options=[_menu_option(o, currency) for o in c.options],
-        )
-        for c in menu.categories
-    ]
-    products = [
-        ProductInput(
-            ext_id=p.ext_id,
-            category=p.category_ext_id,
-            name=p.name,
-            description=p.ingredients,
-            price=minor_units(p.price, currency),
-            hidden=p.hidden,
-            available=p.available,
-            position=p.position,
-            image=p.image,
-            location_keys=p.subrestaurant_uids,
-            options=[_menu_option(o, currency) for o in p.options],
-        )
-        for p in menu.products
-    ]
+    categories, products = menu_inputs(menu.categories, menu.products, currency)
     try:
         report = await import_menu(
             session, org.id, currency, categories, products, key="ext_id", mode=mode
@@ -746,19 +685,14 @@ async def _menu_into(
     return len(report.created), len(report.updated), len(report.unchanged), len(report.hidden)
 
 
-_IMPORTER_NAMES = {
-    "values": "option_values",
-    "location_keys": "subrestaurant_uids",
-    "category": "category_ext_id",
-}
-
-
 def _menu_error(menu: MenuFile, path: str, message: str) -> RowError:
     """An importer error (``products[3].category``) in the file's terms, with its line."""
     found = re.match(r"(categories|products)\[(\d+)\]", path)
     line = menu.lines.of(found[1], int(found[2])) if found else 0
+    from orderdesk.dialects.restaurant.wire import IMPORT_NAMES
+
     parts = re.split(r"(\[\d+\]|\.)", path)
-    wire_path = "".join(_IMPORTER_NAMES.get(part, part) for part in parts)
+    wire_path = "".join(IMPORT_NAMES.get(part, part) for part in parts)
     return RowError(line, wire_path, message)
 
 

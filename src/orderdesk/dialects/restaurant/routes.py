@@ -14,10 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.catalog import menu
 from orderdesk.core.catalog.importer import (
-    CategoryInput,
-    OptionInput,
-    OptionValueInput,
-    ProductInput,
     import_menu,
 )
 from orderdesk.core.errors import BodyTooLarge, FieldError, ValidationFailed
@@ -520,45 +516,10 @@ async def menu_product(
     )
 
 
-def _import_option(o: wire.ImportOptionIn, cur: str) -> OptionInput:
-    return OptionInput(
-        ext_id=o.ext_id,
-        name=o.name,
-        short_name=o.short_name,
-        type=o.type,
-        min_selectable=o.min_selectable,
-        max_selectable=o.max_selectable,
-        max_quantity=o.max_quantity,
-        hidden=o.hidden,
-        position=o.position,
-        values=[
-            OptionValueInput(
-                ext_id=v.ext_id,
-                name=v.name,
-                short_name=v.short_name,
-                price_operator=v.price_operator,
-                price_operand=wire.minor_units(v.price_operand, cur),
-                hidden=v.hidden,
-                position=v.position,
-                checked_default=v.checked_default,
-            )
-            for v in o.option_values
-        ],
-    )
-
-
-# The importer's names for fields this wire names otherwise.
-_IMPORT_NAMES = {
-    "values": "option_values",
-    "location_keys": "subrestaurant_uids",
-    "category": "category_ext_id",
-}
-
-
 def _wire_path(path: str) -> str:
     """``products[3].location_keys[0]`` -> ``products.3.subrestaurant_uids.0``."""
     parts = re.sub(r"\[(\d+)\]", r".\1", path).split(".")
-    return ".".join(_IMPORT_NAMES.get(part, part) for part in parts)
+    return ".".join(wire.IMPORT_NAMES.get(part, part) for part in parts)
 
 
 @router.post(
@@ -572,35 +533,7 @@ async def menu_import(request: Request, caller: WriteMenu, state: State) -> Resp
     changes nothing."""
     body = parse_json(wire.MenuImportIn, await read_body(request, 8 * 1024 * 1024))
     cur = _currency(caller)
-    categories = [
-        CategoryInput(
-            ext_id=c.ext_id,
-            name=c.name,
-            description=c.description,
-            image=c.image,
-            hidden=c.hidden,
-            position=c.position,
-            location_keys=c.subrestaurant_uids,
-            options=[_import_option(o, cur) for o in c.options],
-        )
-        for c in body.categories
-    ]
-    products = [
-        ProductInput(
-            ext_id=p.ext_id,
-            category=p.category_ext_id,
-            name=p.name,
-            description=p.ingredients,
-            price=wire.minor_units(p.price, cur),
-            hidden=p.hidden,
-            available=p.available,
-            position=p.position,
-            image=p.image,
-            location_keys=p.subrestaurant_uids,
-            options=[_import_option(o, cur) for o in p.options],
-        )
-        for p in body.products
-    ]
+    categories, products = wire.menu_inputs(body.categories, body.products, cur)
     try:
         async with state.transaction() as session:
             report = await import_menu(

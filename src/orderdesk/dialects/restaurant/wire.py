@@ -33,6 +33,12 @@ from pydantic import (
     field_validator,
 )
 
+from orderdesk.core.catalog.importer import (
+    CategoryInput,
+    OptionInput,
+    OptionValueInput,
+    ProductInput,
+)
 from orderdesk.core.catalog.menu import MenuCategory, MenuProduct
 from orderdesk.core.catalog.models import OptionValue
 from orderdesk.core.catalog.options import OptionWithValues
@@ -743,3 +749,74 @@ def render_applied(applied: AppliedCoupon, currency: str) -> out.CouponApplied:
 def minor_units(amount: float, currency: str) -> int:
     """A major-unit amount from the wire (``17.5``) as exact minor units (``1750``)."""
     return int((Decimal(str(amount)).scaleb(get_currency_precision(currency))).to_integral_value())
+
+
+# The core importer's names for the menu import's fields this wire names otherwise; error paths
+# are renamed back with it.
+IMPORT_NAMES = {
+    "values": "option_values",
+    "location_keys": "subrestaurant_uids",
+    "category": "category_ext_id",
+}
+
+
+def menu_inputs(
+    categories: Iterable[ImportCategoryIn], products: Iterable[ImportProductIn], currency: str
+) -> tuple[list[CategoryInput], list[ProductInput]]:
+    """A menu import (``POST /menu/import``, or ``orderdesk import menu``) as the core's importer
+    takes it: prices from this wire's major units to minor units."""
+
+    def option(o: ImportOptionIn) -> OptionInput:
+        return OptionInput(
+            ext_id=o.ext_id,
+            name=o.name,
+            short_name=o.short_name,
+            type=o.type,
+            min_selectable=o.min_selectable,
+            max_selectable=o.max_selectable,
+            max_quantity=o.max_quantity,
+            hidden=o.hidden,
+            position=o.position,
+            values=[
+                OptionValueInput(
+                    ext_id=v.ext_id,
+                    name=v.name,
+                    short_name=v.short_name,
+                    price_operator=v.price_operator,
+                    price_operand=minor_units(v.price_operand, currency),
+                    hidden=v.hidden,
+                    position=v.position,
+                    checked_default=v.checked_default,
+                )
+                for v in o.option_values
+            ],
+        )
+
+    return [
+        CategoryInput(
+            ext_id=c.ext_id,
+            name=c.name,
+            description=c.description,
+            image=c.image,
+            hidden=c.hidden,
+            position=c.position,
+            location_keys=c.subrestaurant_uids,
+            options=[option(o) for o in c.options],
+        )
+        for c in categories
+    ], [
+        ProductInput(
+            ext_id=p.ext_id,
+            category=p.category_ext_id,
+            name=p.name,
+            description=p.ingredients,
+            price=minor_units(p.price, currency),
+            hidden=p.hidden,
+            available=p.available,
+            position=p.position,
+            image=p.image,
+            location_keys=p.subrestaurant_uids,
+            options=[option(o) for o in p.options],
+        )
+        for p in products
+    ]

@@ -77,10 +77,9 @@ DB_POOL_SIZE = Gauge(
     multiprocess_mode="liveall",
 )
 
-# Reasons as the core words them (FieldError.reason and message), mapped to the label values.
+# The core's refusal reasons (FieldError.reason), mapped to the label values.
 _CAPACITY_REASONS = {"no_master": "no_master", "slot_full": "slot_full"}
-_COUPON_REASON = "coupon_invalid"
-_NO_USES_LEFT = "no uses left"
+_COUPON_REASONS = {"coupon_used_up": "no_uses_left", "coupon_invalid": "invalid"}
 
 
 def order_created(dialect: str) -> None:
@@ -99,9 +98,8 @@ def creation_refused(dialect: str, errors: Iterable[Any]) -> None:
         reason = getattr(error, "reason", None)
         if reason in _CAPACITY_REASONS:
             capacity.add(_CAPACITY_REASONS[reason])
-        elif reason == _COUPON_REASON:
-            used_up = str(getattr(error, "message", "")).endswith(_NO_USES_LEFT)
-            coupon.add("no_uses_left" if used_up else "invalid")
+        elif reason in _COUPON_REASONS:
+            coupon.add(_COUPON_REASONS[reason])
     for label in capacity:
         BOOKINGS_REFUSED.labels(dialect, label).inc()
     for label in coupon:

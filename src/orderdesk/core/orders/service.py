@@ -51,7 +51,7 @@ from orderdesk.core.orders.schemas import (
 )
 from orderdesk.core.organizations.models import Location
 from orderdesk.core.organizations.service import Principal
-from orderdesk.core.pricing.coupons import coupon_use_row, take_coupon_use
+from orderdesk.core.pricing.coupons import NO_USES_LEFT, coupon_use_row, take_coupon_use
 from orderdesk.core.pricing.models import Coupon, CouponUse
 from orderdesk.core.pricing.service import Totals, price_order
 from orderdesk.core.scheduling import service as scheduling
@@ -290,8 +290,8 @@ async def _checked_and_claimed(
                 FieldError(
                     COUPON,
                     "unavailable",
-                    "coupon cannot be used: no uses left",
-                    "coupon_invalid",
+                    f"coupon cannot be used: {NO_USES_LEFT}",
+                    "coupon_used_up",
                 )
             ]
         )

@@ -63,6 +63,11 @@ def coupon_discount(coupon: Coupon, subtotal: int) -> int:
     return min(subtotal, percent + coupon.discount_amount)
 
 
+# Why a coupon with a quantity cannot be used any more; its refusals carry their own reason code
+# (``coupon_used_up``), the other refusals ``coupon_invalid``.
+NO_USES_LEFT = "no uses left"
+
+
 def check_coupon(coupon: Coupon, *, subtotal: int, email: str | None, today: date) -> str | None:
     """``None`` when ``coupon`` applies to this order, else why not, readable by a customer.
 
@@ -76,7 +81,7 @@ def check_coupon(coupon: Coupon, *, subtotal: int, email: str | None, today: dat
     if coupon.valid_to is not None and today > coupon.valid_to:
         return "expired"
     if coupon.quantity is not None and coupon.quantity <= 0:
-        return "no uses left"
+        return NO_USES_LEFT
     if coupon.valid_email and (
         email is None or email.strip().casefold() != coupon.valid_email.strip().casefold()
     ):
@@ -124,7 +129,10 @@ async def apply_coupon(
         raise ValidationFailed(
             errors=[
                 FieldError(
-                    "coupon", "unavailable", f"coupon cannot be used: {reason}", "coupon_invalid"
+                    "coupon",
+                    "unavailable",
+                    f"coupon cannot be used: {reason}",
+                    "coupon_used_up" if reason == NO_USES_LEFT else "coupon_invalid",
                 )
             ]
         )

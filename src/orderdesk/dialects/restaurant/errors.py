@@ -41,6 +41,7 @@ _REASON_CODES = {
     "option_value_not_found": "OPTION_VALUE_NOT_FOUND",
     "address_invalid": "INVALID_ADDRESS",
     "coupon_invalid": "COUPON_ERROR",
+    "coupon_used_up": "COUPON_ERROR",
     "location_not_found": "SUBRESTAURANT_NOT_FOUND",
 }
 

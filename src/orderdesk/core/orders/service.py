@@ -184,6 +184,20 @@ async def create_order(
     return view
 
 
+def _no_master_free() -> ValidationFailed:
+    """The refusal of a booking (create, new dates) when every preferred slot is taken."""
+    return ValidationFailed(
+        errors=[
+            FieldError(
+                PREFERENCES,
+                "unavailable",
+                "no master is free in any of the requested dates and timeslots",
+                "no_master",
+            )
+        ]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Quote:
     """What :func:`create_order` would store for a draft now, without storing anything.
@@ -260,16 +274,7 @@ async def _checked_and_claimed(
     if draft.booking is None and draft.ready:
         booked = await claims.first_free_slot(session, location, draft.preferences, now)
         if booked is None:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        PREFERENCES,
-                        "unavailable",
-                        "no master is free in any of the requested dates and timeslots",
-                        "no_master",
-                    )
-                ]
-            )
+            raise _no_master_free()
     scheduled_at = draft.booking.at if draft.booking else None
     if scheduled_at is not None and not await claims.time(session, location, scheduled_at):
         raise ValidationFailed(
@@ -527,16 +532,7 @@ async def change_dates(
     if order.ready:
         booked = await scheduling.book_first_free(session, view.location, preferences, now)
         if booked is None:
-            raise ValidationFailed(
-                errors=[
-                    FieldError(
-                        PREFERENCES,
-                        "unavailable",
-                        "no master is free in any of the requested dates and timeslots",
-                        "no_master",
-                    )
-                ]
-            )
+            raise _no_master_free()
     order.preferences = [{"date": p.day.isoformat(), "slot": p.slot} for p in preferences]
     order.booked_day, order.booked_slot = (booked.day, booked.slot) if booked else (None, None)
     previous = (order.status, order.substatus)

@@ -92,7 +92,7 @@ class ConfigCache:
         return len(self._entries)
 
 
-# The tables whose rows are cached; migration 0004 puts the notifying triggers on the same ones.
+# The tables whose rows are cached; migrations 0004 and 0008 put the notifying triggers on them.
 CONFIG_TABLES = frozenset(
     {
         "organizations",
@@ -109,6 +109,7 @@ CONFIG_TABLES = frozenset(
         "api_tokens",
         "client_tokens",
         "places",
+        "sold_out",
     }
 )
 # Rows cached one by one, by their own key: a new one is in no cache yet (a login's token).

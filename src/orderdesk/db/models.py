@@ -1,10 +1,11 @@
 """Imports every table so that ``Base.metadata`` is complete (migrations, tests)."""
 
 from orderdesk.core.attachments.models import Image
-from orderdesk.core.catalog.models import Category, OptionValue, Product, ProductOption
+from orderdesk.core.catalog.models import Category, OptionValue, Product, ProductOption, SoldOut
 from orderdesk.core.events.models import DeliveryAttempt, OutboxEvent, WebhookDelivery
 from orderdesk.core.fulfilment.models import DeliveryZone, Place
 from orderdesk.core.idempotency.models import IdempotencyRecord
+from orderdesk.core.operators.models import Operator, OperatorSession
 from orderdesk.core.orders.models import Order, OrderCount, OrderEvent, OrderLine
 from orderdesk.core.organizations.models import (
     ApiClient,
@@ -39,6 +40,8 @@ __all__ = [
     "Image",
     "Location",
     "LoginThrottle",
+    "Operator",
+    "OperatorSession",
     "OptionValue",
     "Order",
     "OrderCount",
@@ -50,6 +53,7 @@ __all__ = [
     "Product",
     "ProductOption",
     "SlotUsage",
+    "SoldOut",
     "WebhookDelivery",
     "WebhookSubscription",
 ]

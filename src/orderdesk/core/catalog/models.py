@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
@@ -120,3 +121,24 @@ class OptionValue(Timestamped, Base):
     hidden: Mapped[bool] = mapped_column(default=False)
     position: Mapped[int] = mapped_column(default=0)
     checked_default: Mapped[bool] = mapped_column(default=False)
+
+
+class SoldOut(Base):
+    """A product (or partner item) that one location cannot sell for now: sold out, "snoozed".
+
+    ``until`` NULL means until switched back; otherwise the row stops counting at that moment
+    and nothing has to run to lift it. Kept apart from :attr:`Product.available` (the menu's own
+    flag, the same everywhere) because it is per location and changes many times a day.
+    """
+
+    __tablename__ = "sold_out"
+
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("products.id", ondelete="CASCADE"), primary_key=True
+    )
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    since: Mapped[datetime]
+    until: Mapped[datetime | None]
+    actor: Mapped[str] = mapped_column(String(200))

@@ -73,9 +73,16 @@ class Order(Timestamped, Base):
     timed_out_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
 
+    # Optimistic concurrency: every change made through the ORM adds one (SQLAlchemy's version
+    # counter, which also puts ``WHERE version = <read>`` on the UPDATE); the console sends the
+    # version it showed, and an action against an older one is refused instead of overwriting.
+    version: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+
     lines: Mapped[list[OrderLine]] = relationship(
         lazy="raise", order_by="OrderLine.position", cascade="all, delete-orphan"
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class OrderLine(Base):

@@ -354,6 +354,7 @@ def _new_order(
         confirmed_at=now if confirmation and confirmation.confirmed_now else None,
         timed_out_at=None,
         closed_at=None,
+        version=1,
         created_at=now,
         updated_at=now,
         lines=[

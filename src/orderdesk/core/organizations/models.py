@@ -41,6 +41,10 @@ class Location(Timestamped, Base):
     # Default capacity per timeslot, e.g. {"0712": 2, "1217": 2, "1721": 1}.
     slot_capacity: Mapped[dict[str, Any]] = mapped_column(default=dict)
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Busy mode: intake paused since ``paused_at`` until ``paused_until`` (NULL: until resumed).
+    # New orders are refused while it holds; nothing has to run for a timed pause to end.
+    paused_at: Mapped[datetime | None]
+    paused_until: Mapped[datetime | None]
 
 
 class ApiUser(Timestamped, Base):

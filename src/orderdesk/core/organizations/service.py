@@ -31,7 +31,7 @@ from orderdesk.db.cache import cached
 from orderdesk.db.upsert import insert_for
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-_DUMMY_HASH = _hasher.hash("orderdesk-timing-equaliser")
+DUMMY_HASH = _hasher.hash("orderdesk-timing-equaliser")
 
 
 def use_password_hasher(hasher: PasswordHasher) -> None:
@@ -40,9 +40,9 @@ def use_password_hasher(hasher: PasswordHasher) -> None:
     For test suites only, which create thousands of logins: ``argon2.profiles.CHEAPEST`` keeps
     the algorithm and format and drops the cost.
     """
-    global _hasher, _DUMMY_HASH
+    global _hasher, DUMMY_HASH
     _hasher = hasher
-    _DUMMY_HASH = hasher.hash("orderdesk-timing-equaliser")
+    DUMMY_HASH = hasher.hash("orderdesk-timing-equaliser")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def _check_throttle(
+async def check_login_throttle(
     session: AsyncSession, login: str, now: datetime, max_failures: int, window: timedelta
 ) -> None:
     row = await session.get(LoginThrottle, login)
@@ -91,7 +91,7 @@ async def _check_throttle(
         raise Throttled("Too many failed logins", retry_after=wait)
 
 
-async def _record_failure(
+async def record_login_failure(
     session: AsyncSession, login: str, now: datetime, window: timedelta
 ) -> None:
     stmt = insert_for(session, LoginThrottle).values(login=login, failures=1, window_started_at=now)
@@ -122,7 +122,7 @@ async def authenticate(
     A failure is recorded in ``session``: the caller must commit it even though the login failed,
     otherwise throttling would never engage.
     """
-    await _check_throttle(session, login, now, max_failures, window)
+    await check_login_throttle(session, login, now, max_failures, window)
     row = (
         await session.execute(
             select(ApiUser, Organization)
@@ -130,10 +130,10 @@ async def authenticate(
             .where(ApiUser.login == login)
         )
     ).first()
-    stored = row[0].password_hash if row else _DUMMY_HASH
+    stored = row[0].password_hash if row else DUMMY_HASH
     ok = await asyncio.to_thread(password_matches, stored, password)
     if row is None or not ok:
-        await _record_failure(session, login, now, window)
+        await record_login_failure(session, login, now, window)
         return None
     user, org = row
     await session.execute(delete(LoginThrottle).where(LoginThrottle.login == login))

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orderdesk import __version__, metrics
 from orderdesk.background import Background
+from orderdesk.console import web as console
 from orderdesk.core.attachments.storage import image_storage
 from orderdesk.core.errors import BodyTooLarge, DomainError, Unavailable, ValidationFailed
 from orderdesk.core.fulfilment.geocoder import HttpGeocoder
@@ -224,6 +225,7 @@ def create_app(
         redoc_url=None,
     )
     install_docs(app)
+    console.install(app)
     # Router-level dependencies run before each route's own, so budgets are spent before
     # authentication and a flood of bad credentials is throttled too.
     limited = [Depends(rate_limited)]

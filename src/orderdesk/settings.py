@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     token_ttl_days: Annotated[int, Field(ge=1, le=3650)] = 30
     login_max_failures: Annotated[int, Field(ge=1, le=1000)] = 5
     login_window_seconds: Annotated[int, Field(ge=1)] = 900
+    # Console sessions end this long after sign-in, or sooner when idle for console_idle_minutes.
+    console_session_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 12
+    console_idle_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 60
     idempotency_ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 24
 
     upload_max_bytes: Annotated[int, Field(ge=1024)] = 10 * 1024 * 1024

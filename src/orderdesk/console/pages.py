@@ -1,0 +1,11 @@
+"""Every console page, one router per area; :func:`orderdesk.console.web.install` mounts it."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from orderdesk.console import auth, board
+
+router = APIRouter()
+router.include_router(auth.router)
+router.include_router(board.router)

@@ -22,6 +22,7 @@ from orderdesk.core.attachments.service import find_unlinkable_images
 from orderdesk.core.catalog.models import Category, Product
 from orderdesk.core.catalog.options import OptionWithValues, options_for_products
 from orderdesk.core.catalog.service import MAX_PRODUCT_ID
+from orderdesk.core.catalog.sold_out import is_sold_out, snoozed_at
 from orderdesk.core.errors import ErrorCollector, ValidationFailed
 from orderdesk.core.fulfilment import methods
 from orderdesk.core.fulfilment.gazetteer import get_place
@@ -43,6 +44,7 @@ from orderdesk.core.orders.schemas import (
     LineDraft,
     OrderDraft,
 )
+from orderdesk.core.organizations import busy
 from orderdesk.core.organizations.models import Location, Organization
 from orderdesk.core.organizations.service import Principal
 from orderdesk.core.pricing import coupons
@@ -187,8 +189,14 @@ async def _check_lines(
     draft: OrderDraft,
     location: Location | None,
     errors: ErrorCollector,
+    now: datetime,
 ) -> list[CheckedLine]:
     by_item, by_uid = await _products(session, principal, draft.lines)
+    snoozed = (
+        await snoozed_at(session, location.id, now)
+        if location is not None and (by_item or by_uid)
+        else {}
+    )
     found: list[tuple[str, LineDraft, Product]] = []
     for index, line in enumerate(draft.lines):
         at = f"{LINES}.{index}"
@@ -206,11 +214,14 @@ async def _check_lines(
         sold_here = not product.location_keys or (
             location is not None and location.key in product.location_keys
         )
-        if product.hidden or not product.available or not sold_here:
+        sold_out = is_sold_out(snoozed, product.id, now)
+        if product.hidden or not product.available or not sold_here or sold_out:
             errors.add(
                 f"{at}.product",
                 "unavailable",
-                f"{label} is not available" + ("" if sold_here else " at this location"),
+                f"{label} is "
+                + ("sold out at this location" if sold_out and sold_here else "not available")
+                + ("" if sold_here else " at this location"),
                 "product_unavailable",
             )
             continue
@@ -349,8 +360,10 @@ async def check_draft(
             "choose one of the locations" if draft.location_key is None else "location not found",
             "location_not_found",
         )
+    elif busy.paused(location, now):
+        errors.add(LOCATION, "unavailable", busy.pause_message(location, now), busy.PAUSED_REASON)
     checked = CheckedDraft(
-        location, await _check_lines(session, principal, draft, location, errors)
+        location, await _check_lines(session, principal, draft, location, errors, now)
     )
     checked.customer = dict(draft.customer)
     kind = draft.methods.kind if draft.methods is not None else None

@@ -45,6 +45,7 @@ class Location(Timestamped, Base):
     # New orders are refused while it holds; nothing has to run for a timed pause to end.
     paused_at: Mapped[datetime | None]
     paused_until: Mapped[datetime | None]
+    paused_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class ApiUser(Timestamped, Base):

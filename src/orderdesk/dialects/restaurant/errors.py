@@ -25,6 +25,7 @@ from orderdesk.core.errors import (
     InvalidToken,
     NotFound,
     OrderTimedOut,
+    StaleOrder,
     StorageUnavailable,
     Throttled,
     Unauthorized,
@@ -43,6 +44,9 @@ _REASON_CODES = {
     "coupon_invalid": "COUPON_ERROR",
     "coupon_used_up": "COUPON_ERROR",
     "location_not_found": "SUBRESTAURANT_NOT_FOUND",
+    # A paused location (busy mode) is answered like a closed one: the platform has no code of
+    # its own for "not taking orders", and a time outside opening hours is a VALIDATION_ERROR.
+    "location_paused": "VALIDATION_ERROR",
 }
 
 
@@ -104,6 +108,7 @@ ERRORS: ErrorTable = {
     ValidationFailed: _validation,
     InvalidToken: _code("INVALID_TOKEN"),
     OrderTimedOut: _code("TIMEOUT"),
+    StaleOrder: _code("INVALID_ACTION"),
     GeocoderUnavailable: _code("INTERNAL_ERROR", prefix="address: "),
     IdempotencyMismatch: _code("VALIDATION_ERROR", 422, prefix="Idempotency-Key: "),
     IdempotencyInProgress: _code("INVALID_ACTION", 409, prefix="Idempotency-Key: "),

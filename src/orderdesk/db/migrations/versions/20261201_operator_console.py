@@ -96,6 +96,7 @@ def upgrade() -> None:
     with op.batch_alter_table("locations") as batch:
         batch.add_column(sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("paused_until", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("paused_by", sa.String(length=200), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE TRIGGER sold_out_config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
@@ -107,6 +108,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS sold_out_config_changed ON sold_out")
     with op.batch_alter_table("locations") as batch:
+        batch.drop_column("paused_by")
         batch.drop_column("paused_until")
         batch.drop_column("paused_at")
     with op.batch_alter_table("orders") as batch:

@@ -431,6 +431,139 @@ def webhooks_listen(
     uvicorn.run(receiver, host=host, port=port, log_level="warning")
 
 
+operators = typer.Typer(
+    help="Console operators: create, list and disable the people who sign in at /console.",
+    no_args_is_help=True,
+)
+cli.add_typer(operators, name="operator")
+
+
+def _read_password() -> str:
+    """The new operator's password: one line of standard input, so that scripts can pipe it
+    without putting it on a command line (visible in ps) or in the shell's history. At a
+    terminal it is asked twice without echo."""
+    import getpass
+
+    if sys.stdin.isatty():
+        try:
+            first = getpass.getpass("Password: ")
+            second = getpass.getpass("Repeat the password: ")
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("", err=True)
+            typer.echo("orderdesk: no password given; nothing was created", err=True)
+            raise typer.Exit(1) from None
+        if first != second:
+            typer.echo("orderdesk: the two passwords differ; nothing was created", err=True)
+            raise typer.Exit(1)
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@operators.command("create")
+def operator_create(
+    email: Annotated[str, typer.Argument(help="the operator's email, their sign-in name")],
+    role: Annotated[str, typer.Option("--role", help="admin, dispatcher or staff")],
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="staff only: the partner name or restaurant uid they work for"),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="full name shown in the console")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create an operator; the password is read from standard input (one line)."""
+    from orderdesk.core.errors import ValidationFailed
+    from orderdesk.core.operators.service import MIN_PASSWORD_LENGTH, create_operator
+    from orderdesk.db.base import utcnow
+
+    settings = _settings(database_url)
+    password = _read_password()
+    if not password:
+        typer.echo(
+            "orderdesk: no password on standard input (one line, at least "
+            f"{MIN_PASSWORD_LENGTH} characters); nothing was created",
+            err=True,
+        )
+        raise typer.Exit(1)
+    try:
+        created = asyncio.run(
+            _with_session(
+                settings.database_url,
+                lambda session: create_operator(
+                    session,
+                    email=email,
+                    password=password,
+                    role=role,
+                    organization=org,
+                    name=name,
+                    now=utcnow(),
+                ),
+            )
+        )
+    except ValidationFailed as exc:
+        for error in exc.errors:
+            option = {"org": "--org", "role": "--role"}.get(error.path, error.path)
+            typer.echo(f"orderdesk: {option}: {error.message}", err=True)
+        raise typer.Exit(1) from None
+    where = f" of {org}" if org else ""
+    typer.echo(f"operator {created.email} created ({created.role}{where})")
+
+
+@operators.command("list")
+def operator_list(
+    database_url: DatabaseUrl = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON array")] = False,
+) -> None:
+    """List operators by email: role, organization, and since when disabled."""
+    from orderdesk.core.operators.service import list_operators
+
+    settings = _settings(database_url)
+    rows = asyncio.run(_with_session(settings.database_url, list_operators))
+    if as_json:
+        from dataclasses import asdict
+
+        rows_json = [asdict(row) for row in rows]
+        typer.echo(json.dumps(rows_json, default=lambda value: value.isoformat()))
+        return
+    table = [("EMAIL", "NAME", "ROLE", "ORGANIZATION", "STATE")]
+    for row in rows:
+        state = f"disabled {row.disabled_at:%Y-%m-%d %H:%M}Z" if row.disabled_at else "active"
+        table.append((row.email, row.name, row.role, row.organization or "-", state))
+    widths = [max(len(line[column]) for line in table) for column in range(4)]
+    for line in table:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        typer.echo("  ".join([*cells, line[4]]))
+    typer.echo(f"{len(rows)} operator{'' if len(rows) == 1 else 's'}")
+
+
+@operators.command("disable")
+def operator_disable(
+    email: Annotated[str, typer.Argument(help="the operator's email")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Sign an operator out everywhere and refuse their sign-ins from now on."""
+    from orderdesk.core.errors import NotFound
+    from orderdesk.core.operators.service import disable_operator
+    from orderdesk.db.base import utcnow
+
+    settings = _settings(database_url)
+    try:
+        newly = asyncio.run(
+            _with_session(
+                settings.database_url,
+                lambda session: disable_operator(session, email, now=utcnow()),
+            )
+        )
+    except NotFound as exc:
+        typer.echo(f"orderdesk: {exc}", err=True)
+        raise typer.Exit(1) from None
+    if newly:
+        typer.echo(f"operator {email.strip().lower()} disabled and signed out")
+    else:
+        typer.echo(f"operator {email.strip().lower()} was disabled already")
+
+
 def main() -> None:
     """Run a command; a database it cannot use ends it with one line and exit code 1."""
     from orderdesk.db.errors import connection_failure

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orderdesk.core.errors import Conflict, FieldError, ValidationFailed
+from orderdesk.core.errors import FieldError, NotFound, ValidationFailed
 from orderdesk.core.operators.models import ROLES, Operator, OperatorSession
 from orderdesk.core.organizations import service as organizations
 from orderdesk.core.organizations.models import LoginThrottle, Organization
@@ -110,7 +110,7 @@ async def create_operator(
     organization_id: int | None = None
     if role == "staff" and not organization:
         errors.append(FieldError("org", "required", "staff operators belong to one organization"))
-    elif organization and role != "staff":
+    elif organization and role in ROLES and role != "staff":
         errors.append(FieldError("org", "enum", f"{role} operators see every organization"))
     elif organization:
         found = list(
@@ -148,20 +148,54 @@ async def create_operator(
     return _view(operator)
 
 
-async def list_operators(session: AsyncSession) -> list[OperatorView]:
-    rows = await session.scalars(select(Operator).order_by(Operator.email))
-    return [_view(row) for row in rows]
+@dataclass(frozen=True, slots=True)
+class OperatorListing:
+    """One operator as ``orderdesk operator list`` shows it: the organization by its name (a
+    partner's name or a restaurant's uid) rather than its id, and whether they are disabled."""
+
+    email: str
+    name: str
+    role: str
+    organization: str | None
+    disabled_at: datetime | None
+    created_at: datetime
 
 
-async def disable_operator(session: AsyncSession, email: str, *, now: datetime) -> None:
-    """Sign the operator out everywhere and refuse their sign-ins from now on."""
+async def list_operators(session: AsyncSession) -> list[OperatorListing]:
+    rows = await session.execute(
+        select(Operator, Organization.key)
+        .outerjoin(Organization, Organization.id == Operator.organization_id)
+        .order_by(Operator.email)
+    )
+    return [
+        OperatorListing(
+            operator.email,
+            operator.name,
+            operator.role,
+            organization,
+            operator.disabled_at,
+            operator.created_at,
+        )
+        for operator, organization in rows
+    ]
+
+
+async def disable_operator(session: AsyncSession, email: str, *, now: datetime) -> bool:
+    """Sign the operator out everywhere and refuse their sign-ins from now on.
+
+    ``False`` when they were disabled already: the first date is kept, it is the one that says
+    since when they could not sign in.
+    """
     operator = await session.scalar(
         select(Operator).where(Operator.email == normalize_email(email))
     )
     if operator is None:
-        raise Conflict(f"no operator {email}")
-    operator.disabled_at = now
+        raise NotFound(f"no operator {normalize_email(email)}")
+    newly = operator.disabled_at is None
+    if newly:
+        operator.disabled_at = now
     await session.execute(delete(OperatorSession).where(OperatorSession.operator_id == operator.id))
+    return newly
 
 
 async def sign_in(

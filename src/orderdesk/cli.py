@@ -224,6 +224,7 @@ def serve(
 
         document = demo_data.demo_document()
         asyncio.run(apply_file(settings.database_url, document))
+        asyncio.run(demo_data.ensure_demo_operators(settings.database_url))
         local = demo_data.local_base(host, port)
         demo_data.announce_when_ready(settings.public_url or local, local, document)
     if settings.log_level.lower() in ("trace", "debug", "info"):

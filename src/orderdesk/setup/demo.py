@@ -55,6 +55,14 @@ WEBHOOK_LISTEN_PORT = 8787
 WEBHOOK_LISTEN_URL = f"http://127.0.0.1:{WEBHOOK_LISTEN_PORT}"
 # One signing secret for both demo subscriptions, so one listener can verify every event.
 DEMO_WEBHOOK_SECRET = "whsec-orderdesk-demo"  # noqa: S105 (public demo)
+# Console operators of the demo (email, role, organization, name), created by ``serve --demo``
+# when missing, all with one printed password: an admin who sees everything, and the staff of
+# the demo restaurant who sees only its orders.
+DEMO_OPERATORS: list[tuple[str, str, str | None, str]] = [
+    ("admin@orderdesk.example", "admin", None, "Demo admin"),
+    ("kitchen@bella.example", "staff", DEMO_RESTAURANT_UID, "Bella kitchen"),
+]
+DEMO_OPERATOR_PASSWORD = "orderdesk-demo-console"  # noqa: S105 (public demo)
 # A small real receipt photo, shipped as package data, so the printed upload line works as is.
 DEMO_RECEIPT = Path(__file__).with_name("demo_receipt.jpg")
 
@@ -810,6 +818,13 @@ def demo_instructions(
             "",
             f"orderdesk demo is running at {base}  (API docs: {base}/docs)",
             "",
+            f"Operator console: {base}/console  signed in as one of",
+            *(
+                f"  {email}  password {DEMO_OPERATOR_PASSWORD}  ({role}"
+                + (f" of {org})" if org else ", every organization)")
+                for email, role, org, _ in DEMO_OPERATORS
+            ),
+            "",
             f"Webhooks of every order event go to {WEBHOOK_LISTEN_URL}/hooks/...; to watch them,",
             "in another terminal: orderdesk webhooks listen "
             f"--port {WEBHOOK_LISTEN_PORT} --secret {DEMO_WEBHOOK_SECRET}",
@@ -970,3 +985,28 @@ def _restaurant_lines(base: str, document: dict[str, Any]) -> list[str]:
         f"  curl -s '{a}/orders/list?page=1&pagesize=10' {key}",
         f'  curl -s -X POST "{a}/order/close?uid=$OUID&token=$OTOKEN" {key}',
     ]
+
+
+async def ensure_demo_operators(database_url: str) -> None:
+    """Create the demo's console operators that do not exist yet (a second run keeps them)."""
+    from orderdesk.core.operators.service import create_operator, list_operators
+    from orderdesk.db.base import utcnow
+    from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
+
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            existing = {operator.email for operator in await list_operators(session)}
+            for email, role, organization, name in DEMO_OPERATORS:
+                if email not in existing:
+                    await create_operator(
+                        session,
+                        email=email,
+                        password=DEMO_OPERATOR_PASSWORD,
+                        role=role,
+                        organization=organization,
+                        name=name,
+                        now=utcnow(),
+                    )
+    finally:
+        await engine.dispose()

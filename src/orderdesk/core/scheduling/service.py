@@ -102,6 +102,14 @@ async def _overrides(
     return {key: c for key, c in upcoming.items() if first <= key[0] <= last}
 
 
+async def capacity_overrides(
+    session: AsyncSession, location_id: int, first: date, last: date
+) -> dict[tuple[date, str], int]:
+    """The location's capacity overrides from ``first`` to ``last`` (inclusive), as bookings
+    read them (cached per worker where configuration is cached)."""
+    return await _overrides(session, location_id, first, last)
+
+
 def _capacity(location: Location, overrides: dict[tuple[date, str], int], c: SlotChoice) -> int:
     if (c.day, c.slot) in overrides:
         return overrides[(c.day, c.slot)]

@@ -30,6 +30,7 @@ SAMPLES: dict[type[DomainError], DomainError] = {
     core_errors.IdempotencyMismatch: core_errors.IdempotencyMismatch("another body"),
     core_errors.InvalidToken: core_errors.InvalidToken("token: does not match"),
     core_errors.OrderTimedOut: core_errors.OrderTimedOut("countdown ran out"),
+    core_errors.StaleOrder: core_errors.StaleOrder(3, None),
     core_errors.GeocoderUnavailable: core_errors.GeocoderUnavailable("geocoder down"),
     core_errors.BodyTooLarge: core_errors.BodyTooLarge(1000),
     core_errors.StorageUnavailable: core_errors.StorageUnavailable("disk full", retry_after=30),

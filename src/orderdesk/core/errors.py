@@ -133,6 +133,17 @@ class OrderTimedOut(Conflict):
     """The confirmation countdown ran out before the order was confirmed."""
 
 
+class StaleOrder(Conflict):
+    """An action was asked of the order as it was at ``expected`` version, and it has changed
+    since (another operator, a client API, the countdown). Nothing was written; ``current`` is
+    the order as it is now (an ``OrderView``), so the caller can show what changed."""
+
+    def __init__(self, expected: int, current: object) -> None:
+        super().__init__(f"the order changed since version {expected}; nothing was changed")
+        self.expected = expected
+        self.current = current
+
+
 class GeocoderUnavailable(DomainError):
     """The geocoding server could not answer; the address may well exist. Retry later."""
 

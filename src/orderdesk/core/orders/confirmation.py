@@ -21,8 +21,6 @@ from orderdesk.core.orders import service
 from orderdesk.core.orders.models import Order
 from orderdesk.core.orders.schemas import OrderView
 from orderdesk.core.organizations.service import Principal
-from orderdesk.core.pricing.coupons import give_back_coupon_use
-from orderdesk.core.scheduling import times
 from orderdesk.db.upsert import is_postgres
 
 
@@ -51,6 +49,15 @@ async def confirm(
     now: datetime,
 ) -> OrderView:
     view = await _checked(session, principal, uid, token)
+    return confirm_loaded(session, view, actor=actor, now=now)
+
+
+def confirm_loaded(
+    session: AsyncSession, view: OrderView, *, actor: str, now: datetime
+) -> OrderView:
+    """:func:`confirm` of an order the caller has already loaded with its row lock (and whose
+    right to confirm it is settled): confirming twice answers the order as it is; after the
+    countdown ran out it is ``OrderTimedOut`` even before the background task has applied it."""
     order = view.order
     if order.confirmed_at is not None:
         return view
@@ -71,6 +78,12 @@ async def close(
     now: datetime,
 ) -> OrderView:
     view = await _checked(session, principal, uid, token)
+    return close_loaded(session, view, actor=actor, now=now)
+
+
+def close_loaded(session: AsyncSession, view: OrderView, *, actor: str, now: datetime) -> OrderView:
+    """:func:`close` of an order the caller has already loaded with its row lock: only once it
+    is confirmed; closing twice answers the order as it is."""
     order = view.order
     if order.closed_at is not None:
         return view
@@ -103,10 +116,7 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 100) 
     for view in await service.views_for(session, due):
         order = view.order
         order.timed_out_at = now
-        if order.scheduled_at is not None and order.fulfilment.get("slot_booked"):
-            await times.release_time(session, view.location, order.scheduled_at)
-        if order.coupon_code:
-            await give_back_coupon_use(session, order.id)
+        await service.give_back_time_and_coupon(session, view)
         service.change_state(
             session, view, "timed_out", actor="system:countdown", kind="timed_out", now=now
         )

@@ -26,6 +26,22 @@ class Order(Timestamped, Base):
         Index(
             "ix_orders_org_location_substatus", "organization_id", "location_id", "substatus", "id"
         ),
+        # The console's board across organizations (see core.orders.board), newest first.
+        Index("ix_orders_location_created", "location_id", "id"),
+        Index("ix_orders_substatus_created", "substatus", "id"),
+        Index("ix_orders_created_at", "created_at"),
+        Index(
+            "ix_orders_booked_day",
+            "booked_day",
+            postgresql_where=text("booked_day IS NOT NULL"),
+            sqlite_where=text("booked_day IS NOT NULL"),
+        ),
+        Index(
+            "ix_orders_scheduled_at",
+            "scheduled_at",
+            postgresql_where=text("scheduled_at IS NOT NULL"),
+            sqlite_where=text("scheduled_at IS NOT NULL"),
+        ),
         Index(
             "ix_orders_countdown",
             "countdown_ends_at",

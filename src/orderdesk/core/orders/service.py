@@ -51,7 +51,12 @@ from orderdesk.core.orders.schemas import (
 )
 from orderdesk.core.organizations.models import Location
 from orderdesk.core.organizations.service import Principal
-from orderdesk.core.pricing.coupons import NO_USES_LEFT, coupon_use_row, take_coupon_use
+from orderdesk.core.pricing.coupons import (
+    NO_USES_LEFT,
+    coupon_use_row,
+    give_back_coupon_use,
+    take_coupon_use,
+)
 from orderdesk.core.pricing.models import Coupon, CouponUse
 from orderdesk.core.pricing.service import Totals, price_order
 from orderdesk.core.scheduling import service as scheduling
@@ -61,16 +66,20 @@ from orderdesk.db.bulk import insert_rows
 from orderdesk.db.upsert import is_postgres
 
 __all__ = [
+    "cancel_loaded",
     "cancel_order",
     "change_dates",
+    "change_dates_loaded",
     "change_state",
     "create_order",
     "draft_errors",
     "get_order",
     "get_order_by_uid",
+    "give_back_time_and_coupon",
     "list_orders",
     "location_for",
     "mark_ready",
+    "mark_ready_loaded",
     "page_orders",
     "quote_order",
     "views_for",
@@ -481,6 +490,13 @@ async def mark_ready(
 ) -> OrderView:
     """The goods are in stock: book a master from the stored preferences, or wait for a date."""
     view = await get_order(session, principal, order_id, for_update=True)
+    return await mark_ready_loaded(session, view, actor=actor, now=now)
+
+
+async def mark_ready_loaded(
+    session: AsyncSession, view: OrderView, *, actor: str, now: datetime
+) -> OrderView:
+    """:func:`mark_ready` of an order the caller has already loaded with its row lock."""
     order = view.order
     if order.ready:
         return view
@@ -516,6 +532,18 @@ async def change_dates(
     """Replace the preferences; an in-stock order gives back its slot and books anew, all in
     the caller's transaction, so a failed re-booking keeps the old one."""
     view = await get_order(session, principal, order_id, for_update=True)
+    return await change_dates_loaded(session, view, preferences, actor=actor, now=now)
+
+
+async def change_dates_loaded(
+    session: AsyncSession,
+    view: OrderView,
+    preferences: Sequence[SlotChoice],
+    *,
+    actor: str,
+    now: datetime,
+) -> OrderView:
+    """:func:`change_dates` of an order the caller has already loaded with its row lock."""
     order = view.order
     if order.status != "open":
         raise Conflict(f"order is {order.status}; dates can only change while it is open")
@@ -552,13 +580,34 @@ async def change_dates(
     return view
 
 
+async def give_back_time_and_coupon(session: AsyncSession, view: OrderView) -> None:
+    """Give back an order's reserved pickup or delivery time and its coupon use (an order that
+    ends unfulfilled: cancelled, or timed out), in the caller's transaction."""
+    order = view.order
+    if order.scheduled_at is not None and order.fulfilment.get("slot_booked"):
+        await times.release_time(session, view.location, order.scheduled_at)
+    if order.coupon_code:
+        await give_back_coupon_use(session, order.id)
+
+
 async def cancel_order(
     session: AsyncSession, principal: Principal, order_id: int, *, actor: str, now: datetime
 ) -> OrderView:
+    """Cancel an open order and give back what it held (see :func:`cancel_loaded`)."""
     view = await get_order(session, principal, order_id, for_update=True)
+    return await cancel_loaded(session, view, actor=actor, now=now)
+
+
+async def cancel_loaded(
+    session: AsyncSession, view: OrderView, *, actor: str, now: datetime
+) -> OrderView:
+    """Cancel an order the caller has already loaded with its row lock: only while it is open;
+    its booked master, its reserved pickup or delivery time and its coupon use are given back
+    in the same transaction, so the next order can have them."""
     order = view.order
     if order.status != "open":
         raise Conflict(f"order is {order.status}; only open orders can be cancelled")
+    await give_back_time_and_coupon(session, view)
     released = (
         SlotChoice(order.booked_day, order.booked_slot)
         if order.booked_day and order.booked_slot

@@ -23,6 +23,7 @@ from orderdesk.core.errors import (
     InvalidToken,
     NotFound,
     OrderTimedOut,
+    StaleOrder,
     StorageUnavailable,
     Throttled,
     Unauthorized,
@@ -135,6 +136,7 @@ ERRORS: ErrorTable = {
     IdempotencyInProgress: _status(409),
     InvalidToken: _status(400),
     OrderTimedOut: _status(409),
+    StaleOrder: _status(409),
     BodyTooLarge: _status(413),
     DomainError: _status(400),
 }

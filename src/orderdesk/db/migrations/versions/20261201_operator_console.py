@@ -97,6 +97,27 @@ def upgrade() -> None:
         batch.add_column(sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("paused_until", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("paused_by", sa.String(length=200), nullable=True))
+    # The console's orders board filters every organization's orders at once (see
+    # orderdesk.core.orders.board): by location, status, created day and booked day, newest first.
+    op.create_index("ix_orders_location_created", "orders", ["location_id", "id"], unique=False)
+    op.create_index("ix_orders_substatus_created", "orders", ["substatus", "id"], unique=False)
+    op.create_index("ix_orders_created_at", "orders", ["created_at"], unique=False)
+    op.create_index(
+        "ix_orders_booked_day",
+        "orders",
+        ["booked_day"],
+        unique=False,
+        postgresql_where=sa.text("booked_day IS NOT NULL"),
+        sqlite_where=sa.text("booked_day IS NOT NULL"),
+    )
+    op.create_index(
+        "ix_orders_scheduled_at",
+        "orders",
+        ["scheduled_at"],
+        unique=False,
+        postgresql_where=sa.text("scheduled_at IS NOT NULL"),
+        sqlite_where=sa.text("scheduled_at IS NOT NULL"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE TRIGGER sold_out_config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
@@ -111,6 +132,14 @@ def downgrade() -> None:
         batch.drop_column("paused_by")
         batch.drop_column("paused_until")
         batch.drop_column("paused_at")
+    for index in (
+        "ix_orders_scheduled_at",
+        "ix_orders_booked_day",
+        "ix_orders_created_at",
+        "ix_orders_substatus_created",
+        "ix_orders_location_created",
+    ):
+        op.drop_index(index, table_name="orders")
     with op.batch_alter_table("orders") as batch:
         batch.drop_column("version")
     op.drop_index(op.f("ix_sold_out_location_id"), table_name="sold_out")

@@ -6,6 +6,7 @@ transaction and never commit.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +14,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orderdesk.core.events.models import OutboxEvent, WebhookDelivery
-from orderdesk.core.organizations.models import WebhookSubscription
+from orderdesk.core.events.dispatcher import request_body, request_headers
+from orderdesk.core.events.models import DeliveryAttempt, OutboxEvent, WebhookDelivery
+from orderdesk.core.events.signing import PLAIN_HEADER, TIMESTAMPED_HEADER, signer_for
+from orderdesk.core.organizations.models import Organization, WebhookSubscription
 
 DELIVERY_STATES = ("pending", "delivered", "dead")
 
@@ -36,9 +39,16 @@ class DeliveryRow:
 
 
 async def list_deliveries(
-    session: AsyncSession, *, state: str | None, limit: int
+    session: AsyncSession,
+    *,
+    state: str | None,
+    limit: int,
+    organization_id: int | None = None,
+    before_id: int | None = None,
 ) -> list[DeliveryRow]:
-    """The newest ``limit`` deliveries, optionally only those in ``state``, newest first.
+    """The newest ``limit`` deliveries, optionally only those in ``state`` or of one
+    organization's subscriptions, newest first; ``before_id`` continues a listing after its
+    last row (keyset pagination: a page never repeats or skips a row as new ones arrive).
 
     ``created_at`` is when the delivery was last queued (fan-out, or its latest replay);
     ``attempts`` counts every attempt ever made, replays included.
@@ -68,6 +78,10 @@ async def list_deliveries(
     )
     if state is not None:
         query = query.where(WebhookDelivery.state == state)
+    if organization_id is not None:
+        query = query.where(WebhookSubscription.organization_id == organization_id)
+    if before_id is not None:
+        query = query.where(WebhookDelivery.id < before_id)
     rows = []
     for row in await session.execute(query):
         fields = row._asdict()
@@ -110,3 +124,95 @@ async def replay(
     if dead_only:
         statement = statement.where(WebhookDelivery.state == "dead")
     return len((await session.execute(statement)).all())
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    at: datetime
+    status_code: int | None
+    error: str | None  # for an answer outside 2xx: "HTTP <status>: <body excerpt>"
+    duration_ms: int
+
+
+@dataclass(frozen=True)
+class DeliveryDetail:
+    """One delivery as an operator inspects it: the request as sent and every answer.
+
+    ``headers`` are those of every attempt; the signature header is described, not computed:
+    its value depends on the subscription's secret (and, for partners, the attempt's time).
+    """
+
+    id: int
+    state: str
+    organization_id: int
+    organization: str
+    event_id: int
+    event: str
+    order_id: int | None
+    url: str
+    body: str
+    headers: dict[str, str]
+    attempts: int
+    attempt_log: list[AttemptRow]
+    next_attempt_at: datetime | None  # None once delivered or dead
+    created_at: datetime
+    delivered_at: datetime | None
+    subscription_state: str
+
+
+_SIGNATURE_DESCRIPTIONS = {
+    TIMESTAMPED_HEADER: "t=<unix time of the attempt>,v1=<HMAC-SHA256 of t.body>",
+    PLAIN_HEADER: "<HMAC-SHA256 of the body>",
+}
+
+
+async def delivery_detail(session: AsyncSession, delivery_id: int) -> DeliveryDetail | None:
+    """The delivery with its request and attempt log (oldest first); ``None`` if there is
+    no such delivery. The signing secret is never part of it."""
+    row = (
+        await session.execute(
+            select(WebhookDelivery, OutboxEvent, WebhookSubscription, Organization)
+            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+            .join(Organization, Organization.id == WebhookSubscription.organization_id)
+            .where(WebhookDelivery.id == delivery_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    delivery, event, subscription, organization = row
+    body = request_body(organization.kind, event.id, event.payload)
+    signature = {
+        name: _SIGNATURE_DESCRIPTIONS.get(name, "<signature>")
+        for name in signer_for(organization.kind)(body, "-", delivery.created_at)
+    }
+    attempts = [
+        AttemptRow(a.at, a.status_code, a.error, a.duration_ms)
+        for a in await session.scalars(
+            select(DeliveryAttempt)
+            .where(DeliveryAttempt.delivery_id == delivery.id)
+            .order_by(DeliveryAttempt.at, DeliveryAttempt.id)
+        )
+    ]
+    if subscription.disabled_at is not None:
+        subscription_state = "disabled"
+    else:
+        subscription_state = "active" if subscription.active else "inactive"
+    return DeliveryDetail(
+        id=delivery.id,
+        state=delivery.state,
+        organization_id=organization.id,
+        organization=organization.title,
+        event_id=event.id,
+        event=event.event,
+        order_id=event.order_id,
+        url=subscription.url,
+        body=json.dumps(json.loads(body), ensure_ascii=False, indent=2),
+        headers=request_headers(organization.kind, event.id, delivery.id, signature),
+        attempts=delivery.attempts,
+        attempt_log=attempts,
+        next_attempt_at=delivery.next_attempt_at if delivery.state == "pending" else None,
+        created_at=delivery.created_at,
+        delivered_at=delivery.delivered_at,
+        subscription_state=subscription_state,
+    )

@@ -244,12 +244,30 @@ async def _claim_due(
     return claims
 
 
-def _request_body(claim: _Claim) -> bytes:
-    """The stored payload with the event id first, so a receiver sees it before the data."""
-    field = EVENT_ID_FIELDS.get(claim.organization_kind, "event_id")
-    payload = {field: str(claim.event_id)}
-    payload.update((k, v) for k, v in claim.payload.items() if k != field)
+def request_body(organization_kind: str, event_id: int, stored: dict[str, Any]) -> bytes:
+    """The stored payload with the event id first, so a receiver sees it before the data.
+    The exact bytes every attempt sends (and the console shows)."""
+    field = EVENT_ID_FIELDS.get(organization_kind, "event_id")
+    payload = {field: str(event_id)}
+    payload.update((k, v) for k, v in stored.items() if k != field)
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def request_headers(
+    organization_kind: str, event_id: int, delivery_id: int, signature: dict[str, str]
+) -> dict[str, str]:
+    """The headers of an attempt, ``signature`` being the signer's headers for its body."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Orderdesk-Event": str(event_id),
+        "X-Orderdesk-Delivery": str(delivery_id),
+        **signature,
+    }
+
+
+def _request_body(claim: _Claim) -> bytes:
+    return request_body(claim.organization_kind, claim.event_id, claim.payload)
 
 
 async def _post(
@@ -257,13 +275,12 @@ async def _post(
 ) -> _Outcome:
     """One POST; never raises for anything the receiver or the network does."""
     body = _request_body(claim)
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        "X-Orderdesk-Event": str(claim.event_id),
-        "X-Orderdesk-Delivery": str(claim.delivery_id),
-        **signer_for(claim.organization_kind)(body, claim.secret, now),
-    }
+    headers = request_headers(
+        claim.organization_kind,
+        claim.event_id,
+        claim.delivery_id,
+        signer_for(claim.organization_kind)(body, claim.secret, now),
+    )
     started = time.monotonic()
     status: int | None = None
     error: str | None = None

@@ -11,6 +11,8 @@ Guarantees:
   again changes no row, not even ``updated_at``. Passwords are checked against the stored argon2id
   hash and re-hashed only when they changed. A declared webhook is (re)activated; columns the
   document has no say in (settings, visibility, positions) are never written for existing rows.
+  Busy mode and sold-out switches are written only where the document gives their keys
+  (:mod:`orderdesk.setup.switches`): operators' run-time switches survive a re-apply.
 * All-or-nothing: :func:`apply_setup` never commits. Ownership conflicts (a store id, login or item
   id, subrestaurant uid, API key or client id that belongs to another organization) are all found
   before the first write and raised together as :class:`SetupInvalid`; the caller rolls back. A
@@ -59,6 +61,7 @@ from orderdesk.setup.schema import (
     SetupInvalid,
     parse_setup,
 )
+from orderdesk.setup.switches import apply_switches
 from orderdesk.setup.webhooks import apply_webhooks
 
 PARTNER = "partner"
@@ -170,6 +173,7 @@ async def apply_setup(session: AsyncSession, doc: SetupDocument) -> ApplyReport:
     categories = await _apply_categories(session, doc.items, report)
     await _apply_items(session, doc.items, categories, products, report)
     await apply_restaurants(session, doc.restaurants, restaurants, stores, report)
+    await apply_switches(session, doc, stores, report)
     await _apply_places(session, doc.places, report)
     await session.flush()
     return report

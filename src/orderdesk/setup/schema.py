@@ -20,6 +20,11 @@ Decisions where the operations spec is silent:
 * Passwords and webhook secrets need at least 8 characters; webhook URLs must be absolute
   ``http``/``https`` URLs; a partner may not list the same webhook URL twice.
 * Item ids are positive and fit a 32-bit signed integer (they are primary keys on every engine).
+* Run-time switches (:mod:`orderdesk.setup.switches`): ``paused_until`` of a store or
+  subrestaurant is an ISO 8601 date and time with its UTC offset, ``"resumed"`` (paused until
+  resumed) or ``null`` (not paused); ``sold_out`` lists items (stores) or product uids
+  (subrestaurants), each once, with an optional ``until``. Left out, they leave what operators
+  switched at run time alone; given, they set it.
 
 Restaurants (``restaurants``):
 
@@ -66,7 +71,7 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -158,6 +163,28 @@ def _iso_date(value: object) -> object:
         raise _fail("is not a valid calendar date") from None
 
 
+def _aware_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise _fail("must be a date and time string such as 2026-12-01T14:30:00+01:00")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail("is not an ISO 8601 date and time such as 2026-12-01T14:30:00+01:00") from None
+    if parsed.tzinfo is None:
+        raise _fail("needs its UTC offset (such as +01:00, or Z for UTC)")
+    return parsed.astimezone(UTC)
+
+
+def _paused_until(value: object) -> object:
+    if value is None or value == UNTIL_RESUMED:
+        return value
+    if not isinstance(value, str) or not value[:1].isdigit():
+        raise _fail(
+            f'must be "{UNTIL_RESUMED}", null, or a date and time such as 2026-12-01T14:30:00+01:00'
+        )
+    return _aware_datetime(value)
+
+
 def _timeslot(value: str) -> str:
     if value not in TIMESLOTS:
         raise _fail(f"unknown timeslot; expected one of {', '.join(TIMESLOTS)}")
@@ -197,6 +224,44 @@ Timeslot = Annotated[
     WithJsonSchema({"type": "string", "enum": list(TIMESLOTS)}),
 ]
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+_DATE_TIME_SCHEMA = {"type": "string", "format": "date-time"}
+AwareDateTime = Annotated[
+    datetime, BeforeValidator(_aware_datetime), WithJsonSchema(_DATE_TIME_SCHEMA)
+]
+UNTIL_RESUMED = "resumed"
+PausedUntil = Annotated[
+    datetime | Literal["resumed"] | None,
+    BeforeValidator(_paused_until),
+    WithJsonSchema({"anyOf": [_DATE_TIME_SCHEMA, {"const": UNTIL_RESUMED}, {"type": "null"}]}),
+]
+_PAUSED_UNTIL = (
+    "Busy mode: new orders at this location are refused until this date and time (ISO 8601 "
+    'with its UTC offset, such as `2026-12-01T14:30:00+01:00`), or until resumed (`"resumed"`); '
+    "`null` takes orders again. Leave the key out to keep whatever operators set at run time: "
+    "only a document that names it changes the pause."
+)
+_SOLD_OUT = (
+    "Products sold out at this location (refused like unavailable ones), exactly this list when "
+    "the key is given: entries not listed are switched back on. Leave the key out to keep what "
+    "operators switched at run time."
+)
+_SOLD_OUT_UNTIL = (
+    "When it is on sale again by itself (ISO 8601 with its UTC offset); `null` or left out: "
+    "until switched back. A past time is accepted and means on sale."
+)
+
+
+def _distinct_entries(key: str) -> Any:
+    def check(entries: list[Any]) -> list[Any]:
+        seen: set[object] = set()
+        for entry in entries:
+            value = getattr(entry, key)
+            if value in seen:
+                raise _fail(f"{key} {value} is listed twice")
+            seen.add(value)
+        return entries
+
+    return AfterValidator(check)
 
 
 class _Section(BaseModel):
@@ -242,6 +307,15 @@ class CapacityOverrideSpec(_Section):
     )
 
 
+class SoldOutItemSpec(_Section):
+    """An item sold out at a store (``sold_out`` of the store)."""
+
+    item: Annotated[int, Field(gt=0, le=MAX_ITEM_ID)] = Field(
+        description="The item id, of this document's `items` or of an earlier apply."
+    )
+    until: AwareDateTime | None = Field(None, description=_SOLD_OUT_UNTIL)
+
+
 class StoreSpec(_Section):
     """A store; ``id`` is the wire ``store_id``, unique server-wide."""
 
@@ -262,6 +336,10 @@ class StoreSpec(_Section):
     masters_on: list[CapacityOverrideSpec] = Field(
         [],
         description="Exceptions to `masters` for single dates; one entry per date and timeslot.",
+    )
+    paused_until: PausedUntil = Field(None, description=_PAUSED_UNTIL)
+    sold_out: Annotated[list[SoldOutItemSpec], _distinct_entries("item")] = Field(
+        [], description=_SOLD_OUT + " Each item once."
     )
 
     @field_validator("masters")
@@ -526,6 +604,16 @@ class ClientSpec(_Section):
     )
 
 
+class SoldOutProductSpec(_Section):
+    """A product sold out at a subrestaurant (``sold_out`` of the subrestaurant)."""
+
+    product: Uid = Field(
+        description="The product uid, of this restaurant's `products` or of its menu in the "
+        "database (an earlier apply or a menu import)."
+    )
+    until: AwareDateTime | None = Field(None, description=_SOLD_OUT_UNTIL)
+
+
 class SubrestaurantSpec(_Section):
     """A sub-location (``subrestaurant_uid`` on the wire): its address, hours and order slots."""
 
@@ -569,6 +657,10 @@ class SubrestaurantSpec(_Section):
     )
     orders_per_slot: Annotated[int, Field(ge=1, le=10000)] = Field(
         4, description="Orders the location accepts per slot."
+    )
+    paused_until: PausedUntil = Field(None, description=_PAUSED_UNTIL)
+    sold_out: Annotated[list[SoldOutProductSpec], _distinct_entries("product")] = Field(
+        [], description=_SOLD_OUT + " Each product once."
     )
 
     @field_validator("phone")

@@ -78,3 +78,28 @@ def test_a_missing_parameter_is_named_so_whatever_rule_noticed_it() -> None:
     )
     body = json.loads(bytes(restaurant.render_error(unknown_location).body))
     assert body["error"] == "SUBRESTAURANT_NOT_FOUND"
+
+
+def test_a_paused_location_is_answered_like_a_closed_one() -> None:
+    paused = core_errors.ValidationFailed(
+        errors=[
+            FieldError("subrestaurant_uid", "unavailable", "not taking orders", "location_paused")
+        ]
+    )
+    body = json.loads(bytes(DIALECTS["restaurant"].render_error(paused).body))
+    assert (body["error"], body["message"]) == (
+        "VALIDATION_ERROR",
+        "subrestaurant_uid: not taking orders",
+    )
+    store = core_errors.ValidationFailed(
+        errors=[
+            FieldError(
+                "partner_details.store_id", "unavailable", "not taking orders", "location_paused"
+            )
+        ]
+    )
+    response = DIALECTS["partner"].render_error(store)
+    assert response.status_code == 422
+    assert json.loads(bytes(response.body))["data"] == [
+        {"type": "unavailable", "message": "not taking orders", "field": "partner_details.store_id"}
+    ]

@@ -213,3 +213,22 @@ async def test_a_sold_out_product_is_refused_at_its_subrestaurant_until_switched
     async with state.transaction() as session:
         assert await sold_out.mark_available(session, acqua, location_id) is True
     await create_ok(client, r, _restaurant_order(r))
+
+
+async def test_quotes_at_a_paused_location_are_refused_like_orders(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    partner = await make_partner(state)
+    headers = await login(client, partner)
+    r = await restaurant(state)
+    await _pause(state, partner.stores[0], 10)
+    await _pause(state, r.locations[0], 10)
+
+    quoted = await client.post(
+        "/partner/order/quote", json=_partner_order(partner, NOW), headers=headers
+    )
+    assert error_body(quoted, 422)["data"][0]["field"] == "partner_details.store_id"
+    quoted = await client.post(
+        "/api/order/quote", json=_restaurant_order(r), headers=r.client_headers
+    )
+    failed(quoted, "VALIDATION_ERROR", "subrestaurant_uid")

@@ -43,21 +43,26 @@ def csrf_of(page: httpx.Response) -> str:
     return found.group(1)
 
 
+async def sign_in(client: httpx.AsyncClient, operator: OperatorView) -> str:
+    """Sign ``client`` in as ``operator`` through the real form; the session's CSRF token."""
+    form = await client.get("/console/login")
+    assert form.status_code == 200
+    answer = await client.post(
+        "/console/login",
+        data={"email": operator.email, "password": PASSWORD, "csrf": csrf_of(form)},
+    )
+    assert answer.status_code == 303, answer.text
+    page = await client.get("/console/capacity")
+    assert page.status_code == 200, page.text
+    return csrf_of(page)
+
+
 @asynccontextmanager
 async def signed_in(
     app: FastAPI, operator: OperatorView
 ) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
-    """A client signed in as ``operator`` through the real form, and its session's CSRF token."""
+    """A client of its own signed in as ``operator``, and its session's CSRF token."""
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://testserver"
     ) as client:
-        form = await client.get("/console/login")
-        assert form.status_code == 200
-        answer = await client.post(
-            "/console/login",
-            data={"email": operator.email, "password": PASSWORD, "csrf": csrf_of(form)},
-        )
-        assert answer.status_code == 303, answer.text
-        page = await client.get("/console/capacity")
-        assert page.status_code == 200, page.text
-        yield client, csrf_of(page)
+        yield client, await sign_in(client, operator)

@@ -258,3 +258,61 @@ async def test_staff_act_on_their_own_organization_only(
             session, staff, mine, (await order_row(state, mine)).version, now=state.now()
         )
     assert (await order_row(state, mine)).status == "cancelled"
+
+
+async def test_waiting_for_a_date_gives_the_master_back_and_requesting_books_one(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    _, oid = await partner_order(client, state)
+    operator = await make_operator(state)
+    order = await order_row(state, oid)
+    assert order.booked_day is not None and order.booked_slot is not None
+    used = await _slot_used(state, order.location_id, order.booked_day, order.booked_slot)
+
+    async with state.transaction() as session:
+        view = await actions.move(
+            session, operator, oid, order.version, "in_stock_awaiting_date", now=state.now()
+        )
+    waiting = await order_row(state, oid)
+    assert (waiting.substatus, waiting.booked_day) == ("in_stock_awaiting_date", None)
+    assert await _slot_used(state, order.location_id, order.booked_day, order.booked_slot) == (
+        used - 1
+    )
+
+    async with state.transaction() as session:
+        await actions.move(
+            session, operator, oid, view.order.version, "awaiting_master_request", now=state.now()
+        )
+    booked = await order_row(state, oid)
+    assert (booked.substatus, booked.booked_day, booked.booked_slot) == (
+        "awaiting_master_request",
+        order.booked_day,
+        order.booked_slot,
+    )
+    assert await _slot_used(state, order.location_id, order.booked_day, order.booked_slot) == used
+
+
+async def test_cancelling_a_restaurant_order_gives_back_its_pickup_time(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    _, oid = await restaurant_order(client, state)
+    operator = await make_operator(state)
+    order = await order_row(state, oid)
+    assert order.scheduled_at is not None and order.fulfilment.get("slot_booked")
+
+    async def taken() -> int:
+        async with state.reads() as session:
+            return int(
+                await session.scalar(
+                    select(func.coalesce(func.sum(SlotUsage.used), 0)).where(
+                        SlotUsage.location_id == order.location_id
+                    )
+                )
+                or 0
+            )
+
+    before = await taken()
+    async with state.transaction() as session:
+        await actions.cancel(session, operator, oid, order.version, now=state.now())
+    assert (await order_row(state, oid)).status == "cancelled"
+    assert await taken() == before - 1

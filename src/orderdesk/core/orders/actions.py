@@ -103,7 +103,8 @@ async def move(
     coupon use), and the first move of a partner order whose goods were not in stock (marks
     them in stock and books a master from its stored dates, or waits for dates when none is
     free: the order may then end in ``in_stock_awaiting_date`` whichever of the two was asked).
-    Moving a booked order back to ``in_stock_awaiting_date`` gives its master back.
+    Moving a booked order back to ``in_stock_awaiting_date`` gives its master back; moving an
+    order without a master to ``awaiting_master_request`` books one from its stored dates.
     """
     view = await locked_at_version(session, operator, order_id, version)
     order = view.order
@@ -119,6 +120,8 @@ async def move(
         return await service.cancel_loaded(session, view, actor=actor, now=now)
     if target in _NEEDS_GOODS and not order.ready:
         return await service.mark_ready_loaded(session, view, actor=actor, now=now)
+    if target == "awaiting_master_request" and order.booked_day is None:
+        await _book_from_preferences(session, view, now)
     if target == "in_stock_awaiting_date" and order.booked_day and order.booked_slot:
         await scheduling.release(
             session, order.location_id, SlotChoice(order.booked_day, order.booked_slot)
@@ -126,6 +129,20 @@ async def move(
         order.booked_day = order.booked_slot = None
     service.change_state(session, view, target, actor=actor, kind="status_changed", now=now)
     return view
+
+
+async def _book_from_preferences(session: AsyncSession, view: OrderView, now: datetime) -> None:
+    """Book a master in the first of the order's stored preferences that has one free; with
+    none free the move is refused (the operator reschedules the order instead)."""
+    order = view.order
+    choices = [SlotChoice(date.fromisoformat(p["date"]), p["slot"]) for p in order.preferences]
+    booked = await scheduling.book_first_free(session, view.location, choices, now)
+    if booked is None:
+        raise Conflict(
+            "no master is free in the order's preferred dates and timeslots; "
+            "reschedule it to another date instead"
+        )
+    order.booked_day, order.booked_slot = booked.day, booked.slot
 
 
 async def confirm(

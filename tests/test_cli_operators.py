@@ -266,3 +266,51 @@ def test_a_real_process_reads_a_piped_password_and_takes_the_url_from_the_enviro
     listed = orderdesk("list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert [row["email"] for row in json.loads(listed.stdout)] == ["pia@example.com"]
+
+
+def _at_a_terminal(url: str, answers: list[str], *args: str) -> tuple[int, str]:
+    """``orderdesk operator create ARGS`` with a pseudo-terminal as its controlling terminal and
+    standard streams, typing ``answers`` one per prompt; its exit code and everything the
+    terminal showed."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ORDERDESK_")}
+    argv = [sys.executable, "-m", "orderdesk", "operator", "create", *args, "--database-url", url]
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child becomes orderdesk
+        os.execve(sys.executable, argv, env)  # noqa: S606 (argv is a list, no shell)
+    shown = b""
+    pending = list(answers)
+    try:
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal (EIO on Linux)
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if pending and shown.rstrip().endswith(b":"):
+                os.write(fd, pending.pop(0).encode() + b"\n")
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+def test_at_a_terminal_the_password_is_asked_twice_without_echo(url: str) -> None:
+    code, shown = _at_a_terminal(url, [PASSWORD, PASSWORD], "tia@example.com", "--role", "admin")
+    assert code == 0, shown
+    assert "Password:" in shown and "Repeat the password:" in shown, shown
+    assert PASSWORD not in shown
+    assert "operator tia@example.com created (admin)" in shown
+    assert _signs_in(url, "tia@example.com", PASSWORD)
+
+
+def test_at_a_terminal_two_different_passwords_create_nothing(url: str) -> None:
+    code, shown = _at_a_terminal(
+        url, [PASSWORD, PASSWORD + "x"], "tia@example.com", "--role", "admin"
+    )
+    assert code == 1, shown
+    assert "orderdesk: the two passwords differ; nothing was created" in shown
+    assert _listed(url) == []

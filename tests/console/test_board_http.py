@@ -193,6 +193,8 @@ async def test_order_page_shows_lines_money_booking_and_history(
     for target in ("awaiting_master_accept", "in_stock_awaiting_date"):
         assert f'value="{target}"' in page.text
     assert 'value="in_work"' not in page.text
+    # Nor the table's move to where it already is.
+    assert 'value="awaiting_master_request"' not in page.text
     assert (await web.get("/console/orders/999999999")).status_code == 404
     assert (await web.get("/console/orders/abc")).status_code == 404
 

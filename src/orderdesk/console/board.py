@@ -104,7 +104,7 @@ def _local(at: datetime | None, timezone: str) -> str:
     """A time in the location's own zone, as its people read it."""
     if at is None:
         return ""
-    return at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+    return at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
 # ---------------------------------------------------------------------------------------------

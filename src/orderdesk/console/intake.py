@@ -30,6 +30,10 @@ from orderdesk.core.organizations import busy
 from orderdesk.core.organizations.models import Location
 
 router = APIRouter()
+
+# Products listed without a search (sold out ones come on top of these): a partner store sells
+# the whole shared catalog, hundreds of items, which nobody scrolls through on a tablet.
+PRODUCTS_LISTED = 50
 SECTION = "intake"
 PAUSE_CHOICES = (15, 30, 60, 120)
 
@@ -91,7 +95,9 @@ async def intake_page(
         elif locations:
             chosen = locations[0]
         products = (
-            await products_at(session, chosen.location, kind=chosen.kind, now=now, search=q)
+            await products_at(
+                session, chosen.location, kind=chosen.kind, now=now, search=q, limit=PRODUCTS_LISTED
+            )
             if chosen
             else []
         )
@@ -101,6 +107,7 @@ async def intake_page(
         {
             "section": SECTION,
             "title": "Busy & sold out",
+            "listed": PRODUCTS_LISTED,
             "locations": [(v, pause_status(v.location, now)) for v in locations],
             "chosen": chosen,
             "status": pause_status(chosen.location, now) if chosen else None,

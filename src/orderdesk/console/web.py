@@ -32,6 +32,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from orderdesk.core.operators.service import OperatorView, active_session
+from orderdesk.core.scheduling.service import defined_slots
 from orderdesk.http.state import AppState, State
 
 if TYPE_CHECKING:
@@ -55,12 +56,29 @@ def templates() -> Environment:
     never imports Jinja2 (each worker's resident memory is budgeted, see docs/performance.md)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["label"] = label
+    env.filters["slot"] = slot_label
+    return env
+
+
+def label(name: str | None) -> str:
+    """A status or event name as people read it: ``awaiting_master_request`` becomes
+    "Awaiting master request". Pages keep the machine name in a ``data-`` attribute."""
+    return (name or "").replace("_", " ").capitalize()
+
+
+def slot_label(name: str | None) -> str:
+    """A booked timeslot by its hours ("12:00-17:00") when the slot is a defined one."""
+    slot = next((s for s in defined_slots() if s.name == name), None)
+    if slot is None:
+        return name or ""
+    return f"{slot.start:%H:%M}-{slot.end:%H:%M}"
 
 
 class SignInRequired(Exception):

@@ -44,8 +44,10 @@ _NEEDS_GOODS = frozenset({"awaiting_master_request", "in_stock_awaiting_date"})
 
 def offered_moves(order: Order) -> list[str]:
     """The substatuses an operator may move ``order`` to now: exactly the transition table's
-    moves from its substatus, less the system's own (cancel first, the rest by name)."""
-    targets = lifecycle.TRANSITIONS[order.substatus] - SYSTEM_MOVES
+    moves from its substatus, less the system's own and the move to where it already is (the
+    table's "ask for a master again", which an operator reaches by rescheduling); cancel first,
+    the rest by name."""
+    targets = lifecycle.TRANSITIONS[order.substatus] - SYSTEM_MOVES - {order.substatus}
     return sorted(targets, key=lambda t: (t != _CANCEL, t))
 
 

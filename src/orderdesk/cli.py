@@ -351,6 +351,8 @@ def webhooks_replay(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Queue deliveries again (dead ones by default) for a fresh 24 h of retries."""
+    import getpass
+
     from orderdesk.core.events.admin import replay
     from orderdesk.db.base import utcnow
 
@@ -368,7 +370,11 @@ def webhooks_replay(
         _with_session(
             settings.database_url,
             lambda session: replay(
-                session, None if every_dead else ids, dead_only=every_dead, now=utcnow()
+                session,
+                None if every_dead else ids,
+                dead_only=every_dead,
+                now=utcnow(),
+                actor=f"cli:{getpass.getuser()}",
             ),
         )
     )

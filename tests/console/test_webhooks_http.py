@@ -91,7 +91,10 @@ async def test_a_dead_delivery_is_shown_and_replayed_until_delivered(stack: Stac
     assert answer.status_code == 303
     assert answer.headers["location"] == f"/console/webhooks/{delivery_id}"
     assert await _state_of(stack, delivery_id) == "pending"
-    assert "UTC" in (await client.get(f"/console/webhooks/{delivery_id}")).text
+    queued = (await client.get(f"/console/webhooks/{delivery_id}")).text
+    assert "UTC" in queued
+    # Who sent it again is kept on the delivery.
+    assert re.search(r'id="replayed">[^<]* UTC by operator:[^<]+@', queued), queued
 
     await stack.drain()
     assert await _state_of(stack, delivery_id) == "delivered"

@@ -3,8 +3,8 @@ answers, and sending it again.
 
 Reads and the replay go through :mod:`orderdesk.core.events.admin`, as ``orderdesk webhooks``
 does. Staff see only their organization's deliveries; another organization's delivery is
-answered like a missing page. The deliveries table has no column for who replayed a delivery,
-so the replay is written to the log with the operator's name.
+answered like a missing page. A replay is kept on the delivery with the operator's name and
+time (``replayed_by``, ``replayed_at``) and written to the log.
 """
 
 from __future__ import annotations
@@ -114,7 +114,9 @@ async def replay(request: Request, signed: Action, delivery_id: int) -> Response
     await _visible_detail(signed, delivery_id)
     state = signed.state
     async with state.transaction() as session:
-        queued = await admin.replay(session, [delivery_id], dead_only=False, now=state.now())
+        queued = await admin.replay(
+            session, [delivery_id], dead_only=False, now=state.now(), actor=signed.operator.actor
+        )
     log.info(
         "webhook delivery %s replayed by %s (%s queued)", delivery_id, signed.operator.actor, queued
     )

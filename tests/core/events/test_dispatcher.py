@@ -322,7 +322,7 @@ async def test_delivery_dies_after_24h_and_replay_delivers_it_then_what_waited(
 
     clock.advance(minutes=30)
     async with transaction(sessions) as session:
-        assert await replay(session, None, dead_only=True, now=clock()) == 1
+        assert await replay(session, None, dead_only=True, now=clock(), actor="cli:test") == 1
     await dispatcher.run_once()
     [replayed, _] = await deliveries(sessions)
     assert replayed.state == "pending"
@@ -355,10 +355,18 @@ async def test_replay_scope(sessions: Sessions, make_shop: ShopFactory, clock: F
 
     async with transaction(sessions) as session:
         with pytest.raises(ValueError, match="dead_only"):
-            await replay(session, None, dead_only=False, now=clock())
-        assert await replay(session, [dead.id, delivered.id], dead_only=True, now=clock()) == 1
-        assert await replay(session, [delivered.id], dead_only=False, now=clock()) == 1
-        assert await replay(session, [], dead_only=False, now=clock()) == 0
+            await replay(session, None, dead_only=False, now=clock(), actor="cli:test")
+        assert (
+            await replay(
+                session, [dead.id, delivered.id], dead_only=True, now=clock(), actor="cli:test"
+            )
+            == 1
+        )
+        assert (
+            await replay(session, [delivered.id], dead_only=False, now=clock(), actor="cli:test")
+            == 1
+        )
+        assert await replay(session, [], dead_only=False, now=clock(), actor="cli:test") == 0
         assert [r.id for r in await list_deliveries(session, state="pending", limit=2)] == [
             pending.id,
             delivered.id,

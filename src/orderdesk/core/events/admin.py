@@ -97,8 +97,10 @@ async def replay(
     *,
     dead_only: bool,
     now: datetime,
+    actor: str,
 ) -> int:
-    """Queue deliveries again, due at once; returns how many were queued.
+    """Queue deliveries again, due at once; returns how many were queued. ``actor`` (who asked:
+    ``operator:<email>``, ``cli``) is kept on each delivery with the time.
 
     ``delivery_ids=None`` means every dead delivery and requires ``dead_only`` (re-sending every
     delivery ever made is never what an operator means). With ids, ``dead_only`` skips those not
@@ -114,7 +116,14 @@ async def replay(
         raise ValueError("give delivery ids, or dead_only to replay every dead delivery")
     statement = (
         update(WebhookDelivery)
-        .values(state="pending", next_attempt_at=now, created_at=now, delivered_at=None)
+        .values(
+            state="pending",
+            next_attempt_at=now,
+            created_at=now,
+            delivered_at=None,
+            replayed_by=actor,
+            replayed_at=now,
+        )
         .returning(WebhookDelivery.id)
     )
     if delivery_ids is not None:
@@ -158,6 +167,8 @@ class DeliveryDetail:
     created_at: datetime
     delivered_at: datetime | None
     subscription_state: str
+    replayed_by: str | None
+    replayed_at: datetime | None
 
 
 _SIGNATURE_DESCRIPTIONS = {
@@ -215,4 +226,6 @@ async def delivery_detail(session: AsyncSession, delivery_id: int) -> DeliveryDe
         created_at=delivery.created_at,
         delivered_at=delivery.delivered_at,
         subscription_state=subscription_state,
+        replayed_by=delivery.replayed_by,
+        replayed_at=delivery.replayed_at,
     )

@@ -54,6 +54,9 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    # The last replay: who asked for it (an operator, or the command line) and when.
+    replayed_by: Mapped[str | None] = mapped_column(String(200))
+    replayed_at: Mapped[datetime | None]
 
 
 class DeliveryAttempt(Base):

@@ -93,6 +93,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
         )
+    with op.batch_alter_table("webhook_deliveries") as batch:
+        batch.add_column(sa.Column("replayed_by", sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column("replayed_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("locations") as batch:
         batch.add_column(sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("paused_until", sa.DateTime(timezone=True), nullable=True))

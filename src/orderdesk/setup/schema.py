@@ -93,7 +93,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
-from shapely.geometry import Polygon  # type: ignore[import-untyped]
 
 from orderdesk.core.catalog.importer import UID_PATTERN
 from orderdesk.dialects.partner.timeslots import NAMES as TIMESLOTS
@@ -547,6 +546,11 @@ def _lat_lng(point: list[float]) -> list[float]:
 
 
 def _simple_polygon(points: list[list[float]]) -> list[list[float]]:
+    # Imported here: shapely loads numpy and OpenBLAS (about 20 MiB resident), and this module
+    # is imported by every ``orderdesk`` command, the server included, while only documents
+    # with polygon zones need it.
+    from shapely.geometry import Polygon  # type: ignore[import-untyped]
+
     shape = Polygon([(lng, lat) for lat, lng in points])
     if shape.area == 0 or not shape.is_valid:
         raise _fail("must be a simple polygon: its edges may not cross and it must enclose an area")

@@ -17,10 +17,15 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import shapely  # type: ignore[import-untyped]
-from shapely.geometry import Point, Polygon  # type: ignore[import-untyped]
-from shapely.prepared import PreparedGeometry, prep  # type: ignore[import-untyped]
+if TYPE_CHECKING:
+    from shapely.prepared import PreparedGeometry  # type: ignore[import-untyped]
+
+# shapely is imported by the functions that build or test polygons, not here: it loads numpy
+# and OpenBLAS, about 20 MiB of a worker's resident memory, and only polygon zones need it
+# (radius zones are plain arithmetic). A worker whose organizations have no polygon zone never
+# loads it; one that has them pays the import once, on its first polygon lookup.
 
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG); haversine distances are within about 0.5 % of the ellipsoid's."""
@@ -62,6 +67,8 @@ class ZoneRule:
     def contains(self, lat: float, lng: float) -> bool:
         """Whether the point is inside this zone, its boundary included."""
         if self.polygon is not None:
+            from shapely.geometry import Point  # type: ignore[import-untyped]  # see the top
+
             shape = prepared_polygon(_polygon_key(self.polygon))
             return shape is not None and shape.covers(Point(lng, lat))
         if self.radius_km is not None and self.center is not None:
@@ -91,6 +98,10 @@ def prepared_polygon(points: tuple[Coordinate, ...]) -> PreparedGeometry | None:
     """
     if len(set(points)) < 3:
         return None
+    import shapely  # type: ignore[import-untyped]  # not at the top: see there
+    from shapely.geometry import Polygon
+    from shapely.prepared import prep
+
     polygon = Polygon([(lng, lat) for lat, lng in points])
     geometry = polygon if polygon.is_valid else shapely.make_valid(polygon)
     if geometry.is_empty or geometry.area == 0:

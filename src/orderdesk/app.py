@@ -91,7 +91,8 @@ class ErrorRouter:
     """Sends each failure to the renderers of the dialect whose path it happened on.
 
     Paths outside every dialect (``/health``, ``/docs``...) answer in a plain
-    ``{"status": "error", "message"}`` shape of the application's own.
+    ``{"status": "error", "message"}`` shape of the application's own, and the console's pages
+    with a page.
     """
 
     def __init__(self, dialects: Sequence[Dialect]) -> None:
@@ -101,10 +102,14 @@ class ErrorRouter:
         return next((d for d in self.dialects if d.serves(path)), None)
 
     def domain(self, path: str, exc: DomainError) -> Response:
+        if console.serves(path):
+            return console.error_page(400, exc.message)
         dialect = self._dialect(path)
         return dialect.render_error(exc) if dialect else _plain_domain(exc)
 
     def http(self, path: str, code: int, message: str) -> Response:
+        if console.serves(path):
+            return console.error_page(code, message)
         dialect = self._dialect(path)
         return dialect.render_http_error(code, message) if dialect else _plain_http(code, message)
 
@@ -281,6 +286,12 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def on_request_validation(request: Request, exc: RequestValidationError) -> Response:
+        if console.serves(request.url.path):
+            # An id in the address that is not one names no page; a bad form field is said.
+            in_path = any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
+            return console.error_page(
+                404 if in_path else 422, "A field of this form could not be read."
+            )
         failed = ValidationFailed(errors=request_field_errors(exc.errors()))
         return errors.domain(request.url.path, failed)
 

@@ -147,7 +147,7 @@ Action = Annotated[Signed, Depends(_signed_and_checked)]
 
 
 def render(
-    request: Request,
+    request: Request | None,
     template: str,
     context: Mapping[str, Any] | None = None,
     *,
@@ -168,6 +168,25 @@ def render(
     response = HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
     response.headers["content-security-policy"] = CONTENT_SECURITY_POLICY
     return response
+
+
+def serves(path: str) -> bool:
+    return path == PREFIX or path.startswith(PREFIX + "/")
+
+
+def error_page(status_code: int, message: str) -> HTMLResponse:
+    """The console's answer to a failure the application's own handlers caught (an id in the
+    address that is not a number, a form field of the wrong type, an unknown page): a page in
+    words like the console's others, instead of the JSON the APIs answer."""
+    titles = {404: "Not found", 405: "Not allowed"}
+    if status_code == 404:
+        message = "There is no such page."
+    return render(
+        None,
+        "error.html",
+        {"title": titles.get(status_code, "Not understood"), "message": message},
+        status_code=status_code,
+    )
 
 
 def is_htmx(request: Request) -> bool:

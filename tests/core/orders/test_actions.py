@@ -17,7 +17,7 @@ from tests.console.board_support import (
     partner_order,
     restaurant_order,
 )
-from tests.dialects.restaurant.order_support import NOW
+from tests.dialects.restaurant.order_support import NOW, expire_all
 
 from orderdesk.core.errors import Conflict, NotFound, StaleOrder, ValidationFailed
 from orderdesk.core.operators.service import OperatorView
@@ -316,3 +316,21 @@ async def test_cancelling_a_restaurant_order_gives_back_its_pickup_time(
         await actions.cancel(session, operator, oid, order.version, now=state.now())
     assert (await order_row(state, oid)).status == "cancelled"
     assert await taken() == before - 1
+
+
+async def test_a_cancelled_restaurant_order_is_not_timed_out_later(
+    client: httpx.AsyncClient, state: AppState, clock: FakeClock
+) -> None:
+    """Its countdown was still set when it was cancelled: the time-out loop must neither pick
+    it (a cancelled order cannot move to timed_out, and the loop would stop there every time)
+    nor let it hold back the orders that are due after it."""
+    _, cancelled = await restaurant_order(client, state)
+    _, waiting = await restaurant_order(client, state)
+    operator = await make_operator(state)
+    async with state.transaction() as session:
+        version = (await order_row(state, cancelled)).version
+        await actions.cancel(session, operator, cancelled, version, now=state.now())
+    clock.advance(hours=2)
+    await expire_all(state)
+    assert (await order_row(state, cancelled)).substatus == "cancelled"
+    assert (await order_row(state, waiting)).substatus == "timed_out"

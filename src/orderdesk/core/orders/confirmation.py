@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -102,6 +102,9 @@ async def expire_due(session: AsyncSession, *, now: datetime, limit: int = 100) 
         select(Order)
         .where(
             Order.countdown_ends_at <= now,
+            # A literal, not a parameter: PostgreSQL uses the partial index only when it can
+            # prove its predicate from the query, which a generic plan's $1 never lets it.
+            Order.substatus == literal_column("'awaiting_confirmation'"),
             Order.confirmed_at.is_(None),
             Order.timed_out_at.is_(None),
             Order.countdown_ends_at.is_not(None),

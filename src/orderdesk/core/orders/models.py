@@ -8,6 +8,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from orderdesk.db.base import Base, Timestamped
 
+_COUNTING = (
+    "substatus = 'awaiting_confirmation' AND confirmed_at IS NULL AND timed_out_at IS NULL "
+    "AND countdown_ends_at IS NOT NULL"
+)
+
 
 class Order(Timestamped, Base):
     """An accepted order. Written in one transaction with its lines, booking and event.
@@ -42,15 +47,14 @@ class Order(Timestamped, Base):
             postgresql_where=text("scheduled_at IS NOT NULL"),
             sqlite_where=text("scheduled_at IS NOT NULL"),
         ),
+        # The orders still waiting for their confirmation, by when their countdown ends: only
+        # these, so that confirmed, timed out and cancelled ones leave the index (migration 0008
+        # added the substatus: cancelled orders used to stay in it and be found again forever).
         Index(
             "ix_orders_countdown",
             "countdown_ends_at",
-            postgresql_where=text(
-                "confirmed_at IS NULL AND timed_out_at IS NULL AND countdown_ends_at IS NOT NULL"
-            ),
-            sqlite_where=text(
-                "confirmed_at IS NULL AND timed_out_at IS NULL AND countdown_ends_at IS NOT NULL"
-            ),
+            postgresql_where=text(_COUNTING),
+            sqlite_where=text(_COUNTING),
         ),
     )
 

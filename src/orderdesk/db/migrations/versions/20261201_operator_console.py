@@ -19,6 +19,9 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+COUNTING_BEFORE = "confirmed_at IS NULL AND timed_out_at IS NULL AND countdown_ends_at IS NOT NULL"
+COUNTING = f"substatus = 'awaiting_confirmation' AND {COUNTING_BEFORE}"
+
 
 def upgrade() -> None:
     op.create_table(
@@ -121,6 +124,17 @@ def upgrade() -> None:
         postgresql_where=sa.text("scheduled_at IS NOT NULL"),
         sqlite_where=sa.text("scheduled_at IS NOT NULL"),
     )
+    # Only orders still waiting for confirmation in the countdown index: a cancelled one (the
+    # console cancels restaurant orders) would otherwise stay due forever.
+    op.drop_index("ix_orders_countdown", table_name="orders")
+    op.create_index(
+        "ix_orders_countdown",
+        "orders",
+        ["countdown_ends_at"],
+        unique=False,
+        postgresql_where=sa.text(COUNTING),
+        sqlite_where=sa.text(COUNTING),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "CREATE TRIGGER sold_out_config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
@@ -129,6 +143,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_countdown", table_name="orders")
+    op.create_index(
+        "ix_orders_countdown",
+        "orders",
+        ["countdown_ends_at"],
+        unique=False,
+        postgresql_where=sa.text(COUNTING_BEFORE),
+        sqlite_where=sa.text(COUNTING_BEFORE),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS sold_out_config_changed ON sold_out")
     with op.batch_alter_table("locations") as batch:

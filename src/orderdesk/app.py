@@ -230,7 +230,6 @@ def create_app(
         redoc_url=None,
     )
     install_docs(app)
-    console.install(app)
     # Router-level dependencies run before each route's own, so budgets are spent before
     # authentication and a flood of bad credentials is throttled too.
     limited = [Depends(rate_limited)]
@@ -247,6 +246,9 @@ def create_app(
     for names in prefixes.values():
         names.sort(key=len, reverse=True)
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
+    # After the APIs: Starlette tries routes in order, and API requests should not be matched
+    # against every console page first.
+    console.install(app)
 
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> JSONResponse:

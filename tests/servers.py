@@ -23,6 +23,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _serving(base: str, workers: int) -> bool:
+    """Whether ``/health`` answers and, with several workers, every one has started serving:
+    each sets its pool gauge, one series per live process, when its application starts (see
+    orderdesk.metrics)."""
+    if httpx.get(f"{base}/health", timeout=1).status_code != 200:
+        return False
+    if workers == 1:
+        return True
+    scrape = httpx.get(f"{base}/metrics", timeout=5).text
+    return (
+        sum(line.startswith("orderdesk_db_pool_size{") for line in scrape.splitlines()) >= workers
+    )
+
+
 @contextmanager
 def running_server(
     database_url: str,
@@ -33,7 +47,9 @@ def running_server(
     startup_timeout: float = 60.0,
     env_extra: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """Start ``orderdesk serve`` and yield its base URL once ``/health`` answers.
+    """Start ``orderdesk serve`` and yield its base URL once ``/health`` answers, and with
+    several workers once every one of them serves (tests that spread requests over the workers
+    would otherwise measure one worker while the others are still starting).
 
     The server sees none of the caller's ``ORDERDESK_*`` variables, only ``env_extra``'s.
     """
@@ -71,7 +87,7 @@ def running_server(
                         f"{output.read().decode(errors='replace')}"
                     )
                 try:
-                    if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    if _serving(base, workers):
                         break
                 except httpx.HTTPError:
                     pass

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.console.web import PREFIX, Action, NotVisible, Operator, Signed, redirect, render
 from orderdesk.core.errors import Conflict, FieldError, NotFound, StaleOrder, ValidationFailed
+from orderdesk.core.operators.service import OperatorView
 from orderdesk.core.orders import actions
 from orderdesk.core.orders import board as core
 from orderdesk.core.orders.lifecycle import STATUS_OF
@@ -255,7 +256,30 @@ async def order_page(request: Request, order_id: str, signed: Operator) -> Respo
     return await _order_page(request, signed, parsed, message=done)
 
 
-ActionCall = Callable[[AsyncSession, int], Awaitable[OrderView]]
+# One action on (session, order id, version the form was sent from).
+ActionCall = Callable[[AsyncSession, int, int], Awaitable[OrderView]]
+
+
+class SimpleAction(Protocol):
+    def __call__(
+        self,
+        session: AsyncSession,
+        operator: OperatorView,
+        order_id: int,
+        version: int,
+        *,
+        now: datetime,
+    ) -> Awaitable[OrderView]: ...
+
+
+def _simple(action: SimpleAction, signed: Signed) -> ActionCall:
+    """An action that needs nothing beyond the order and its version (confirm, close,
+    cancel), bound to the signed-in operator and the clock."""
+
+    async def call(session: AsyncSession, order_id: int, version: int) -> OrderView:
+        return await action(session, signed.operator, order_id, version, now=signed.state.now())
+
+    return call
 
 
 async def _act(
@@ -280,7 +304,7 @@ async def _act(
         )
     try:
         async with signed.state.transaction() as session:
-            await call(session, version)
+            await call(session, parsed, version)
     except NotFound:
         raise NotVisible from None
     except StaleOrder as stale:
@@ -308,41 +332,26 @@ async def _act(
 
 @router.post("/orders/{order_id}/confirm")
 async def confirm(request: Request, order_id: str, signed: Action) -> Response:
-    async def call(session: AsyncSession, version: int) -> OrderView:
-        return await actions.confirm(
-            session, signed.operator, int(order_id), version, now=signed.state.now()
-        )
-
-    return await _act(request, signed, order_id, "confirmed", call)
+    return await _act(request, signed, order_id, "confirmed", _simple(actions.confirm, signed))
 
 
 @router.post("/orders/{order_id}/close")
 async def close(request: Request, order_id: str, signed: Action) -> Response:
-    async def call(session: AsyncSession, version: int) -> OrderView:
-        return await actions.close(
-            session, signed.operator, int(order_id), version, now=signed.state.now()
-        )
-
-    return await _act(request, signed, order_id, "closed", call)
+    return await _act(request, signed, order_id, "closed", _simple(actions.close, signed))
 
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel(request: Request, order_id: str, signed: Action) -> Response:
-    async def call(session: AsyncSession, version: int) -> OrderView:
-        return await actions.cancel(
-            session, signed.operator, int(order_id), version, now=signed.state.now()
-        )
-
-    return await _act(request, signed, order_id, "cancelled", call)
+    return await _act(request, signed, order_id, "cancelled", _simple(actions.cancel, signed))
 
 
 @router.post("/orders/{order_id}/move")
 async def move(request: Request, order_id: str, signed: Action) -> Response:
     target = str((await request.form()).get("target") or "")[:40]
 
-    async def call(session: AsyncSession, version: int) -> OrderView:
+    async def call(session: AsyncSession, oid: int, version: int) -> OrderView:
         return await actions.move(
-            session, signed.operator, int(order_id), version, target, now=signed.state.now()
+            session, signed.operator, oid, version, target, now=signed.state.now()
         )
 
     return await _act(request, signed, order_id, "moved", call)
@@ -354,13 +363,13 @@ async def reschedule(request: Request, order_id: str, signed: Action) -> Respons
     day = _day(str(form.get("date") or ""))
     slot = str(form.get("slot") or "")[:10]
 
-    async def call(session: AsyncSession, version: int) -> OrderView:
+    async def call(session: AsyncSession, oid: int, version: int) -> OrderView:
         if day is None or not slot:
             raise ValidationFailed(
                 errors=[FieldError("preferences", "required", "choose a date and a timeslot")]
             )
         return await actions.reschedule(
-            session, signed.operator, int(order_id), version, day, slot, now=signed.state.now()
+            session, signed.operator, oid, version, day, slot, now=signed.state.now()
         )
 
     return await _act(request, signed, order_id, "rescheduled", call)

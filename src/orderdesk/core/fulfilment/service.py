@@ -213,34 +213,3 @@ async def locate_address(
         )
         geo = replace(geo, number=display_number(given))
     return await remember(session, geo)
-
-
-async def validate_address(
-    session: AsyncSession,
-    organization_id: int,
-    *,
-    geocoder: HttpGeocoder | None,
-    text: str | None = None,
-    street: str | None = None,
-    number: str | None = None,
-    city: str | None = None,
-    province: str | None = None,
-    zip: str | None = None,
-    country: str | None = None,
-) -> ResolvedAddress | None:
-    """The address geocoded and the organization's zone that serves it, or ``None`` when it
-    cannot be found or no zone contains it: what a customer is told before ordering, and the
-    place id an order then names."""
-    place = await locate_address(
-        session,
-        organization_id,
-        geocoder=geocoder,
-        text=text,
-        street=street,
-        number=number,
-        city=city,
-        province=province,
-        zip=zip,
-        country=country,
-    )
-    return await resolve_place(session, organization_id, place) if place is not None else None

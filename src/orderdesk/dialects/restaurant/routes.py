@@ -288,7 +288,7 @@ async def validate_address(request: Request, caller: WriteOrders, state: State) 
             errors=[FieldError("address", "required", "send address, or street and city", None)]
         )
     async with state.transaction() as session:
-        resolved = await fulfilment.validate_address(
+        place = await fulfilment.locate_address(
             session,
             caller.organization_id,
             geocoder=state.geocoder,
@@ -299,6 +299,11 @@ async def validate_address(request: Request, caller: WriteOrders, state: State) 
             province=body.province,
             zip=body.zip,
             country=body.country,
+        )
+        resolved = (
+            await fulfilment.resolve_place(session, caller.organization_id, place)
+            if place is not None
+            else None
         )
     if resolved is None:
         raise WireError("INVALID_ADDRESS", "address: not found or outside every delivery zone")

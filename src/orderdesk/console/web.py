@@ -31,7 +31,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from orderdesk.core.operators.service import OperatorView, active_session
+from orderdesk.core.operators.service import OperatorView, active_session, record_visit
 from orderdesk.core.scheduling.service import defined_slots
 from orderdesk.http.state import AppState, State
 
@@ -114,15 +114,18 @@ async def _signed(request: Request, state: State) -> Signed:
     if not token:
         raise SignInRequired
     settings = state.settings
-    async with state.transaction() as session:
+    now = state.now()
+    # A read; the write of the visit happens at most once a minute, so that pages and the
+    # board's polling do not take SQLite's write lock from the APIs' orders.
+    async with state.reads() as session:
         found = await active_session(
-            session,
-            token,
-            now=state.now(),
-            idle=timedelta(minutes=settings.console_idle_minutes),
+            session, token, now=now, idle=timedelta(minutes=settings.console_idle_minutes)
         )
     if found is None:
         raise SignInRequired
+    if found.visit_due(now):
+        async with state.transaction() as session:
+            await record_visit(session, found, now)
     return Signed(found.operator, found.csrf_token, state)
 
 

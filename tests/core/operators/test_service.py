@@ -27,6 +27,7 @@ from orderdesk.core.operators.service import (
     create_operator,
     disable_operator,
     list_operators,
+    record_visit,
     sign_in,
     sign_out,
 )
@@ -156,7 +157,15 @@ async def attempt(
 
 
 async def current(sessions: Sessions, token: str, at: datetime) -> ActiveSession | None:
-    return await run(sessions, lambda s: active_session(s, token, now=at, idle=IDLE))
+    """The session as a console request at ``at`` finds it, recording the visit when due."""
+
+    async def visit(s: AsyncSession) -> ActiveSession | None:
+        found = await active_session(s, token, now=at, idle=IDLE)
+        if found is not None and found.visit_due(at):
+            await record_visit(s, found, at)
+        return found
+
+    return await run(sessions, visit)
 
 
 async def signed_in(sessions: Sessions, email: str, *, at: datetime = T0) -> SignedIn:

@@ -64,9 +64,16 @@ class SignedIn:
 
 @dataclass(frozen=True, slots=True)
 class ActiveSession:
+    id: int
     operator: OperatorView
     csrf_token: str
     expires_at: datetime
+    last_seen_at: datetime
+
+    def visit_due(self, now: datetime) -> bool:
+        """Whether a request now should be written as the session's last visit: at most once a
+        minute, so that pages and the board's polling are reads, not writes."""
+        return now - self.last_seen_at >= _TOUCH_EVERY
 
 
 def _view(operator: Operator) -> OperatorView:
@@ -243,7 +250,9 @@ async def active_session(
     session: AsyncSession, token: str, *, now: datetime, idle: timedelta
 ) -> ActiveSession | None:
     """The session behind a cookie's token, or ``None`` when it is unknown, expired, idle for
-    longer than ``idle`` or its operator is disabled."""
+    longer than ``idle`` or its operator is disabled. Only reads: a request that finds the
+    session's visit due (:meth:`ActiveSession.visit_due`) records it with
+    :func:`record_visit`."""
     row = (
         await session.execute(
             select(OperatorSession, Operator)
@@ -256,11 +265,16 @@ async def active_session(
     opened, operator = row
     if opened.expires_at <= now or opened.last_seen_at + idle <= now or operator.disabled_at:
         return None
-    if now - opened.last_seen_at >= _TOUCH_EVERY:
-        await session.execute(
-            update(OperatorSession).where(OperatorSession.id == opened.id).values(last_seen_at=now)
-        )
-    return ActiveSession(_view(operator), opened.csrf_token, opened.expires_at)
+    return ActiveSession(
+        opened.id, _view(operator), opened.csrf_token, opened.expires_at, opened.last_seen_at
+    )
+
+
+async def record_visit(session: AsyncSession, active: ActiveSession, now: datetime) -> None:
+    """Count ``now`` as the session's last visit, from which its idle time runs."""
+    await session.execute(
+        update(OperatorSession).where(OperatorSession.id == active.id).values(last_seen_at=now)
+    )
 
 
 async def sign_out(session: AsyncSession, token: str) -> None:

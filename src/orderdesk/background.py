@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from orderdesk.core.events.dispatcher import Dispatcher
 from orderdesk.core.events.health import disable_failing
 from orderdesk.core.idempotency.service import purge_expired
+from orderdesk.core.operators.service import forget_expired_sessions
 from orderdesk.core.orders.confirmation import expire_due
 from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
 from orderdesk.db.migrate import migrate
@@ -50,8 +51,12 @@ class Background:
             return await expire_due(session, now=self.clock())
 
     async def purge(self) -> int:
+        """Forget what has expired: idempotency records past their TTL and console sessions
+        past their end (neither can be used again; both would only grow)."""
+        now = self.clock()
         async with transaction(self.sessions) as session:
-            return await purge_expired(session, now=self.clock(), ttl=self.idempotency_ttl)
+            records = await purge_expired(session, now=now, ttl=self.idempotency_ttl)
+            return records + await forget_expired_sessions(session, now=now)
 
     async def disable_failing_subscriptions(self) -> int:
         """How many subscriptions this step disabled (each is logged); a hook for metrics."""

@@ -18,7 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import fresh_database
 
+from orderdesk.background import Background
 from orderdesk.core.errors import NotFound, Throttled, ValidationFailed
+from orderdesk.core.operators.models import OperatorSession
 from orderdesk.core.operators.service import (
     ActiveSession,
     OperatorView,
@@ -32,7 +34,7 @@ from orderdesk.core.operators.service import (
     sign_out,
 )
 from orderdesk.core.organizations.models import Organization
-from orderdesk.core.organizations.service import authenticate
+from orderdesk.core.organizations.service import authenticate, token_digest
 from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
 from orderdesk.setup.apply import apply_file
 
@@ -423,3 +425,26 @@ async def test_staff_see_their_organization_only(sessions: Sessions) -> None:
     found = await current(sessions, signed.token, T0)
     assert found is not None
     assert found.operator.sees(restaurant) and not found.operator.sees(partner)
+
+
+async def test_the_hourly_purge_forgets_ended_sessions_only(sessions: Sessions) -> None:
+    email = new_email()
+    await create(sessions, email)
+    ended = await signed_in(sessions, email)
+    later = T0 + TTL + timedelta(minutes=5)
+    open_one = await signed_in(sessions, email, at=later - timedelta(minutes=1))
+
+    async def stored(token: str) -> bool:
+        digest = token_digest(token)
+        found = await run(
+            sessions,
+            lambda s: s.scalar(
+                select(OperatorSession.id).where(OperatorSession.token_hash == digest)
+            ),
+        )
+        return found is not None
+
+    await Background(sessions, lambda: later).purge()
+    assert not await stored(ended.token)
+    assert await stored(open_one.token)
+    assert await current(sessions, open_one.token, later) is not None

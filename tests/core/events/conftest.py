@@ -21,10 +21,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import PG_ADMIN_URL, FakeClock, create_pg_database, drop_pg_database
 
+from orderdesk.core.events.dispatcher import Dispatcher
 from orderdesk.core.events.models import OutboxEvent, WebhookDelivery
 from orderdesk.core.events.signing import (
     PLAIN_HEADER,
@@ -372,3 +373,37 @@ async def receiver(clock: FakeClock) -> AsyncIterator[Receiver]:
     await server.start()
     yield server
     await server.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The dispatcher under test
+
+DISPATCH_TIMEOUT = 0.5  # seconds per delivery attempt: short, so timeouts are tested quickly
+
+
+@pytest.fixture
+async def dispatcher(
+    sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> AsyncIterator[Dispatcher]:
+    async with Dispatcher(sessions, clock=clock, timeout=DISPATCH_TIMEOUT) as d:
+        yield d
+
+
+async def drain(
+    dispatcher: Dispatcher, sessions: async_sessionmaker[AsyncSession], clock: FakeClock
+) -> None:
+    """Run rounds, jumping the clock to the next scheduled retry, until nothing is left to try
+    (24 h of retries at most)."""
+    for _ in range(1000):
+        if await dispatcher.run_once():
+            continue
+        async with sessions() as session:
+            next_due = await session.scalar(
+                select(func.min(WebhookDelivery.next_attempt_at)).where(
+                    WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at > clock()
+                )
+            )
+        if next_due is None:
+            return
+        clock.set(next_due)
+    raise AssertionError("deliveries did not settle in 1000 rounds")

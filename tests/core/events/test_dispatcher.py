@@ -12,7 +12,7 @@ import itertools
 import logging
 import secrets
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
@@ -21,12 +21,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import FakeClock
 from tests.core.events.conftest import (
+    DISPATCH_TIMEOUT,
     Misbehaviour,
     ReceivedRequest,
     Receiver,
     Shop,
     ShopFactory,
     deliveries,
+    drain,
 )
 from tests.servers import free_port
 
@@ -37,30 +39,7 @@ from orderdesk.core.events.models import DeliveryAttempt, OutboxEvent, WebhookDe
 from orderdesk.db.engine import create_engine, create_sessionmaker, transaction
 
 Sessions = async_sessionmaker[AsyncSession]
-TIMEOUT = 0.5
-
-
-@pytest.fixture
-async def dispatcher(sessions: Sessions, clock: FakeClock) -> AsyncIterator[Dispatcher]:
-    async with Dispatcher(sessions, clock=clock, timeout=TIMEOUT) as d:
-        yield d
-
-
-async def drain(dispatcher: Dispatcher, sessions: Sessions, clock: FakeClock) -> None:
-    """Run rounds, jumping the clock to the next scheduled retry, until nothing is left to try."""
-    for _ in range(1000):
-        if await dispatcher.run_once():
-            continue
-        async with sessions() as session:
-            next_due = await session.scalar(
-                select(func.min(WebhookDelivery.next_attempt_at)).where(
-                    WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at > clock()
-                )
-            )
-        if next_due is None:
-            return
-        clock.set(next_due)
-    raise AssertionError("deliveries did not settle in 1000 rounds")
+TIMEOUT = DISPATCH_TIMEOUT
 
 
 async def subscribed(make_shop: ShopFactory, receiver: Receiver, kind: str = "partner") -> Shop:

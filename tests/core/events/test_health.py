@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.conftest import FakeClock
-from tests.core.events.conftest import Misbehaviour, Receiver, Shop, ShopFactory, deliveries
+from tests.core.events.conftest import (
+    Misbehaviour,
+    Receiver,
+    Shop,
+    ShopFactory,
+    deliveries,
+    drain,
+)
 
 from orderdesk.background import Background
 from orderdesk.core.events.admin import list_deliveries
@@ -27,33 +32,9 @@ from orderdesk.core.events.health import (
     enable,
     list_subscriptions,
 )
-from orderdesk.core.events.models import WebhookDelivery
 from orderdesk.db.engine import transaction
 
 Sessions = async_sessionmaker[AsyncSession]
-
-
-@pytest.fixture
-async def dispatcher(sessions: Sessions, clock: FakeClock) -> AsyncIterator[Dispatcher]:
-    async with Dispatcher(sessions, clock=clock, timeout=0.5) as d:
-        yield d
-
-
-async def drain(dispatcher: Dispatcher, sessions: Sessions, clock: FakeClock) -> None:
-    """Rounds until nothing is due, jumping the clock to each retry (24 h of them at most)."""
-    for _ in range(1000):
-        if await dispatcher.run_once():
-            continue
-        async with sessions() as session:
-            next_due = await session.scalar(
-                select(func.min(WebhookDelivery.next_attempt_at)).where(
-                    WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at > clock()
-                )
-            )
-        if next_due is None:
-            return
-        clock.set(next_due)
-    raise AssertionError("deliveries did not settle in 1000 rounds")
 
 
 async def subscribe(shop: Shop, receiver: Receiver) -> tuple[int, str]:

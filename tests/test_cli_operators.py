@@ -280,6 +280,10 @@ def _at_a_terminal(url: str, answers: list[str], *args: str) -> tuple[int, str]:
     if pid == 0:  # pragma: no cover - the child becomes orderdesk
         os.execve(sys.executable, argv, env)  # noqa: S606 (argv is a list, no shell)
     shown = b""
+    # Only what arrived since the last answer may count as a prompt: the newline getpass writes
+    # after reading an answer would otherwise leave the previous prompt at the end, and the next
+    # answer would be typed between the two prompts, while the terminal echoes again.
+    since_answer = b""
     pending = list(answers)
     try:
         while True:
@@ -290,8 +294,10 @@ def _at_a_terminal(url: str, answers: list[str], *args: str) -> tuple[int, str]:
             if not chunk:
                 break
             shown += chunk
-            if pending and shown.rstrip().endswith(b":"):
+            since_answer += chunk
+            if pending and since_answer.rstrip().endswith(b":"):
                 os.write(fd, pending.pop(0).encode() + b"\n")
+                since_answer = b""
     finally:
         os.close(fd)
     _, status = os.waitpid(pid, 0)

@@ -21,8 +21,8 @@ async def test_typing_a_number_and_enter_sets_the_cell_and_plus_adds_one(
     cell = page.locator(f'td[data-day="{day}"][data-slot="0712"]')
     if await cell.count() == 0:
         await page.get_by_role("link", name="Next week →").click()
-    await cell.locator("input[name=masters]").fill("5")
-    await cell.locator("input[name=masters]").press("Enter")
+    await cell.locator("input[name=capacity]").fill("5")
+    await cell.locator("input[name=capacity]").press("Enter")
     await cell.locator(".cap-count", has_text="0 / 5").wait_for()
 
     await cell.get_by_role("button", name="An extra master").click()

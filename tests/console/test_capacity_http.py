@@ -1,5 +1,6 @@
 """GET /console/capacity and its forms: a store's week, masters set per cell (+1, a number,
-a day off), CSRF, and staff seeing and editing only their own organization's stores."""
+a day off), a restaurant's orders per slot set for a day (and the API offering and accepting
+what was set), CSRF, and staff seeing and editing only their own organization's locations."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 from tests.console.console_http import new_operator, signed_in
-from tests.factories import login, make_partner, make_restaurant, order_body
+from tests.dialects.restaurant.order_support import (
+    create,
+    create_ok,
+    failed,
+    pickup_body,
+    pickup_dates,
+)
+from tests.factories import MILANO_PLACES, login, make_partner, make_restaurant, order_body
 
 from orderdesk.core.organizations.models import Location
 from orderdesk.core.scheduling import calendar
@@ -62,7 +70,7 @@ async def test_the_week_shows_booked_against_masters_and_an_extra_master_is_adde
                 "csrf": csrf,
                 "day": day.isoformat(),
                 "slot": "0712",
-                "masters": "1",
+                "capacity": "1",
                 "step": "1",
             },
         )
@@ -76,7 +84,7 @@ async def test_the_week_shows_booked_against_masters_and_an_extra_master_is_adde
         # Lower than booked: accepted and shown as overbooked.
         answer = await console.post(
             f"/console/capacity/{store.id}/cell",
-            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "masters": "1"},
+            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "capacity": "1"},
         )
         assert answer.status_code == 303
         page = await console.get(f"/console/capacity?location={store.id}&week={day.isoformat()}")
@@ -102,11 +110,11 @@ async def test_bad_input_is_refused_with_a_reason_and_changes_nothing(
     day = local_today(store, state.now()) + timedelta(days=1)
     async with signed_in(app, await new_operator(state, "admin")) as (console, csrf):
         for data in (
-            {"masters": "-2"},
-            {"masters": "many"},
-            {"masters": "1", "slot": "0000"},
-            {"masters": "1", "day": "yesterday"},
-            {"masters": "1", "day": (day - timedelta(days=3)).isoformat()},
+            {"capacity": "-2"},
+            {"capacity": "many"},
+            {"capacity": "1", "slot": "0000"},
+            {"capacity": "1", "day": "yesterday"},
+            {"capacity": "1", "day": (day - timedelta(days=3)).isoformat()},
         ):
             form = {"csrf": csrf, "day": day.isoformat(), "slot": "0712", **data}
             answer = await console.post(f"/console/capacity/{store.id}/cell", data=form)
@@ -126,7 +134,7 @@ async def test_a_form_without_the_csrf_token_is_refused_and_changes_nothing(
     async with signed_in(app, await new_operator(state, "dispatcher")) as (console, _):
         answer = await console.post(
             f"/console/capacity/{store.id}/cell",
-            data={"day": day.isoformat(), "slot": "0712", "masters": "5"},
+            data={"day": day.isoformat(), "slot": "0712", "capacity": "5"},
         )
         assert answer.status_code == 403
         answer = await console.post(
@@ -153,28 +161,58 @@ async def test_staff_see_and_edit_only_their_own_stores(app: FastAPI, state: App
         ).status_code == 404
         answer = await console.post(
             f"/console/capacity/{other_store.id}/cell",
-            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "masters": "3"},
+            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "capacity": "3"},
         )
         assert answer.status_code == 404
         answer = await console.post(
             f"/console/capacity/{own_store.id}/cell",
-            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "masters": "3"},
+            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "capacity": "3"},
         )
         assert answer.status_code == 303
     assert await _capacity(state, other_store, day, "0712") == 1
     assert await _capacity(state, own_store, day, "0712") == 3
 
 
-async def test_a_restaurant_location_shows_orders_per_slot_without_editing(
-    app: FastAPI, state: AppState
+async def test_a_restaurant_slot_set_for_a_day_is_what_the_api_offers_and_accepts(
+    app: FastAPI, state: AppState, client: httpx.AsyncClient
 ) -> None:
-    r = await make_restaurant(state)
+    r = await make_restaurant(state, places=MILANO_PLACES)
     location = await _store(state, r.locations[0])
-    async with signed_in(app, await new_operator(state, "staff", r.uid)) as (console, _):
-        page = await console.get(f"/console/capacity?location={location.id}")
-        assert page.status_code == 200
-        assert "Orders per time slot" in page.text
-        assert "/cell" not in page.text and "Day off" not in page.text
+    day = local_today(location, state.now()) + timedelta(days=2)
+    noon = f"{day.isoformat()} 12:00:00"
+
+    async with signed_in(app, await new_operator(state, "staff", r.uid)) as (console, csrf):
+        page = await console.get(f"/console/capacity?location={location.id}&week={day}")
+        assert page.status_code == 200 and "Orders per time slot" in page.text
+        cell = page.text.split(f'data-day="{day.isoformat()}" data-slot="12:00"')[1][:900]
+        assert "0 / 4" in cell and 'name="capacity"' in cell and "An extra order" in cell
+        answer = await console.post(
+            f"/console/capacity/{location.id}/cell",
+            data={"csrf": csrf, "day": day.isoformat(), "slot": "12:00", "capacity": "1"},
+        )
+        assert answer.status_code == 303
+        no_orders = await console.post(
+            f"/console/capacity/{location.id}/day-off",
+            data={"csrf": csrf, "day": (day + timedelta(days=1)).isoformat()},
+        )
+        assert no_orders.status_code == 303
+        page = await console.get(f"/console/capacity?location={location.id}&week={day}")
+        cell = page.text.split(f'data-day="{day.isoformat()}" data-slot="12:00"')[1][:300]
+        assert "0 / 1" in cell and "set" in cell
+
+    offered = await pickup_dates(client, r)
+    assert noon in offered and f"{day.isoformat()} 12:15:00" in offered
+    assert not any(t.startswith((day + timedelta(days=1)).isoformat()) for t in offered)
+
+    await create_ok(client, r, pickup_body(r, when=noon))
+    full = failed(
+        await create(client, r, pickup_body(r, when=noon)), "VALIDATION_ERROR", "pickup.date"
+    )
+    assert "full" in full
+    next_noon = f"{(day + timedelta(days=1)).isoformat()} 12:00:00"
+    failed(
+        await create(client, r, pickup_body(r, when=next_noon)), "VALIDATION_ERROR", "pickup.date"
+    )
 
 
 async def test_signed_out_visitors_are_sent_to_sign_in(app: FastAPI) -> None:

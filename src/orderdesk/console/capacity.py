@@ -1,9 +1,9 @@
-"""The capacity calendar: a location's week, booked against capacity, masters editable.
+"""The capacity calendar: a location's week, booked against capacity, each cell editable:
+masters per timeslot at a partner's store, orders per time slot at a restaurant location.
 
-Who may edit: anyone who sees the store. Staff see (and so edit) only their own
-organization's stores, which is who knows when their masters are in; dispatchers and admins
-edit every store. Restaurant locations are shown (orders per time slot against
-``orders_per_slot``), not edited here.
+Who may edit: anyone who sees the location. Staff see (and so edit) only their own
+organization's locations, which is who knows when their masters are in or how many orders the
+kitchen can take; dispatchers and admins edit every location.
 """
 
 from __future__ import annotations
@@ -100,21 +100,21 @@ async def set_cell(
     location_id: int,
     day: Annotated[str, Form(max_length=20)],
     slot: Annotated[str, Form(max_length=10)],
-    masters: Annotated[str, Form(max_length=10)] = "",
+    capacity: Annotated[str, Form(max_length=10)] = "",
     step: Annotated[str, Form(max_length=3)] = "",
 ) -> Response:
-    """Set one cell; ``step`` (+1 / -1) adds to the number in the form: an extra master, one
-    fewer."""
+    """Set one cell; ``step`` (+1 / -1) adds to the number in the form: an extra master or
+    order, one fewer."""
     state = signed.state
     back = _page(location_id, day)
     on = _day(day)
     try:
-        count = int(masters) + (int(step) if step else 0)
+        count = int(capacity) + (int(step) if step else 0)
     except ValueError:
         count = None
     if on is None or count is None:
         return refused(
-            request, signed, "give a date and a whole number of masters", section=SECTION, back=back
+            request, signed, "give a date and a whole number", section=SECTION, back=back
         )
     try:
         async with state.transaction() as session:
@@ -143,7 +143,7 @@ async def day_off(
     location_id: int,
     day: Annotated[str, Form(max_length=20)],
 ) -> Response:
-    """No master on that day: every timeslot set to 0."""
+    """Nothing bookable that day (no master, no order time): every slot set to 0."""
     state = signed.state
     back = _page(location_id, day)
     on = _day(day)

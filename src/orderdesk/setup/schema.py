@@ -660,7 +660,9 @@ class SubrestaurantSpec(_Section):
         "multiple of 15.",
     )
     orders_per_slot: Annotated[int, Field(ge=1, le=10000)] = Field(
-        4, description="Orders the location accepts per slot."
+        4,
+        description="Orders the location accepts per slot, on every day an operator has not "
+        "set that slot otherwise (the console's capacity calendar).",
     )
     paused_until: PausedUntil = Field(None, description=_PAUSED_UNTIL)
     sold_out: Annotated[list[SoldOutProductSpec], _distinct_entries("product")] = Field(

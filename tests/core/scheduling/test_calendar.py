@@ -1,5 +1,5 @@
 """The capacity calendar: a week of masters (partner stores) or orders per slot (restaurant
-locations), booked against capacity, and setting masters per cell or a day off.
+locations), booked against capacity, and setting either per cell or a day off.
 
 Data comes from the setup document (``factories``); bookings through the core's own booking
 function. Runs on SQLite and PostgreSQL.
@@ -7,15 +7,17 @@ function. Runs on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
-from tests.factories import make_partner, make_restaurant
+from tests.factories import apply_document, make_partner, make_restaurant, restaurant_doc
 
 from orderdesk.core.errors import ValidationFailed
 from orderdesk.core.organizations.models import Location
-from orderdesk.core.scheduling import calendar
+from orderdesk.core.scheduling import calendar, times
 from orderdesk.core.scheduling.service import SlotChoice, book_first_free, local_today
 from orderdesk.http.state import AppState
 
@@ -57,7 +59,8 @@ async def test_a_store_week_shows_default_masters_and_bookings(state: AppState) 
     assert await _book(state, store, day, "1217")
 
     week = await _week(state, store, day)
-    assert week.kind == "masters" and week.editable
+    assert week.kind == "masters" and week.editable(day)
+    assert week.max_capacity == 1000
     assert week.first.weekday() == 0 and day in week.days and len(week.days) == 7
     assert [row.key for row in week.slots] == ["0712", "1217", "1721"]
     cell = week.cell(day, "1217")
@@ -112,8 +115,8 @@ async def test_a_day_off_sets_every_slot_of_that_day_to_zero(state: AppState) ->
 @pytest.mark.parametrize(
     ("offset", "slot", "masters", "path"),
     [
-        (2, "0712", -1, "masters"),
-        (2, "0712", 1001, "masters"),
+        (2, "0712", -1, "capacity"),
+        (2, "0712", 1001, "capacity"),
         (2, "0900", 1, "slot"),
         (-1, "0712", 1, "day"),
         (40, "0712", 1, "day"),
@@ -139,11 +142,114 @@ async def test_a_restaurant_week_shows_orders_per_slot_inside_opening_hours(
     location = await _location(state, r.locations[0])
     today = local_today(location, state.now())
     week = await _week(state, location, today)
-    assert week.kind == "orders" and not week.editable
+    assert week.kind == "orders" and week.max_capacity == 10000
+    assert week.editable(today) and week.editable(today + timedelta(days=6))
+    assert not week.editable(today - timedelta(days=1))
+    assert not week.editable(today + timedelta(days=7))  # customers choose within 7 days
     limit = int((location.settings or {}).get("orders_per_slot", 4))
     assert week.slots and all(c.capacity == limit and c.booked == 0 for c in week.cells.values())
-    with pytest.raises(ValidationFailed):
-        async with state.transaction() as session:
-            await calendar.set_capacity(
-                session, location.id, today, "12:00", 3, actor=ACTOR, now=state.now()
-            )
+
+
+def _restaurant_with_hours(hours: dict[str, list[list[str]]]) -> dict[str, Any]:
+    doc = restaurant_doc()
+    for location in doc["subrestaurants"]:
+        location.update(opening_hours=hours, orders_per_slot=2)
+    return doc
+
+
+async def _times_on(state: AppState, location: Location, day: date) -> list[str]:
+    async with state.reads() as session:
+        found = await session.get(Location, location.id)
+        assert found is not None
+        offered = await times.free_times(session, found, state.now())
+    return [f"{t:%H:%M}" for t in offered if t.date() == day]
+
+
+async def _book_time(state: AppState, location: Location, day: date, at: str) -> bool:
+    async with state.transaction() as session:
+        found = await session.get(Location, location.id)
+        assert found is not None
+        when = datetime.combine(day, time.fromisoformat(at), ZoneInfo(found.timezone))
+        return await times.book_time(session, found, when)
+
+
+async def test_a_restaurant_slot_set_for_one_day_is_what_bookings_and_times_follow(
+    state: AppState,
+) -> None:
+    doc = _restaurant_with_hours({d: [["11:30", "14:30"]] for d in times.WEEKDAYS})
+    await apply_document(state, {"version": 1, "restaurants": [doc]})
+    location = await _location(state, doc["subrestaurants"][0]["uid"])
+    day = local_today(location, state.now()) + timedelta(days=2)
+
+    await _set(state, location, day, "12:00", 1)  # a short-staffed lunch at noon
+    await _set(state, location, day, "12:15", 3)  # and more hands at a quarter past
+    week = await _week(state, location, day)
+    noon, quarter = week.cell(day, "12:00"), week.cell(day, "12:15")
+    assert noon is not None and (noon.capacity, noon.overridden) == (1, True)
+    assert quarter is not None and (quarter.capacity, quarter.overridden) == (3, True)
+    other = week.cell(day + timedelta(days=1), "12:00")
+    assert other is not None and (other.capacity, other.overridden) == (2, False)
+
+    assert await _book_time(state, location, day, "12:00")
+    assert not await _book_time(state, location, day, "12:00")
+    assert "12:00" not in await _times_on(state, location, day)
+    for _ in range(3):
+        assert await _book_time(state, location, day, "12:15")
+    assert not await _book_time(state, location, day, "12:15")
+    assert "12:30" in await _times_on(state, location, day)
+
+
+async def test_no_orders_on_a_restaurant_day_closes_every_slot_of_that_day_only(
+    state: AppState,
+) -> None:
+    doc = _restaurant_with_hours({d: [["11:30", "14:30"]] for d in times.WEEKDAYS})
+    await apply_document(state, {"version": 1, "restaurants": [doc]})
+    location = await _location(state, doc["subrestaurants"][0]["uid"])
+    day = local_today(location, state.now()) + timedelta(days=3)
+    async with state.transaction() as session:
+        await calendar.set_day_off(session, location.id, day, actor=ACTOR, now=state.now())
+
+    week = await _week(state, location, day)
+    cells = [c for c in week.cells.values() if c.day == day]
+    assert len(cells) == 12 and all(c.capacity == 0 and c.overridden for c in cells)
+    assert await _times_on(state, location, day) == []
+    assert not await _book_time(state, location, day, "12:00")
+    assert len(await _times_on(state, location, day + timedelta(days=1))) == 12
+
+
+@pytest.mark.parametrize(
+    ("offset", "slot", "orders", "path"),
+    [
+        (2, "12:00", -1, "capacity"),
+        (2, "12:00", 10001, "capacity"),
+        (2, "15:00", 1, "slot"),  # after closing
+        (2, "12:05", 1, "slot"),  # not a slot start
+        (-1, "12:00", 1, "day"),
+        (7, "12:00", 1, "day"),  # customers cannot choose that day yet
+    ],
+)
+async def test_a_restaurant_slot_refuses_bad_input_and_changes_nothing(
+    state: AppState, offset: int, slot: str, orders: int, path: str
+) -> None:
+    doc = _restaurant_with_hours({d: [["11:30", "14:30"]] for d in times.WEEKDAYS})
+    await apply_document(state, {"version": 1, "restaurants": [doc]})
+    location = await _location(state, doc["subrestaurants"][0]["uid"])
+    day = local_today(location, state.now()) + timedelta(days=offset)
+    with pytest.raises(ValidationFailed) as raised:
+        await _set(state, location, day, slot, orders)
+    assert [e.path for e in raised.value.errors] == [path]
+    cell = (await _week(state, location, day)).cell(day, "12:00")
+    assert cell is not None and cell.capacity == 2 and not cell.overridden
+
+
+async def test_a_restaurant_day_closed_by_its_hours_has_no_slot_to_set(state: AppState) -> None:
+    doc = _restaurant_with_hours({"mon": [["11:30", "14:30"]]})
+    await apply_document(state, {"version": 1, "restaurants": [doc]})
+    location = await _location(state, doc["subrestaurants"][0]["uid"])
+    today = local_today(location, state.now())
+    closed = next(
+        today + timedelta(days=n) for n in range(1, 7) if (today + timedelta(days=n)).weekday() != 0
+    )
+    with pytest.raises(ValidationFailed) as raised:
+        await _set(state, location, closed, "12:00", 1)
+    assert [e.path for e in raised.value.errors] == ["slot"]

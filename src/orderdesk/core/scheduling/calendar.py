@@ -1,16 +1,17 @@
 """A location's capacity, a week at a time: what is booked against what is offered.
 
-Two kinds of capacity are shown the same way, as cells of a day and a slot:
+Two kinds of capacity are shown and edited the same way, as cells of a day and a slot:
 
 * **masters** (partner stores): the defined daily slots (:func:`service.define_slots`); the
-  capacity of a cell is the store's default (``slot_capacity``) or its ``capacity_overrides``
-  row. It is edited here with :func:`set_capacity` / :func:`set_day_off`, which write overrides.
-  Booking stays atomic whatever is written: the capacity is read by the booking's own
-  conditional ``UPDATE`` (:mod:`orderdesk.core.scheduling.capacity`), and workers' cached
-  overrides are invalidated when ``capacity_overrides`` is written (:mod:`orderdesk.db.cache`).
-* **orders** (restaurant locations): the time slots inside opening hours
-  (:mod:`orderdesk.core.scheduling.times`), each limited by ``orders_per_slot``; shown, not
-  edited here (the limit is the location's setting in the setup document).
+  capacity of a cell is the store's default (``slot_capacity``) or its override for that day.
+* **orders** (restaurant locations): the time slots inside that day's opening hours
+  (:mod:`orderdesk.core.scheduling.times`); the capacity of a cell is ``orders_per_slot`` or its
+  override for that day.
+
+:func:`set_capacity` and :func:`set_day_off` write ``capacity_overrides`` rows, which both kinds
+of booking read. Booking stays atomic whatever is written: the capacity is a bound of the
+booking's own conditional ``UPDATE`` (:mod:`orderdesk.core.scheduling.capacity`), and workers'
+cached overrides are invalidated when ``capacity_overrides`` is written (:mod:`orderdesk.db.cache`).
 
 Capacity may be set below what is already booked: nothing is cancelled, the cell shows as
 overbooked and takes no further booking until enough are released.
@@ -33,8 +34,9 @@ from orderdesk.core.scheduling.capacity import used_units
 
 log = logging.getLogger("orderdesk.capacity")
 
-MAX_MASTERS: Final = 1000
-"""The most masters one cell may be given: a bound on typing mistakes, not a business rule."""
+MAX_CAPACITY: Final[dict[str, int]] = {"masters": 1000, "orders": 10000}
+"""The most one cell may be given, per kind (orders as the setup document's ``orders_per_slot``
+allows): a bound on typing mistakes, not a business rule."""
 
 Kind = Literal["masters", "orders"]
 
@@ -80,7 +82,8 @@ class Week:
     slots: tuple[SlotRow, ...]
     cells: dict[tuple[date, str], Cell]
     today: date
-    editable: bool
+    editable_until: date
+    max_capacity: int
 
     @property
     def previous(self) -> date:
@@ -93,13 +96,19 @@ class Week:
     def cell(self, day: date, slot: str) -> Cell | None:
         return self.cells.get((day, slot))
 
+    def editable(self, day: date) -> bool:
+        """Whether ``day``'s capacity can be set: from today to the last bookable day."""
+        return self.today <= day <= self.editable_until
+
 
 def week_start(day: date) -> date:
     """The Monday of ``day``'s week."""
     return day - timedelta(days=day.weekday())
 
 
-async def _location(session: AsyncSession, location_id: int) -> tuple[Location, str]:
+async def _location(session: AsyncSession, location_id: int) -> tuple[Location, Kind]:
+    """The location and what its capacity counts: masters at a partner's store, orders at a
+    restaurant's location."""
     row = (
         await session.execute(
             select(Location, Organization.kind)
@@ -109,7 +118,7 @@ async def _location(session: AsyncSession, location_id: int) -> tuple[Location, 
     ).first()
     if row is None:
         raise NotFound(f"location {location_id} does not exist")
-    return row[0], row[1]
+    return row[0], "masters" if row[1] == "partner" else "orders"
 
 
 def _slot_label(slot: service.Slot) -> str:
@@ -126,11 +135,10 @@ async def capacity_week(
     days = tuple(first + timedelta(days=i) for i in range(7))
     last = days[-1]
     used = await used_units(session, location.id, first, last)
-    today = service.local_today(location, now)
+    overrides = await service.capacity_overrides(session, location.id, first, last)
     cells: dict[tuple[date, str], Cell] = {}
-    if kind == "partner":
+    if kind == "masters":
         defined = service.defined_slots()
-        overrides = await service.capacity_overrides(session, location.id, first, last)
         for day in days:
             for slot in defined:
                 key = (day, slot.name)
@@ -141,25 +149,52 @@ async def capacity_week(
                 )
                 cells[key] = Cell(day, slot.name, used.get(key, 0), capacity, key in overrides)
         rows = tuple(SlotRow(slot.name, _slot_label(slot)) for slot in defined)
-        return Week(
-            location.id, location.organization_id, "masters", first, days, rows, cells, today, True
-        )
-    rules = times.SlotRules.of(location)
-    keys: set[str] = set()
-    for day in days:
-        for start in times.slot_starts(rules, day):
-            slot_name = times.slot_key(start)
-            keys.add(slot_name)
-            booked = used.get((day, slot_name), 0)
-            cells[(day, slot_name)] = Cell(day, slot_name, booked, rules.capacity, False)
-    rows = tuple(SlotRow(k, k) for k in sorted(keys))
+    else:
+        rules = times.SlotRules.of(location)
+        for day in days:
+            for slot_name in _restaurant_slots(rules, day):
+                key = (day, slot_name)
+                capacity = times.slot_capacity(rules, overrides, day, slot_name)
+                cells[key] = Cell(day, slot_name, used.get(key, 0), capacity, key in overrides)
+        rows = tuple(SlotRow(k, k) for k in sorted({slot for _, slot in cells}))
+    today, editable_until = _editable_days(location, kind, now)
     return Week(
-        location.id, location.organization_id, "orders", first, days, rows, cells, today, False
+        location.id,
+        location.organization_id,
+        kind,
+        first,
+        days,
+        rows,
+        cells,
+        today,
+        editable_until,
+        MAX_CAPACITY[kind],
     )
 
 
-def _check_day(location: Location, day: date, now: datetime) -> None:
-    first, last = service.booking_window(location, now)
+def _restaurant_slots(rules: times.SlotRules, day: date) -> list[str]:
+    return [times.slot_key(start) for start in times.slot_starts(rules, day)]
+
+
+def _slots_of(location: Location, kind: Kind, day: date) -> list[str]:
+    """The slot keys ``day`` has at the location: every defined timeslot of a store, the time
+    slots inside that day's opening hours of a restaurant."""
+    if kind == "masters":
+        return [slot.name for slot in service.defined_slots()]
+    return _restaurant_slots(times.SlotRules.of(location), day)
+
+
+def _editable_days(location: Location, kind: Kind, now: datetime) -> tuple[date, date]:
+    """Today to the last day a booking can be made for: the store's booking window, or the
+    days a restaurant offers times for."""
+    if kind == "masters":
+        return service.booking_window(location, now)
+    today = service.local_today(location, now)
+    return today, today + timedelta(days=times.HORIZON_DAYS - 1)
+
+
+def _check_day(location: Location, kind: Kind, day: date, now: datetime) -> None:
+    first, last = _editable_days(location, kind, now)
     if not first <= day <= last:
         raise ValidationFailed(
             errors=[
@@ -167,26 +202,10 @@ def _check_day(location: Location, day: date, now: datetime) -> None:
                     "day",
                     "min" if day < first else "max",
                     f"capacity can be set from {first.isoformat()} to {last.isoformat()} "
-                    "(today and the booking window)",
+                    "(today and the days that can be booked)",
                 )
             ]
         )
-
-
-async def _partner_store(session: AsyncSession, location_id: int) -> Location:
-    location, kind = await _location(session, location_id)
-    if kind != "partner":
-        raise ValidationFailed(
-            errors=[
-                FieldError(
-                    "location",
-                    "enum",
-                    "masters are set for partner stores; a restaurant's orders per slot is "
-                    "its setting in the setup document",
-                )
-            ]
-        )
-    return location
 
 
 async def set_capacity(
@@ -194,44 +213,48 @@ async def set_capacity(
     location_id: int,
     day: date,
     slot: str,
-    masters: int,
+    capacity: int,
     *,
     actor: str,
     now: datetime,
 ) -> Cell:
-    """Make ``masters`` the capacity of one store, day and timeslot (an override row).
+    """Make ``capacity`` the masters of one store's timeslot, or the orders of one
+    restaurant's time slot, on ``day`` (an override row).
 
-    ``masters`` is 0 (no master that slot) to :data:`MAX_MASTERS`; lower than what is booked
-    is accepted and leaves the cell overbooked. Days before the store's today or beyond the
-    booking window are refused: nothing can be booked there. Flushes; the caller commits.
+    ``capacity`` is 0 (nothing that slot) to the kind's :data:`MAX_CAPACITY`; lower than what
+    is booked is accepted and leaves the cell overbooked. The slot must exist that day (a
+    restaurant's slot inside that day's opening hours). Days before the location's today or
+    past the last bookable day are refused: nothing can be booked there. Flushes; the caller
+    commits.
     """
-    location = await _partner_store(session, location_id)
+    location, kind = await _location(session, location_id)
     errors: list[FieldError] = []
-    if slot not in {s.name for s in service.defined_slots()}:
-        errors.append(FieldError("slot", "enum", f"unknown timeslot {slot!r}"))
-    if isinstance(masters, bool) or not isinstance(masters, int) or masters < 0:
-        errors.append(FieldError("masters", "min", "must be a whole number, 0 or more"))
-    elif masters > MAX_MASTERS:
-        errors.append(FieldError("masters", "max", f"must be at most {MAX_MASTERS}"))
+    if slot not in _slots_of(location, kind, day):
+        errors.append(FieldError("slot", "enum", f"{day.isoformat()} has no slot {slot!r}"))
+    if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+        errors.append(FieldError("capacity", "min", "must be a whole number, 0 or more"))
+    elif capacity > MAX_CAPACITY[kind]:
+        errors.append(FieldError("capacity", "max", f"must be at most {MAX_CAPACITY[kind]}"))
     if errors:
         raise ValidationFailed(errors=errors)
-    _check_day(location, day, now)
-    await service.set_overrides(session, location.id, [(day, slot, masters)])
+    _check_day(location, kind, day, now)
+    await service.set_overrides(session, location.id, [(day, slot, capacity)])
     await session.flush()
-    log.info("capacity of %s on %s %s set to %s by %s", location.key, day, slot, masters, actor)
+    log.info("%s of %s on %s %s set to %s by %s", kind, location.key, day, slot, capacity, actor)
     used = await used_units(session, location.id, day, day)
-    return Cell(day, slot, used.get((day, slot), 0), masters, True)
+    return Cell(day, slot, used.get((day, slot), 0), capacity, True)
 
 
 async def set_day_off(
     session: AsyncSession, location_id: int, day: date, *, actor: str, now: datetime
 ) -> None:
-    """No master at the store on ``day``: capacity 0 in every timeslot (bookings already
-    taken stay and show as overbooked)."""
-    location = await _partner_store(session, location_id)
-    _check_day(location, day, now)
+    """Nothing bookable at the location on ``day``: no master at a store, no order time at a
+    restaurant; capacity 0 in every slot of the day (bookings already taken stay and show as
+    overbooked)."""
+    location, kind = await _location(session, location_id)
+    _check_day(location, kind, day, now)
     await service.set_overrides(
-        session, location.id, [(day, slot.name, 0) for slot in service.defined_slots()]
+        session, location.id, [(day, slot, 0) for slot in _slots_of(location, kind, day)]
     )
     await session.flush()
     log.info("%s set as a day off at %s by %s", day, location.key, actor)

@@ -5,6 +5,11 @@ day is closed), ``lead_minutes`` (how long the kitchen needs), ``slot_minutes`` 
 ``orders_per_slot``. A time is offered when it is a slot start inside opening hours, at least
 the lead time from now, and its slot still has capacity; booking it takes a unit of that
 capacity through :mod:`orderdesk.core.scheduling.capacity`, atomically.
+
+``orders_per_slot`` is every slot's capacity unless an operator set one day's slot otherwise (a
+short-staffed Saturday, a kitchen closed to orders for a day): those are ``capacity_overrides``
+rows keyed by the slot's local start (``"12:15"``), the same table and per-worker cache as a
+partner store's masters per timeslot, written by :mod:`orderdesk.core.scheduling.calendar`.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from orderdesk.core.organizations.models import Location
 from orderdesk.core.scheduling.capacity import give_back_unit, take_unit, used_units
+from orderdesk.core.scheduling.service import capacity_overrides
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HORIZON_DAYS = 7
@@ -56,6 +62,14 @@ def slot_key(local: datetime) -> str:
     return local.strftime("%H:%M")
 
 
+def slot_capacity(
+    rules: SlotRules, overrides: dict[tuple[date, str], int], day: date, key: str
+) -> int:
+    """How many orders the slot ``key`` of ``day`` takes: an operator's figure for that day,
+    else ``orders_per_slot``."""
+    return overrides.get((day, key), rules.capacity)
+
+
 def slot_starts(rules: SlotRules, day: date) -> list[datetime]:
     """Every slot start of ``day`` inside opening hours, as aware local datetimes."""
     starts: list[datetime] = []
@@ -80,12 +94,16 @@ async def free_times(
     today = now.astimezone(rules.zone).date()
     last = today + timedelta(days=days - 1)
     used = await used_units(session, location.id, today, last)
+    overrides = await capacity_overrides(session, location.id, today, last)
     earliest = now + rules.lead
     result = []
     for offset in range(days):
         day = today + timedelta(days=offset)
         for start in slot_starts(rules, day):
-            if start >= earliest and used.get((day, slot_key(start)), 0) < rules.capacity:
+            key = slot_key(start)
+            if start >= earliest and used.get((day, key), 0) < slot_capacity(
+                rules, overrides, day, key
+            ):
                 result.append(start)
     return result
 
@@ -107,14 +125,21 @@ async def has_room(session: AsyncSession, location: Location, when: datetime) ->
     """Whether the slot starting at ``when`` has a unit left now; reads only (quotes)."""
     rules = SlotRules.of(location)
     local = when.astimezone(rules.zone)
-    used = await used_units(session, location.id, local.date(), local.date())
-    return used.get((local.date(), slot_key(local)), 0) < rules.capacity
+    day, key = local.date(), slot_key(local)
+    used = await used_units(session, location.id, day, day)
+    overrides = await capacity_overrides(session, location.id, day, day)
+    return used.get((day, key), 0) < slot_capacity(rules, overrides, day, key)
 
 
 async def book_time(session: AsyncSession, location: Location, when: datetime) -> bool:
+    """Take one order of the slot starting at ``when``; ``False`` when it is full."""
     rules = SlotRules.of(location)
     local = when.astimezone(rules.zone)
-    return await take_unit(session, location.id, local.date(), slot_key(local), rules.capacity)
+    day, key = local.date(), slot_key(local)
+    overrides = await capacity_overrides(session, location.id, day, day)
+    return await take_unit(
+        session, location.id, day, key, slot_capacity(rules, overrides, day, key)
+    )
 
 
 async def release_time(session: AsyncSession, location: Location, when: datetime) -> None:

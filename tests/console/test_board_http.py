@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -14,11 +15,12 @@ from tests.conftest import FakeClock
 from tests.console.board_support import (
     OPERATOR_PASSWORD,
     make_operator,
+    order_id,
     order_row,
     partner_order,
     restaurant_order,
 )
-from tests.dialects.restaurant.order_support import NOW
+from tests.dialects.restaurant.order_support import NOW, create_ok, pickup_body, restaurant
 
 from orderdesk.core.operators.service import OperatorView
 from orderdesk.http.state import AppState
@@ -123,6 +125,39 @@ async def test_board_is_newest_first_and_filters(
     bad = await web.get("/console/", params={"created": "yesterday", "org": "x"})
     assert bad.status_code == 200
     assert "could not be read" in bad.text
+
+
+async def test_days_are_the_local_days_of_each_orders_location(
+    web: httpx.AsyncClient, client: httpx.AsyncClient, state: AppState, clock: FakeClock
+) -> None:
+    # 22:30 UTC on 10 March: already 11 March (00:30) in Riga, still 10 March (23:30) in Milano.
+    clock.set(datetime(2031, 3, 10, 22, 30, tzinfo=UTC))
+    _, riga = await partner_order(client, state)
+    r = await restaurant(state)
+    # a pickup at 00:15 in Milano on 11 March, which is 23:15 UTC on 10 March
+    made = await create_ok(client, r, pickup_body(r, when="2031-03-11 00:15:00"))
+    milano = await order_id(state, made["uid"])
+    await sign_in(web, await make_operator(state))
+    ours = {riga, milano}
+
+    async def board(**params: str | int) -> set[int]:
+        return set(shown((await web.get("/console/", params=params)).text)) & ours
+
+    # every location in view: one UTC range per zone
+    assert await board(created="2031-03-11") == {riga}
+    assert await board(created="2031-03-10") == {milano}
+    assert await board(booked="2031-03-11", kind="restaurant") == {milano}
+    assert await board(booked="2031-03-10", kind="restaurant") == set()
+    # one organization's locations in one zone
+    riga_org = (await order_row(state, riga)).organization_id
+    milano_org = (await order_row(state, milano)).organization_id
+    assert await board(created="2031-03-11", org=riga_org) == {riga}
+    assert await board(created="2031-03-10", org=riga_org) == set()
+    assert await board(created="2031-03-10", org=milano_org) == {milano}
+    assert await board(booked="2031-03-11", org=milano_org) == {milano}
+    # the page shows the same local times the filter used
+    page = (await web.get("/console/", params={"created": "2031-03-10", "org": milano_org})).text
+    assert "23:30" in page and "00:15" in page
 
 
 async def test_search_by_name_phone_and_number(

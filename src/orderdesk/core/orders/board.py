@@ -11,6 +11,11 @@ costs what the first does, and a live board asks only for rows newer than its ne
 (``id > after``).
 
 Staff operators see their own organization only: the filter is forced here, whatever was asked.
+
+A day is the location's local day, as the board shows every time in its location's zone: an
+order made in Riga at 00:30 on 2 March is on 2 March, though it is 1 March 22:30 in UTC. Where
+the locations in view keep more than one zone, the day is one UTC range per zone, each for the
+locations of that zone.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -72,9 +78,26 @@ async def choices(session: AsyncSession, operator: OperatorView) -> Choices:
     )
 
 
-def _day_range(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def _local_day(
+    column: Any, day: date, zones: Sequence[str], in_view: Select[tuple[int]]
+) -> ColumnElement[bool]:
+    """``column`` (an aware timestamp) falls on ``day`` in the zone of the order's location;
+    ``zones`` are the zones of the locations in view (``in_view``, their ids)."""
+
+    def span(zone: str) -> ColumnElement[bool]:
+        tz = ZoneInfo(zone)
+        start = datetime.combine(day, time(), tz).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), tz).astimezone(UTC)
+        return and_(column >= start, column < end)
+
+    if len(zones) == 1:
+        return span(zones[0])
+    return or_(
+        *(
+            and_(span(zone), Order.location_id.in_(in_view.where(Location.timezone == zone)))
+            for zone in zones
+        )
+    )
 
 
 async def _filtered(
@@ -106,17 +129,28 @@ async def _filtered(
         stmt = stmt.where(Order.organization_id.in_(sorted(org_ids)))
     if flt.status:
         stmt = stmt.where(Order.substatus.in_(substatuses_matching([flt.status])))
-    if flt.created_on is not None:
-        start, end = _day_range(flt.created_on)
-        stmt = stmt.where(Order.created_at >= start, Order.created_at < end)
-    if flt.booked_on is not None:
-        start, end = _day_range(flt.booked_on)
-        stmt = stmt.where(
-            or_(
-                Order.booked_day == flt.booked_on,
-                and_(Order.scheduled_at >= start, Order.scheduled_at < end),
+    if flt.created_on is not None or flt.booked_on is not None:
+        in_view = select(Location.id)
+        if flt.location_id is not None:
+            in_view = in_view.where(Location.id == flt.location_id)
+        elif org_ids is not None:
+            in_view = in_view.where(Location.organization_id.in_(sorted(org_ids)))
+        zones = sorted(
+            await session.scalars(
+                select(Location.timezone).where(Location.id.in_(in_view)).distinct()
             )
         )
+        if not zones:
+            return None
+        if flt.created_on is not None:
+            stmt = stmt.where(_local_day(Order.created_at, flt.created_on, zones, in_view))
+        if flt.booked_on is not None:
+            stmt = stmt.where(
+                or_(
+                    Order.booked_day == flt.booked_on,
+                    _local_day(Order.scheduled_at, flt.booked_on, zones, in_view),
+                )
+            )
     if flt.query:
         stmt = _searched(stmt, flt.query)
     return stmt

@@ -79,7 +79,7 @@ async def choices(session: AsyncSession, operator: OperatorView) -> Choices:
 
 
 def _local_day(
-    column: Any, day: date, zones: Sequence[str], in_view: Select[tuple[int]]
+    column: Any, day: date, zones: Sequence[str], in_view: Select[int]
 ) -> ColumnElement[bool]:
     """``column`` (an aware timestamp) falls on ``day`` in the zone of the order's location;
     ``zones`` are the zones of the locations in view (``in_view``, their ids)."""

@@ -181,7 +181,8 @@ async def test_a_restaurant_slot_set_for_a_day_is_what_the_api_offers_and_accept
     day = local_today(location, state.now()) + timedelta(days=2)
     noon = f"{day.isoformat()} 12:00:00"
 
-    async with signed_in(app, await new_operator(state, "staff", r.uid)) as (console, csrf):
+    operator = await new_operator(state, "staff", r.uid)
+    async with signed_in(app, operator) as (console, csrf):
         page = await console.get(f"/console/capacity?location={location.id}&week={day}")
         assert page.status_code == 200 and "Orders per time slot" in page.text
         cell = page.text.split(f'data-day="{day.isoformat()}" data-slot="12:00"')[1][:900]
@@ -197,8 +198,8 @@ async def test_a_restaurant_slot_set_for_a_day_is_what_the_api_offers_and_accept
         )
         assert no_orders.status_code == 303
         page = await console.get(f"/console/capacity?location={location.id}&week={day}")
-        cell = page.text.split(f'data-day="{day.isoformat()}" data-slot="12:00"')[1][:300]
-        assert "0 / 1" in cell and "set" in cell
+        cell = page.text.split(f'data-day="{day.isoformat()}" data-slot="12:00"')[1][:400]
+        assert "0 / 1" in cell and f'title="set for this day by operator:{operator.email}, ' in cell
 
     offered = await pickup_dates(client, r)
     assert noon in offered and f"{day.isoformat()} 12:15:00" in offered

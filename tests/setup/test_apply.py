@@ -197,6 +197,7 @@ async def test_first_apply_creates_every_declared_entity(db: Database) -> None:
         "1721",
         0,
     )
+    assert override.set_by == "setup" and override.set_at is not None
     hook = await one(db, select(WebhookSubscription))
     assert (hook.organization_id, hook.url, hook.secret, hook.active) == (
         org.id,

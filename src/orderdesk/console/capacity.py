@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
@@ -87,6 +88,7 @@ async def capacity_page(
             "locations": locations,
             "chosen": chosen,
             "week": shown,
+            "zone": ZoneInfo(chosen.location.timezone),
             "page": _page,
         },
         signed=signed,

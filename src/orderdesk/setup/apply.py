@@ -61,6 +61,7 @@ from orderdesk.setup.schema import (
     SetupInvalid,
     parse_setup,
 )
+from orderdesk.setup.switches import ACTOR as SETUP_ACTOR
 from orderdesk.setup.switches import apply_switches
 from orderdesk.setup.webhooks import apply_webhooks
 
@@ -391,8 +392,9 @@ async def _apply_capacity_overrides(
         if current != spec.masters:
             changes[loc_id].append((spec.date, spec.timeslot, spec.masters))
         report.record(label, created=current is None, changed=current != spec.masters)
+    now = utcnow()
     for loc_id, overrides in changes.items():
-        await set_overrides(session, loc_id, overrides)
+        await set_overrides(session, loc_id, overrides, actor=SETUP_ACTOR, now=now)
 
 
 # --- catalog and gazetteer ------------------------------------------------------------------

@@ -77,9 +77,14 @@ async def test_set_capacity_adds_a_master_and_booking_follows_it(state: AppState
     assert await _book(state, store, day, "0712")
     assert not await _book(state, store, day, "0712")  # full with one master
 
+    before = state.now()
     await _set(state, store, day, "0712", 2)  # an extra master
     cell = (await _week(state, store, day)).cell(day, "0712")
     assert cell is not None and (cell.booked, cell.capacity, cell.overridden) == (1, 2, True)
+    assert cell.set_by == ACTOR and cell.set_at is not None
+    assert before <= cell.set_at <= state.now()
+    untouched = (await _week(state, store, day)).cell(day, "1217")
+    assert untouched is not None and (untouched.set_by, untouched.set_at) == (None, None)
     assert await _book(state, store, day, "0712")
     assert not await _book(state, store, day, "0712")
 

@@ -51,6 +51,9 @@ class Cell:
     booked: int
     capacity: int
     overridden: bool
+    set_by: str | None = None
+    """Who set this day's capacity (``operator:<email>``, ``setup``), where it was set."""
+    set_at: datetime | None = None
 
     @property
     def free(self) -> int:
@@ -135,7 +138,16 @@ async def capacity_week(
     days = tuple(first + timedelta(days=i) for i in range(7))
     last = days[-1]
     used = await used_units(session, location.id, first, last)
-    overrides = await service.capacity_overrides(session, location.id, first, last)
+    # Read here rather than from the per-worker cache: the week shows who set each override.
+    set_rows = await service.override_rows(session, location.id, first, last)
+    overrides = {key: row.capacity for key, row in set_rows.items()}
+
+    def cell(key: tuple[date, str], capacity: int) -> Cell:
+        row = set_rows.get(key)
+        if row is None:
+            return Cell(key[0], key[1], used.get(key, 0), capacity, False)
+        return Cell(key[0], key[1], used.get(key, 0), capacity, True, row.set_by, row.set_at)
+
     cells: dict[tuple[date, str], Cell] = {}
     if kind == "masters":
         defined = service.defined_slots()
@@ -147,7 +159,7 @@ async def capacity_week(
                     if key in overrides
                     else int(location.slot_capacity.get(slot.name, 0))
                 )
-                cells[key] = Cell(day, slot.name, used.get(key, 0), capacity, key in overrides)
+                cells[key] = cell(key, capacity)
         rows = tuple(SlotRow(slot.name, _slot_label(slot)) for slot in defined)
     else:
         rules = times.SlotRules.of(location)
@@ -155,7 +167,7 @@ async def capacity_week(
             for slot_name in _restaurant_slots(rules, day):
                 key = (day, slot_name)
                 capacity = times.slot_capacity(rules, overrides, day, slot_name)
-                cells[key] = Cell(day, slot_name, used.get(key, 0), capacity, key in overrides)
+                cells[key] = cell(key, capacity)
         rows = tuple(SlotRow(k, k) for k in sorted({slot for _, slot in cells}))
     today, editable_until = _editable_days(location, kind, now)
     return Week(
@@ -238,11 +250,11 @@ async def set_capacity(
     if errors:
         raise ValidationFailed(errors=errors)
     _check_day(location, kind, day, now)
-    await service.set_overrides(session, location.id, [(day, slot, capacity)])
+    await service.set_overrides(session, location.id, [(day, slot, capacity)], actor=actor, now=now)
     await session.flush()
     log.info("%s of %s on %s %s set to %s by %s", kind, location.key, day, slot, capacity, actor)
     used = await used_units(session, location.id, day, day)
-    return Cell(day, slot, used.get((day, slot), 0), capacity, True)
+    return Cell(day, slot, used.get((day, slot), 0), capacity, True, actor, now)
 
 
 async def set_day_off(
@@ -254,7 +266,11 @@ async def set_day_off(
     location, kind = await _location(session, location_id)
     _check_day(location, kind, day, now)
     await service.set_overrides(
-        session, location.id, [(day, slot, 0) for slot in _slots_of(location, kind, day)]
+        session,
+        location.id,
+        [(day, slot, 0) for slot in _slots_of(location, kind, day)],
+        actor=actor,
+        now=now,
     )
     await session.flush()
     log.info("%s set as a day off at %s by %s", day, location.key, actor)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -25,7 +25,8 @@ class SlotUsage(Base):
 
 
 class CapacityOverride(Base):
-    """Capacity of one location, day and slot that differs from the location's default."""
+    """Capacity of one location, day and slot that differs from the location's default, and
+    who set it last (``operator:<email>``, ``setup``; NULL for rows older than migration 0009)."""
 
     __tablename__ = "capacity_overrides"
 
@@ -33,3 +34,5 @@ class CapacityOverride(Base):
     day: Mapped[date] = mapped_column(primary_key=True)
     slot: Mapped[str] = mapped_column(String(10), primary_key=True)
     capacity: Mapped[int]
+    set_by: Mapped[str | None] = mapped_column(String(200))
+    set_at: Mapped[datetime | None]

@@ -186,12 +186,55 @@ async def free_slots(
     return result
 
 
+@dataclass(frozen=True, slots=True)
+class OverrideRow:
+    """One stored override with who set it and when (``None`` for rows from before that was
+    recorded)."""
+
+    capacity: int
+    set_by: str | None
+    set_at: datetime | None
+
+
+async def override_rows(
+    session: AsyncSession, location_id: int, first: date, last: date
+) -> dict[tuple[date, str], OverrideRow]:
+    """The location's overrides from ``first`` to ``last`` as stored, read from the database
+    (what people look at; bookings read :func:`capacity_overrides`)."""
+    rows = await session.execute(
+        select(
+            CapacityOverride.day,
+            CapacityOverride.slot,
+            CapacityOverride.capacity,
+            CapacityOverride.set_by,
+            CapacityOverride.set_at,
+        ).where(
+            CapacityOverride.location_id == location_id,
+            CapacityOverride.day >= first,
+            CapacityOverride.day <= last,
+        )
+    )
+    return {(d, s): OverrideRow(c, by, at) for d, s, c, by, at in rows}
+
+
 async def set_overrides(
-    session: AsyncSession, location_id: int, overrides: Iterable[tuple[date, str, int]]
+    session: AsyncSession,
+    location_id: int,
+    overrides: Iterable[tuple[date, str, int]],
+    *,
+    actor: str,
+    now: datetime,
 ) -> None:
+    """Write ``(day, slot, capacity)`` overrides of the location, recording ``actor`` as who
+    set them at ``now``."""
     for day, slot, capacity in overrides:
         stmt = insert_for(session, CapacityOverride).values(
-            location_id=location_id, day=day, slot=slot, capacity=capacity
+            location_id=location_id,
+            day=day,
+            slot=slot,
+            capacity=capacity,
+            set_by=actor,
+            set_at=now,
         )
         await session.execute(
             stmt.on_conflict_do_update(
@@ -200,6 +243,6 @@ async def set_overrides(
                     CapacityOverride.day,
                     CapacityOverride.slot,
                 ],
-                set_={"capacity": capacity},
+                set_={"capacity": capacity, "set_by": actor, "set_at": now},
             )
         )

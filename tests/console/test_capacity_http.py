@@ -40,6 +40,17 @@ async def _capacity(state: AppState, location: Location, day: date, slot: str) -
     return cell.capacity
 
 
+async def _set_cell(
+    console: httpx.AsyncClient, csrf: str, location: Location, day: date, slot: str, value: str
+) -> int:
+    """Post the cell form of ``location``'s ``day`` and ``slot``; the answer's status."""
+    answer = await console.post(
+        f"/console/capacity/{location.id}/cell",
+        data={"csrf": csrf, "day": day.isoformat(), "slot": slot, "capacity": value},
+    )
+    return answer.status_code
+
+
 async def test_the_week_shows_booked_against_masters_and_an_extra_master_is_added(
     app: FastAPI, state: AppState, client: httpx.AsyncClient
 ) -> None:
@@ -82,11 +93,7 @@ async def test_the_week_shows_booked_against_masters_and_an_extra_master_is_adde
         assert again.status_code == 200, again.text
 
         # Lower than booked: accepted and shown as overbooked.
-        answer = await console.post(
-            f"/console/capacity/{store.id}/cell",
-            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "capacity": "1"},
-        )
-        assert answer.status_code == 303
+        assert await _set_cell(console, csrf, store, day, "0712", "1") == 303
         page = await console.get(f"/console/capacity?location={store.id}&week={day.isoformat()}")
         cell = page.text.split(f'data-day="{day.isoformat()}" data-slot="0712"')[1][:300]
         assert "2 / 1" in cell and "overbooked" in cell
@@ -159,16 +166,8 @@ async def test_staff_see_and_edit_only_their_own_stores(app: FastAPI, state: App
         assert (
             await console.get(f"/console/capacity?location={other_store.id}")
         ).status_code == 404
-        answer = await console.post(
-            f"/console/capacity/{other_store.id}/cell",
-            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "capacity": "3"},
-        )
-        assert answer.status_code == 404
-        answer = await console.post(
-            f"/console/capacity/{own_store.id}/cell",
-            data={"csrf": csrf, "day": day.isoformat(), "slot": "0712", "capacity": "3"},
-        )
-        assert answer.status_code == 303
+        assert await _set_cell(console, csrf, other_store, day, "0712", "3") == 404
+        assert await _set_cell(console, csrf, own_store, day, "0712", "3") == 303
     assert await _capacity(state, other_store, day, "0712") == 1
     assert await _capacity(state, own_store, day, "0712") == 3
 
@@ -187,11 +186,7 @@ async def test_a_restaurant_slot_set_for_a_day_is_what_the_api_offers_and_accept
         assert page.status_code == 200 and "Orders per time slot" in page.text
         cell = page.text.split(f'data-day="{day.isoformat()}" data-slot="12:00"')[1][:900]
         assert "0 / 4" in cell and 'name="capacity"' in cell and "An extra order" in cell
-        answer = await console.post(
-            f"/console/capacity/{location.id}/cell",
-            data={"csrf": csrf, "day": day.isoformat(), "slot": "12:00", "capacity": "1"},
-        )
-        assert answer.status_code == 303
+        assert await _set_cell(console, csrf, location, day, "12:00", "1") == 303
         no_orders = await console.post(
             f"/console/capacity/{location.id}/day-off",
             data={"csrf": csrf, "day": (day + timedelta(days=1)).isoformat()},

@@ -8,7 +8,6 @@ function. Runs on SQLite and PostgreSQL.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -50,6 +49,24 @@ async def _set(state: AppState, location: Location, day: date, slot: str, master
 async def _week(state: AppState, location: Location, day: date) -> calendar.Week:
     async with state.reads() as session:
         return await calendar.capacity_week(session, location.id, day, now=state.now())
+
+
+async def _refused_and_unchanged(
+    state: AppState,
+    location: Location,
+    day: date,
+    slot: str,
+    value: int,
+    path: str,
+    kept: tuple[str, int],
+) -> None:
+    """Setting ``slot`` to ``value`` is refused on ``path`` alone, and the cell ``kept[0]``
+    still has its default ``kept[1]``, not set."""
+    with pytest.raises(ValidationFailed) as raised:
+        await _set(state, location, day, slot, value)
+    assert [e.path for e in raised.value.errors] == [path]
+    cell = (await _week(state, location, day)).cell(day, kept[0])
+    assert cell is not None and cell.capacity == kept[1] and not cell.overridden
 
 
 async def test_a_store_week_shows_default_masters_and_bookings(state: AppState) -> None:
@@ -133,11 +150,7 @@ async def test_set_capacity_refuses_bad_input_and_changes_nothing(
     partner = await make_partner(state, masters={"0712": 1, "1217": 1, "1721": 1})
     store = await _location(state, partner.stores[0])
     day = local_today(store, state.now()) + timedelta(days=offset)
-    with pytest.raises(ValidationFailed) as raised:
-        await _set(state, store, day, slot, masters)
-    assert [e.path for e in raised.value.errors] == [path]
-    cell = (await _week(state, store, day)).cell(day, "0712")
-    assert cell is not None and cell.capacity == 1 and not cell.overridden
+    await _refused_and_unchanged(state, store, day, slot, masters, path, ("0712", 1))
 
 
 async def test_a_restaurant_week_shows_orders_per_slot_inside_opening_hours(
@@ -155,11 +168,18 @@ async def test_a_restaurant_week_shows_orders_per_slot_inside_opening_hours(
     assert week.slots and all(c.capacity == limit and c.booked == 0 for c in week.cells.values())
 
 
-def _restaurant_with_hours(hours: dict[str, list[list[str]]]) -> dict[str, Any]:
+EVERY_LUNCH = {d: [["11:30", "14:30"]] for d in times.WEEKDAYS}
+
+
+async def _restaurant_location(
+    state: AppState, hours: dict[str, list[list[str]]] = EVERY_LUNCH
+) -> Location:
+    """The first location of a new restaurant open ``hours``, 2 orders per 15-minute slot."""
     doc = restaurant_doc()
     for location in doc["subrestaurants"]:
         location.update(opening_hours=hours, orders_per_slot=2)
-    return doc
+    await apply_document(state, {"version": 1, "restaurants": [doc]})
+    return await _location(state, doc["subrestaurants"][0]["uid"])
 
 
 async def _times_on(state: AppState, location: Location, day: date) -> list[str]:
@@ -181,9 +201,7 @@ async def _book_time(state: AppState, location: Location, day: date, at: str) ->
 async def test_a_restaurant_slot_set_for_one_day_is_what_bookings_and_times_follow(
     state: AppState,
 ) -> None:
-    doc = _restaurant_with_hours({d: [["11:30", "14:30"]] for d in times.WEEKDAYS})
-    await apply_document(state, {"version": 1, "restaurants": [doc]})
-    location = await _location(state, doc["subrestaurants"][0]["uid"])
+    location = await _restaurant_location(state)
     day = local_today(location, state.now()) + timedelta(days=2)
 
     await _set(state, location, day, "12:00", 1)  # a short-staffed lunch at noon
@@ -207,9 +225,7 @@ async def test_a_restaurant_slot_set_for_one_day_is_what_bookings_and_times_foll
 async def test_no_orders_on_a_restaurant_day_closes_every_slot_of_that_day_only(
     state: AppState,
 ) -> None:
-    doc = _restaurant_with_hours({d: [["11:30", "14:30"]] for d in times.WEEKDAYS})
-    await apply_document(state, {"version": 1, "restaurants": [doc]})
-    location = await _location(state, doc["subrestaurants"][0]["uid"])
+    location = await _restaurant_location(state)
     day = local_today(location, state.now()) + timedelta(days=3)
     async with state.transaction() as session:
         await calendar.set_day_off(session, location.id, day, actor=ACTOR, now=state.now())
@@ -236,21 +252,13 @@ async def test_no_orders_on_a_restaurant_day_closes_every_slot_of_that_day_only(
 async def test_a_restaurant_slot_refuses_bad_input_and_changes_nothing(
     state: AppState, offset: int, slot: str, orders: int, path: str
 ) -> None:
-    doc = _restaurant_with_hours({d: [["11:30", "14:30"]] for d in times.WEEKDAYS})
-    await apply_document(state, {"version": 1, "restaurants": [doc]})
-    location = await _location(state, doc["subrestaurants"][0]["uid"])
+    location = await _restaurant_location(state)
     day = local_today(location, state.now()) + timedelta(days=offset)
-    with pytest.raises(ValidationFailed) as raised:
-        await _set(state, location, day, slot, orders)
-    assert [e.path for e in raised.value.errors] == [path]
-    cell = (await _week(state, location, day)).cell(day, "12:00")
-    assert cell is not None and cell.capacity == 2 and not cell.overridden
+    await _refused_and_unchanged(state, location, day, slot, orders, path, ("12:00", 2))
 
 
 async def test_a_restaurant_day_closed_by_its_hours_has_no_slot_to_set(state: AppState) -> None:
-    doc = _restaurant_with_hours({"mon": [["11:30", "14:30"]]})
-    await apply_document(state, {"version": 1, "restaurants": [doc]})
-    location = await _location(state, doc["subrestaurants"][0]["uid"])
+    location = await _restaurant_location(state, {"mon": [["11:30", "14:30"]]})
     today = local_today(location, state.now())
     closed = next(
         today + timedelta(days=n) for n in range(1, 7) if (today + timedelta(days=n)).weekday() != 0

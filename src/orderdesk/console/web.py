@@ -32,7 +32,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from orderdesk.core.operators.service import OperatorView, active_session, record_visit
-from orderdesk.core.scheduling.service import defined_slots
+from orderdesk.core.scheduling.service import slot_named
 from orderdesk.http.state import AppState, State
 
 if TYPE_CHECKING:
@@ -75,10 +75,8 @@ def label(name: str | None) -> str:
 
 def slot_label(name: str | None) -> str:
     """A booked timeslot by its hours ("12:00-17:00") when the slot is a defined one."""
-    slot = next((s for s in defined_slots() if s.name == name), None)
-    if slot is None:
-        return name or ""
-    return f"{slot.start:%H:%M}-{slot.end:%H:%M}"
+    slot = slot_named(name) if name else None
+    return slot.hours if slot else name or ""
 
 
 class SignInRequired(Exception):

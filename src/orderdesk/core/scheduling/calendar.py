@@ -124,10 +124,6 @@ async def _location(session: AsyncSession, location_id: int) -> tuple[Location, 
     return row[0], "masters" if row[1] == "partner" else "orders"
 
 
-def _slot_label(slot: service.Slot) -> str:
-    return f"{slot.start:%H:%M}-{slot.end:%H:%M}"
-
-
 async def capacity_week(
     session: AsyncSession, location_id: int, any_day: date, *, now: datetime
 ) -> Week:
@@ -153,14 +149,11 @@ async def capacity_week(
         defined = service.defined_slots()
         for day in days:
             for slot in defined:
-                key = (day, slot.name)
-                capacity = (
-                    overrides[key]
-                    if key in overrides
-                    else int(location.slot_capacity.get(slot.name, 0))
+                capacity = service.store_capacity(
+                    location, overrides, service.SlotChoice(day, slot.name)
                 )
-                cells[key] = cell(key, capacity)
-        rows = tuple(SlotRow(slot.name, _slot_label(slot)) for slot in defined)
+                cells[(day, slot.name)] = cell((day, slot.name), capacity)
+        rows = tuple(SlotRow(slot.name, slot.hours) for slot in defined)
     else:
         rules = times.SlotRules.of(location)
         for day in days:
@@ -201,8 +194,7 @@ def _editable_days(location: Location, kind: Kind, now: datetime) -> tuple[date,
     days a restaurant offers times for."""
     if kind == "masters":
         return service.booking_window(location, now)
-    today = service.local_today(location, now)
-    return today, today + timedelta(days=times.HORIZON_DAYS - 1)
+    return times.offered_days(times.SlotRules.of(location), now)
 
 
 def _check_day(location: Location, kind: Kind, day: date, now: datetime) -> None:

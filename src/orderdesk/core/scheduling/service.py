@@ -37,6 +37,11 @@ class Slot:
     start: time
     end: time
 
+    @property
+    def hours(self) -> str:
+        """The slot as people read it: ``"12:00-17:00"``."""
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
 
 # The defined slots by name, in the order free slots are listed.
 _SLOTS: dict[str, Slot] = {}
@@ -50,6 +55,11 @@ def define_slots(slots: Iterable[Slot]) -> None:
 
 def defined_slots() -> tuple[Slot, ...]:
     return tuple(_SLOTS.values())
+
+
+def slot_named(name: str) -> Slot | None:
+    """The defined slot called ``name``, if there is one."""
+    return _SLOTS.get(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +120,10 @@ async def capacity_overrides(
     return await _overrides(session, location_id, first, last)
 
 
-def _capacity(location: Location, overrides: dict[tuple[date, str], int], c: SlotChoice) -> int:
+def store_capacity(
+    location: Location, overrides: dict[tuple[date, str], int], c: SlotChoice
+) -> int:
+    """Masters of the store in ``c``: that day's override, else the store's default."""
     if (c.day, c.slot) in overrides:
         return overrides[(c.day, c.slot)]
     return int(location.slot_capacity.get(c.slot, 0))
@@ -132,7 +145,7 @@ async def book_first_free(
     for choice in choices:
         if not first <= choice.day <= last or slot_has_started(location, choice, now):
             continue
-        capacity = _capacity(location, overrides, choice)
+        capacity = store_capacity(location, overrides, choice)
         if capacity <= 0:
             continue
         if await take_unit(session, location.id, choice.day, choice.slot, capacity):
@@ -181,7 +194,7 @@ async def free_slots(
         result[day] = {}
         for slot in _SLOTS:
             choice = SlotChoice(day, slot)
-            free = _capacity(location, overrides, choice) - used.get((day, slot), 0)
+            free = store_capacity(location, overrides, choice) - used.get((day, slot), 0)
             result[day][slot] = free > 0 and not slot_has_started(location, choice, now)
     return result
 

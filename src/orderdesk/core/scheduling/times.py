@@ -70,6 +70,13 @@ def slot_capacity(
     return overrides.get((day, key), rules.capacity)
 
 
+def offered_days(rules: SlotRules, now: datetime) -> tuple[date, date]:
+    """The first and last day (local) customers may choose a time on: today and the
+    :data:`HORIZON_DAYS` from it."""
+    today = now.astimezone(rules.zone).date()
+    return today, today + timedelta(days=HORIZON_DAYS - 1)
+
+
 def slot_starts(rules: SlotRules, day: date) -> list[datetime]:
     """Every slot start of ``day`` inside opening hours, as aware local datetimes."""
     starts: list[datetime] = []
@@ -114,32 +121,33 @@ def is_slot_start(location: Location, when: datetime, now: datetime) -> bool:
     local = when.astimezone(rules.zone)
     if local.second or local.microsecond:
         return False  # 11:00:30 is not the 11:00 slot start, and would be stored as asked
-    if local < now + rules.lead or local.date() > now.astimezone(rules.zone).date() + timedelta(
-        days=HORIZON_DAYS - 1
-    ):
+    if local < now + rules.lead or local.date() > offered_days(rules, now)[1]:
         return False
     return local in slot_starts(rules, local.date())
 
 
-async def has_room(session: AsyncSession, location: Location, when: datetime) -> bool:
-    """Whether the slot starting at ``when`` has a unit left now; reads only (quotes)."""
+async def _slot_at(
+    session: AsyncSession, location: Location, when: datetime
+) -> tuple[date, str, int]:
+    """The local day and slot key of the slot starting at ``when``, and its capacity."""
     rules = SlotRules.of(location)
     local = when.astimezone(rules.zone)
     day, key = local.date(), slot_key(local)
-    used = await used_units(session, location.id, day, day)
     overrides = await capacity_overrides(session, location.id, day, day)
-    return used.get((day, key), 0) < slot_capacity(rules, overrides, day, key)
+    return day, key, slot_capacity(rules, overrides, day, key)
+
+
+async def has_room(session: AsyncSession, location: Location, when: datetime) -> bool:
+    """Whether the slot starting at ``when`` has a unit left now; reads only (quotes)."""
+    day, key, capacity = await _slot_at(session, location, when)
+    used = await used_units(session, location.id, day, day)
+    return used.get((day, key), 0) < capacity
 
 
 async def book_time(session: AsyncSession, location: Location, when: datetime) -> bool:
     """Take one order of the slot starting at ``when``; ``False`` when it is full."""
-    rules = SlotRules.of(location)
-    local = when.astimezone(rules.zone)
-    day, key = local.date(), slot_key(local)
-    overrides = await capacity_overrides(session, location.id, day, day)
-    return await take_unit(
-        session, location.id, day, key, slot_capacity(rules, overrides, day, key)
-    )
+    day, key, capacity = await _slot_at(session, location, when)
+    return await take_unit(session, location.id, day, key, capacity)
 
 
 async def release_time(session: AsyncSession, location: Location, when: datetime) -> None:
